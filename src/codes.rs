@@ -1,0 +1,118 @@
+//! Categorical values: their names as they appear in the Parquet files, and their integer
+//! codes in the engine's per-person state. The code of a value is its index in the list.
+//! Keep in sync with the constants generated for WGSL (the GPU path reads the same codes).
+
+pub const SEX: [&str; 2] = ["female", "male"];
+pub const FEMALE: u32 = 0;
+pub const MALE: u32 = 1;
+
+pub const EMPLOYMENT: [&str; 6] = ["child", "in_education", "employed", "unemployed", "inactive", "retired"];
+pub const CHILD: u32 = 0;
+pub const IN_EDUCATION: u32 = 1;
+pub const EMPLOYED: u32 = 2;
+pub const UNEMPLOYED: u32 = 3;
+pub const INACTIVE: u32 = 4;
+pub const RETIRED: u32 = 5;
+
+pub const HEALTH: [&str; 3] = ["good", "limiting", "severe"];
+pub const GOOD: u32 = 0;
+pub const LIMITING: u32 = 1;
+pub const SEVERE: u32 = 2;
+
+pub const CARE_NEED: [&str; 3] = ["none", "moderate", "substantial"];
+pub const CARE_NONE: u32 = 0;
+pub const CARE_MODERATE: u32 = 1;
+pub const CARE_SUBSTANTIAL: u32 = 2;
+
+pub const TENURE: [&str; 4] = ["owner", "private_rent", "social_rent", "temporary_accommodation"];
+pub const OWNER: u32 = 0;
+pub const PRIVATE_RENT: u32 = 1;
+pub const SOCIAL_RENT: u32 = 2;
+pub const TEMPORARY: u32 = 3;
+
+/// The 12 UK ITL1 regions and nations, in ONS order.
+pub const REGIONS: [&str; 12] = [
+    "North East",
+    "North West",
+    "Yorkshire and The Humber",
+    "East Midlands",
+    "West Midlands",
+    "East of England",
+    "London",
+    "South East",
+    "South West",
+    "Wales",
+    "Scotland",
+    "Northern Ireland",
+];
+/// ITL1 codes, accepted in input files as an alternative to the names.
+pub const REGION_ITL1: [&str; 12] = ["TLC", "TLD", "TLE", "TLF", "TLG", "TLH", "TLI", "TLJ", "TLK", "TLL", "TLM", "TLN"];
+/// Snake-case keys used in scenario files (e.g. `local_housing_allowance.north_east`).
+pub const REGION_KEYS: [&str; 12] = [
+    "north_east",
+    "north_west",
+    "yorkshire_and_the_humber",
+    "east_midlands",
+    "west_midlands",
+    "east_of_england",
+    "london",
+    "south_east",
+    "south_west",
+    "wales",
+    "scotland",
+    "northern_ireland",
+];
+pub const LONDON: u32 = 6;
+
+/// Output age bands (MODEL.md §5), lower bounds in completed years.
+pub const AGE_BANDS: [&str; 8] = ["0-15", "16-24", "25-34", "35-49", "50-64", "65-74", "75-84", "85+"];
+pub const AGE_BAND_FROM: [u32; 8] = [0, 16, 25, 35, 50, 65, 75, 85];
+
+pub const MAX_AGE: u32 = 110;
+
+/// Age band index of an age in completed years.
+#[inline]
+pub fn age_band(age_years: u32) -> u32 {
+    // branch-free: count the band lower bounds at or below the age
+    let mut b = 0;
+    let mut i = 1;
+    while i < 8 {
+        b += (age_years >= AGE_BAND_FROM[i]) as u32;
+        i += 1;
+    }
+    b
+}
+
+/// Look up a categorical value by name (exact match), or by integer code given as text.
+pub fn lookup(names: &[&str], value: &str) -> Option<u32> {
+    names.iter().position(|n| *n == value).map(|i| i as u32)
+}
+
+/// Region by name or ITL1 code.
+pub fn region_code(value: &str) -> Option<u32> {
+    lookup(&REGIONS, value).or_else(|| lookup(&REGION_ITL1, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn age_bands_cover_every_age() {
+        assert_eq!(age_band(0), 0);
+        assert_eq!(age_band(15), 0);
+        assert_eq!(age_band(16), 1);
+        assert_eq!(age_band(24), 1);
+        assert_eq!(age_band(25), 2);
+        assert_eq!(age_band(64), 4);
+        assert_eq!(age_band(65), 5);
+        assert_eq!(age_band(84), 6);
+        assert_eq!(age_band(85), 7);
+        assert_eq!(age_band(110), 7);
+    }
+    #[test]
+    fn regions_by_name_and_code() {
+        assert_eq!(region_code("London"), Some(LONDON));
+        assert_eq!(region_code("TLI"), Some(LONDON));
+        assert_eq!(region_code("london"), None);
+    }
+}

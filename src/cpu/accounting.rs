@@ -1,0 +1,78 @@
+//! Stage `accounting` (MODEL.md §3 step 9): weighted integer sums of the end-of-month state
+//! and this month's money into cells of (region, age band, sex). Twin of
+//! `shaders/accounting.wgsl`. Household amounts are counted at the household reference person
+//! (the household's first member). Sums are u64 and order-independent.
+
+use super::CHUNK;
+use crate::codes::*;
+use crate::measures::{cell, Acc, M};
+use crate::state::*;
+use rayon::prelude::*;
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, acc: &mut Acc) {
+    let h = persons.household[i] as usize;
+    let w = hh.weight[h] as u64;
+    let s = persons.status[i];
+    let c = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(s));
+    acc.add(c, M::Population, w);
+    const EMP: [M; 6] = [M::Child, M::InEducation, M::Employed, M::Unemployed, M::Inactive, M::Retired];
+    const HEALTH: [M; 3] = [M::HealthGood, M::HealthLimiting, M::HealthSevere];
+    const CARE: [M; 3] = [M::CareNone, M::CareModerate, M::CareSubstantial];
+    acc.add(c, EMP[employment(s) as usize], w);
+    acc.add(c, HEALTH[health(s) as usize], w);
+    acc.add(c, CARE[care(s) as usize], w);
+    acc.add(c, M::Earnings, w * persons.earnings[i] as u64);
+    acc.add(c, M::IncomeTax, w * pout.income_tax[i] as u64);
+    acc.add(c, M::Ni, w * pout.ni[i] as u64);
+    if pout.state_pension[i] > 0 {
+        acc.add(c, M::StatePensionCaseload, w);
+        acc.add(c, M::StatePension, w * pout.state_pension[i] as u64);
+    }
+    if pout.disability[i] > 0 {
+        acc.add(c, M::DisabilityCaseload, w);
+        acc.add(c, M::Disability, w * pout.disability[i] as u64);
+    }
+    let funding = care_funding(s);
+    if funding != FUNDING_NONE {
+        acc.add(c, M::CareEligible, w);
+        if funding == FUNDING_SELF {
+            acc.add(c, M::CareSelfFunderCaseload, w);
+        } else {
+            acc.add(c, M::CareCouncilCaseload, w);
+            acc.add(c, M::CareTariff, w * pout.care_tariff[i] as u64);
+        }
+    }
+    if hh.start[h] as usize == i {
+        acc.add(c, M::Households, w);
+        acc.add(c, M::NetIncome, w * hout.net_income[h] as u64);
+        let pairs = [
+            (hout.universal_credit[h], M::UcCaseload, M::Uc),
+            (hout.pension_credit[h], M::PcCaseload, M::Pc),
+            (hout.child_benefit[h], M::CbCaseload, M::Cb),
+            (hout.cap_reduction[h], M::CapCaseload, M::CapReduction),
+        ];
+        for (amount, caseload, money) in pairs {
+            if amount > 0 {
+                acc.add(c, caseload, w);
+                acc.add(c, money, w * amount as u64);
+            }
+        }
+        acc.add(c, M::Hicbc, w * hout.hicbc[h] as u64);
+    }
+}
+
+pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut) -> Acc {
+    let n = persons.len();
+    (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut acc = Acc::default();
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                accounting_person(i, persons, pout, hh, hout, &mut acc);
+            }
+            acc
+        })
+        .reduce(Acc::default, |a, b| a.merge(&b))
+}

@@ -1,0 +1,90 @@
+//! Stage `demography` (MODEL.md §3 step 1): ageing, mortality, fertility.
+//! Twin of `shaders/demography.wgsl`.
+//!
+//! Per person: age by one month (the birthday falls in the birth month because age is kept in
+//! months); death with the monthly probability for age, sex and health; for women 15–49 who
+//! survive, a birth with the monthly fertility probability for their age. Deaths and births
+//! are flagged here and counted into the month's events (the baby is counted in its own cell);
+//! the `births` stage then removes the dead and inserts the babies.
+
+use super::{Ctx, CHUNK};
+use crate::codes::{age_band, FEMALE, MALE};
+use crate::measures::{cell, Acc, M};
+use crate::rng::{draw, happens, stream, Process, Stream};
+use crate::state::*;
+use rayon::prelude::*;
+
+/// ASSUMPTION: probability a baby is male, from the UK sex ratio at birth of about 105 boys
+/// per 100 girls (ONS births statistics; not in data/reference/).
+pub const P_MALE_BIRTH: f64 = 105.0 / 205.0;
+/// `threshold(P_MALE_BIRTH)`, as a constant (checked in a test).
+pub const MALE_BIRTH_THRESHOLD: u32 = 2_199_915_745;
+
+/// The sex of the baby a mother has this step (drawn from the mother's stream).
+#[inline(always)]
+pub fn baby_sex(s: Stream) -> u32 {
+    if draw(s, Process::BirthSex) < MALE_BIRTH_THRESHOLD {
+        MALE
+    } else {
+        FEMALE
+    }
+}
+
+/// Events of one person this month, counted into `ev` (deaths and births only).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn demography_person(
+    ctx: &Ctx,
+    id_lo: u32,
+    id_hi: u32,
+    age_months: &mut u32,
+    status: &mut u32,
+    hh_info: u32,
+    hh_weight: u32,
+    ev: &mut Acc,
+) {
+    let mut s = *status & !EVENT_FLAGS;
+    let age_m = (*age_months + 1).min(MAX_AGE_MONTHS);
+    *age_months = age_m;
+    let age = age_m / 12;
+    let sx = sex(s);
+    let st = stream(&ctx.keys, id_lo, id_hi);
+    let region = region(hh_info);
+    let w = hh_weight as u64;
+    if happens(st, Process::Death, ctx.t.death(sx, age, health(s))) {
+        s |= DEAD;
+        ev.add(cell(region, age_band(age), sx), M::Deaths, w);
+    } else if sx == FEMALE && (15..=49).contains(&age) && happens(st, Process::Birth, ctx.t.birth(age)) {
+        s |= GIVES_BIRTH;
+        ev.add(cell(region, 0, baby_sex(st)), M::Births, w);
+    }
+    *status = s;
+}
+
+/// Run the stage over all persons; returns the month's death and birth counts.
+#[allow(clippy::too_many_arguments)]
+pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
+    let Persons { id_lo, id_hi, household, age_months, status, .. } = persons;
+    age_months
+        .par_chunks_mut(CHUNK)
+        .zip(status.par_chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(c, (age, st))| {
+            let mut ev = Acc::default();
+            for j in 0..age.len() {
+                let i = c * CHUNK + j;
+                let h = household[i] as usize;
+                demography_person(ctx, id_lo[i], id_hi[i], &mut age[j], &mut st[j], hh.info[h], hh.weight[h], &mut ev);
+            }
+            ev
+        })
+        .reduce(Acc::default, |a, b| a.merge(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn male_birth_threshold_matches_its_probability() {
+        assert_eq!(super::MALE_BIRTH_THRESHOLD, crate::fixed::threshold(super::P_MALE_BIRTH));
+    }
+}

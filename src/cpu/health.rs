@@ -1,0 +1,61 @@
+//! Stage `health` (MODEL.md §3 step 3): health and care-need transitions by age band.
+//! Twin of `shaders/health.wgsl`.
+//!
+//! Health: good → limiting (onset), limiting → severe, limiting → good (recovery),
+//! severe → limiting. Care need, which arises only in limiting or severe health:
+//! none → moderate (onset, by health), moderate → substantial, moderate → none (recovery).
+//! Spillover multipliers (MODEL.md §3 step 8) arrive with the services issue.
+
+use super::{Ctx, CHUNK};
+use crate::codes::*;
+use crate::rng::{draw, stream, Process};
+use crate::state::*;
+use rayon::prelude::*;
+
+#[inline(always)]
+pub fn health_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32) {
+    let s = *status;
+    let band = age_band(age_months / 12);
+    let st = stream(&ctx.keys, id_lo, id_hi);
+    let mut h = crate::state::health(s);
+    let d = draw(st, Process::Health);
+    if h == GOOD {
+        if d < ctx.t.health(band, 0) {
+            h = LIMITING;
+        }
+    } else if h == LIMITING {
+        let to_severe = ctx.t.health(band, 1);
+        if d < to_severe {
+            h = SEVERE;
+        } else if d - to_severe < ctx.t.health(band, 2) {
+            h = GOOD;
+        }
+    } else if d < ctx.t.health(band, 3) {
+        h = LIMITING;
+    }
+    let mut c = care(s);
+    let dc = draw(st, Process::Care);
+    if c == CARE_NONE {
+        if (h == LIMITING && dc < ctx.t.care(band, 0)) || (h == SEVERE && dc < ctx.t.care(band, 1)) {
+            c = CARE_MODERATE;
+        }
+    } else if c == CARE_MODERATE {
+        let to_sub = ctx.t.care(band, 2);
+        if dc < to_sub {
+            c = CARE_SUBSTANTIAL;
+        } else if dc - to_sub < ctx.t.care(band, 3) {
+            c = CARE_NONE;
+        }
+    }
+    *status = set_field(set_field(s, HEALTH_SHIFT, 3, h), CARE_SHIFT, 3, c);
+}
+
+pub fn health(ctx: &Ctx, persons: &mut Persons) {
+    let Persons { id_lo, id_hi, age_months, status, .. } = persons;
+    status.par_chunks_mut(CHUNK).enumerate().for_each(|(c, st)| {
+        for j in 0..st.len() {
+            let i = c * CHUNK + j;
+            health_person(ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j]);
+        }
+    });
+}

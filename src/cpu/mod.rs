@@ -1,0 +1,33 @@
+//! The CPU path: one file per stage of the month step, each the Rust twin of
+//! `shaders/<stage>.wgsl` (the GPU path). Each stage is written as a per-person (or
+//! per-household) function with the shader's loop shape — one invocation per element, reading
+//! and writing the same arrays — plus a driver that runs it over rayon chunks. That makes the
+//! Rust slightly less idiomatic than it could be, on purpose: the two must read side by side.
+//!
+//! Reductions (event counts, aggregates) are integer sums, so chunking and thread count do not
+//! change any result.
+
+pub mod accounting;
+pub mod births;
+pub mod demography;
+pub mod health;
+pub mod household_policy;
+pub mod labour;
+pub mod person_policy;
+
+use crate::params::StepParams;
+use crate::rng::StepKeys;
+use crate::tables::Tables;
+
+/// Persons per rayon task.
+pub const CHUNK: usize = 1 << 14;
+
+/// What every stage reads: this month's parameters, the rate tables and the RNG keys.
+pub struct Ctx<'a> {
+    pub p: &'a StepParams,
+    pub t: &'a Tables,
+    /// Keys for this step.
+    pub keys: StepKeys,
+    /// Keys for persistent per-person traits (same every step).
+    pub persistent: StepKeys,
+}

@@ -1,0 +1,131 @@
+//! The simulation engine: owns the state, runs the stages of [`crate::stages::ORDER`] once a
+//! month, and hands back the month's aggregates. Progress and snapshots go to callbacks; the
+//! engine prints nothing.
+
+use crate::cpu::{self, Ctx};
+use crate::error::Result;
+use crate::measures::Acc;
+use crate::month::Month;
+use crate::params::StepParams;
+use crate::rng::{self, StepKeys, PERSISTENT_STEP};
+use crate::scenario::Scenario;
+use crate::stages::{Stage, ORDER};
+use crate::state::*;
+use crate::tables::Tables;
+
+/// A running simulation of one scenario.
+pub struct Engine {
+    pub persons: Persons,
+    pub households: Households,
+    pub pout: PersonOut,
+    pub hout: HouseholdOut,
+    scratch: Persons,
+    pub tables: Tables,
+    /// Parameters for every month of the run, resolved up front (bad values fail before the run).
+    params: Vec<StepParams>,
+    pub seed: u64,
+    pub start: Month,
+    /// Months completed.
+    pub step: u32,
+    pub next_id: u64,
+    persistent: StepKeys,
+}
+
+/// Progress of a run, reported after each month.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub months_done: u32,
+    pub months: u32,
+    pub persons: usize,
+    /// Person-months simulated so far.
+    pub person_months: u64,
+}
+
+impl Engine {
+    /// Prepare a run: build tables, resolve every month's parameters, give each person (read in
+    /// completed years, `age_months = 12 * age`) a month of birth within the year: a persistent
+    /// draw keyed by seed and person id.
+    pub fn new(pop: Population, scenario: &Scenario, seed: u64, months: u32) -> Result<Engine> {
+        let tables = Tables::build(scenario)?;
+        let params = (0..months).map(|s| scenario.resolve(scenario.start.add(s), s)).collect::<Result<Vec<_>>>()?;
+        let Population { mut persons, mut households } = pop;
+        let persistent = StepKeys::new(seed, PERSISTENT_STEP);
+        for i in 0..persons.len() {
+            let st = rng::stream(&persistent, persons.id_lo[i], persons.id_hi[i]);
+            let offset = rng::draw(st, rng::Process::BirthMonth) % 12;
+            persons.age_months[i] = (persons.age_months[i] + offset).min(MAX_AGE_MONTHS);
+        }
+        households.index_members(&persons.household);
+        let next_id = persons.next_id();
+        let n = persons.len();
+        let mut pout = PersonOut::default();
+        pout.resize(n);
+        let mut hout = HouseholdOut::default();
+        hout.resize(households.count());
+        Ok(Engine {
+            persons,
+            households,
+            pout,
+            hout,
+            scratch: Persons::default(),
+            tables,
+            params,
+            seed,
+            start: scenario.start,
+            step: 0,
+            next_id,
+            persistent,
+        })
+    }
+
+    pub fn months(&self) -> u32 {
+        self.params.len() as u32
+    }
+
+    /// The month the next step simulates.
+    pub fn month(&self) -> Month {
+        self.start.add(self.step)
+    }
+
+    /// Simulate one month; returns its aggregates.
+    pub fn step(&mut self) -> Acc {
+        let p = self.params[self.step as usize];
+        let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
+        let mut acc = Acc::default();
+        for info in ORDER.iter() {
+            match info.stage {
+                Stage::Demography => acc = cpu::demography::demography(&ctx, &mut self.persons, &self.households),
+                Stage::Births => {
+                    let born = cpu::births::births(&ctx, &mut self.persons, &mut self.scratch, self.next_id);
+                    self.next_id += born;
+                    self.households.index_members(&self.persons.household);
+                }
+                Stage::Labour => cpu::labour::labour(&ctx, &mut self.persons),
+                Stage::Health => cpu::health::health(&ctx, &mut self.persons),
+                Stage::PersonPolicy => cpu::person_policy::person_policy(&ctx, &mut self.persons, &mut self.pout),
+                Stage::HouseholdPolicy => cpu::household_policy::household_policy(&ctx, &self.persons, &self.pout, &self.households, &mut self.hout),
+                Stage::Accounting => {
+                    let stocks = cpu::accounting::accounting(&self.persons, &self.pout, &self.households, &self.hout);
+                    acc = acc.merge(&stocks);
+                }
+            }
+        }
+        self.step += 1;
+        acc
+    }
+
+    /// Run every remaining month. `on_month` gets the engine after each month (for snapshots
+    /// and progress) and may stop the run by returning an error.
+    pub fn run(&mut self, mut on_month: impl FnMut(&Engine, &Acc, Progress) -> Result<()>) -> Result<Vec<Acc>> {
+        let months = self.months();
+        let mut out = Vec::with_capacity(months as usize);
+        let mut person_months = 0u64;
+        while self.step < months {
+            person_months += self.persons.len() as u64;
+            let acc = self.step();
+            on_month(self, &acc, Progress { months_done: self.step, months, persons: self.persons.len(), person_months })?;
+            out.push(acc);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,336 @@
+//! `twin`, the policy-twin command line. Parses flags (clap) into a validated run
+//! configuration, calls the library, and owns all printing and progress bars. Errors are
+//! printed with their full context and end the process with exit code 2 (bad input or
+//! configuration) or 1 (anything else).
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use policy_twin::engine::Engine;
+use policy_twin::measures::{Acc, M};
+use policy_twin::month::Month;
+use policy_twin::output::{self, SnapshotWriter};
+use policy_twin::scenario::Scenario;
+use policy_twin::{input, synth};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "twin", version, about = "policy-twin: a policy impacts digital twin (monthly population microsimulation)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Simulate a population under a scenario and write the results.
+    Run(RunArgs),
+    /// Write a synthetic UK population (persons.parquet, households.parquet).
+    Synth(SynthArgs),
+    /// Check a population against every input rule, without simulating.
+    Validate(ValidateArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Population directory with persons.parquet and households.parquet [default: data/sample].
+    #[arg(long)]
+    population: Option<PathBuf>,
+    /// Scenario file [default: scenarios/baseline.toml].
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Years to simulate (overrides the scenario).
+    #[arg(long)]
+    years: Option<u32>,
+    /// Random seed (overrides the scenario).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// First month, YYYY-MM (overrides the scenario).
+    #[arg(long)]
+    start: Option<String>,
+    /// Output directory.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Write every person's state every M months to snapshots.parquet.
+    #[arg(long, value_name = "M")]
+    snapshot_every: Option<u32>,
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Number of persons.
+    #[arg(long)]
+    persons: u64,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Weight of every household (how many real households each record stands for).
+    #[arg(long, default_value_t = 1)]
+    weight: u32,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Population directory with persons.parquet and households.parquet [default: data/sample].
+    #[arg(long)]
+    population: Option<PathBuf>,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(t) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build_global() {
+            eprintln!("error: cannot set threads: {e}");
+            std::process::exit(2);
+        }
+    }
+    let result = match &cli.cmd {
+        Cmd::Run(a) => run(a, cli.quiet),
+        Cmd::Synth(a) => synth_cmd(a, cli.quiet),
+        Cmd::Validate(a) => validate(a, cli.quiet),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        let input_error = e.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<policy_twin::Error>(),
+                Some(policy_twin::Error::Input { .. } | policy_twin::Error::Scenario { .. } | policy_twin::Error::Data { .. } | policy_twin::Error::Unreadable { .. } | policy_twin::Error::Config(_))
+            )
+        });
+        std::process::exit(if input_error { 2 } else { 1 });
+    }
+}
+
+/// A default path: relative to the working directory if it exists there, else to the project.
+fn default_path(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        return here;
+    }
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if project.exists() {
+        project
+    } else {
+        here
+    }
+}
+
+fn bar(quiet: bool, len: u64, template: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len);
+    b.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+    b
+}
+
+fn load_population(dir: &Path, quiet: bool) -> Result<policy_twin::state::Population> {
+    let b = bar(quiet, 1, "loading  [{bar:30}] {pos}/{len} rows {elapsed}");
+    let pop = input::load_dir(dir, &|done, total| {
+        b.set_length(total);
+        b.set_position(done);
+    })
+    .with_context(|| format!("loading population {}", dir.display()))?;
+    b.finish_and_clear();
+    Ok(pop)
+}
+
+fn validate(a: &ValidateArgs, quiet: bool) -> Result<()> {
+    let dir = a.population.clone().unwrap_or_else(|| default_path("data/sample"));
+    let pop = load_population(&dir, quiet)?;
+    println!(
+        "{}: valid: {} persons in {} households (weighted: {} persons)",
+        dir.display(),
+        pop.persons.len(),
+        pop.households.count(),
+        pop.weighted_persons()
+    );
+    Ok(())
+}
+
+fn synth_cmd(a: &SynthArgs, quiet: bool) -> Result<()> {
+    let t0 = Instant::now();
+    let b = bar(quiet, a.persons, "synth    [{bar:30}] {pos}/{len} persons {elapsed} eta {eta}");
+    let opts = synth::SynthOptions { persons: a.persons, seed: a.seed, weight: a.weight, data_dir: default_path("data") };
+    let s = synth::synth(&opts, &a.out, &|done, _| b.set_position(done)).context("writing synthetic population")?;
+    b.finish_and_clear();
+    let t = s.tenure;
+    let hh = s.households as f64;
+    println!(
+        "wrote {} persons in {} households to {} in {:.1}s\n  mean household size {:.3}, one-person {:.1}%, tenure owner {:.1}% / private rent {:.1}% / social rent {:.1}% / temporary {:.2}%",
+        s.persons,
+        s.households,
+        a.out.display(),
+        t0.elapsed().as_secs_f64(),
+        s.persons as f64 / hh,
+        100.0 * s.one_person_households as f64 / hh,
+        100.0 * t[0] as f64 / hh,
+        100.0 * t[1] as f64 / hh,
+        100.0 * t[2] as f64 / hh,
+        100.0 * t[3] as f64 / hh
+    );
+    Ok(())
+}
+
+fn run(a: &RunArgs, quiet: bool) -> Result<()> {
+    let pop_dir = a.population.clone().unwrap_or_else(|| default_path("data/sample"));
+    let scen_path = a.scenario.clone().unwrap_or_else(|| default_path("scenarios/baseline.toml"));
+    let mut scenario = Scenario::load(&scen_path).context("reading scenario")?;
+    if let Some(y) = a.years {
+        anyhow::ensure!((1..=100).contains(&y), policy_twin::Error::Config(format!("--years {y}: must be 1..=100")));
+        scenario.years = y;
+    }
+    if let Some(s) = a.seed {
+        scenario.seed = s;
+    }
+    if let Some(s) = &a.start {
+        scenario.start = Month::parse(s).ok_or_else(|| policy_twin::Error::Config(format!("--start `{s}` is not a month YYYY-MM")))?;
+    }
+    if a.snapshot_every == Some(0) {
+        return Err(policy_twin::Error::Config("--snapshot-every must be at least 1".into()).into());
+    }
+    output::prepare_dir(&a.out).context("output directory")?;
+
+    let t_load = Instant::now();
+    let pop = load_population(&pop_dir, quiet)?;
+    let load_s = t_load.elapsed().as_secs_f64();
+    let months = scenario.months();
+    let mut engine = Engine::new(pop, &scenario, scenario.seed, months).context("preparing the run")?;
+    if !quiet {
+        eprintln!(
+            "policy-twin {}: scenario `{}`, {} persons, {} households, {} months from {}, seed {}, backend cpu ({} threads)",
+            env!("CARGO_PKG_VERSION"),
+            scenario.name,
+            engine.persons.len(),
+            engine.households.count(),
+            months,
+            scenario.start,
+            scenario.seed,
+            rayon::current_num_threads()
+        );
+    }
+
+    let mut snapshots = match a.snapshot_every {
+        Some(_) => Some(SnapshotWriter::new(&a.out.join(output::SNAPSHOTS_FILE))?),
+        None => None,
+    };
+    let b = bar(quiet, months as u64, "simulate [{bar:30}] {pos}/{len} months {elapsed} eta {eta}  {msg}");
+    let t_sim = Instant::now();
+    let accs = engine.run(|e, _acc, p| {
+        if let (Some(w), Some(every)) = (snapshots.as_mut(), a.snapshot_every) {
+            if p.months_done % every == 0 || p.months_done == p.months {
+                w.write(e)?;
+            }
+        }
+        let rate = p.person_months as f64 / t_sim.elapsed().as_secs_f64().max(1e-9);
+        b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
+        b.set_position(p.months_done as u64);
+        Ok(())
+    })?;
+    b.finish_and_clear();
+    let sim_s = t_sim.elapsed().as_secs_f64();
+    let person_months: u64 = accs.iter().map(|acc| acc.total(M::Population) + acc.total(M::Deaths) - acc.total(M::Births)).sum();
+
+    // write everything under temporary names, then rename into place (manifest last)
+    let t_write = Instant::now();
+    let batch = output::aggregates_batch(&scenario.name, 0, scenario.start, &accs)?;
+    let agg = output::write_parquet(&a.out.join(output::AGGREGATES_FILE), output::aggregates_schema(), &[batch])?;
+    let snap = match snapshots {
+        Some(w) => Some(w.finish()?),
+        None => None,
+    };
+    let (pp, hp) = input::paths(&pop_dir);
+    let manifest = serde_json::json!({
+        "tool": "policy-twin",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command": std::env::args().collect::<Vec<_>>(),
+        "scenario": { "name": scenario.name, "description": scenario.description, "files": scenario.file_hashes()?.into_iter().map(|(f, h)| serde_json::json!({"path": f, "sha256": h})).collect::<Vec<_>>() },
+        "population": {
+            "persons": { "path": pp.display().to_string(), "sha256": output::sha256_file(&pp)? },
+            "households": { "path": hp.display().to_string(), "sha256": output::sha256_file(&hp)? },
+        },
+        "seed": scenario.seed,
+        "start": scenario.start.to_string(),
+        "months": months,
+        "replicates": 1,
+        "backend": "cpu",
+        "adapter": null,
+        "threads": rayon::current_num_threads(),
+        "outputs": {
+            "aggregates": output::AGGREGATES_FILE,
+            "snapshots": snap.as_ref().map(|_| output::SNAPSHOTS_FILE),
+            "snapshot_every_months": a.snapshot_every,
+        },
+        "timings_s": { "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64() },
+        "person_months": engine_person_months(&accs, &engine),
+        "person_months_per_second": engine_person_months(&accs, &engine) as f64 / sim_s.max(1e-9),
+    });
+    let _ = person_months;
+    let man = output::write_staged_bytes(&a.out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+    agg.commit()?;
+    if let Some(s) = snap {
+        s.commit()?;
+    }
+    man.commit()?;
+
+    print_summary(&scenario, &accs);
+    println!(
+        "\nwrote {} in {:.1}s ({:.2}M person-months/s); load {:.1}s",
+        a.out.display(),
+        sim_s,
+        engine_person_months(&accs, &engine) as f64 / sim_s.max(1e-9) / 1e6,
+        load_s
+    );
+    Ok(())
+}
+
+/// Person-months simulated: the persons alive at the start of each month.
+fn engine_person_months(accs: &[Acc], _e: &Engine) -> u64 {
+    accs.iter().map(|a| a.total(M::Population) + a.total(M::Deaths) - a.total(M::Births)).sum()
+}
+
+fn print_summary(s: &Scenario, accs: &[Acc]) {
+    let years = accs.len() / 12;
+    if years == 0 {
+        return;
+    }
+    let year = |y: usize| &accs[y * 12..y * 12 + 12];
+    let end = |y: usize, m: M| year(y)[11].total(m) as f64;
+    let sum = |y: usize, m: M| year(y).iter().map(|a| a.total(m)).sum::<u64>() as f64;
+    let mid_pop = |y: usize| (year(y)[0].total(M::Population) + year(y)[11].total(M::Population)) as f64 / 2.0;
+    let last = years - 1;
+    println!("\nscenario `{}` (weighted; money in £ million per year, stocks at year end)", s.name);
+    println!("{:<34} {:>16} {:>16}", "", format!("year 1 ({})", s.start.year()), format!("year {} ({})", years, s.start.add(last as u32 * 12).year()));
+    let rows: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+        ("population", Box::new(|y| format!("{:.0}", end(y, M::Population)))),
+        ("births per 1000", Box::new(|y| format!("{:.2}", 1000.0 * sum(y, M::Births) / mid_pop(y)))),
+        ("deaths per 1000", Box::new(|y| format!("{:.2}", 1000.0 * sum(y, M::Deaths) / mid_pop(y)))),
+        ("employed", Box::new(|y| format!("{:.0}", end(y, M::Employed)))),
+        ("retired", Box::new(|y| format!("{:.0}", end(y, M::Retired)))),
+        ("health limiting or severe", Box::new(|y| format!("{:.0}", end(y, M::HealthLimiting) + end(y, M::HealthSevere)))),
+        ("state pension caseload", Box::new(|y| format!("{:.0}", end(y, M::StatePensionCaseload)))),
+        ("universal credit caseload", Box::new(|y| format!("{:.0}", end(y, M::UcCaseload)))),
+        ("pension credit caseload", Box::new(|y| format!("{:.0}", end(y, M::PcCaseload)))),
+        ("earnings £m", Box::new(|y| format!("{:.1}", sum(y, M::Earnings) / 1e8))),
+        ("income tax + NI £m", Box::new(|y| format!("{:.1}", (sum(y, M::IncomeTax) + sum(y, M::Ni)) / 1e8))),
+        ("state pension £m", Box::new(|y| format!("{:.1}", sum(y, M::StatePension) / 1e8))),
+        ("universal credit £m", Box::new(|y| format!("{:.1}", sum(y, M::Uc) / 1e8))),
+        ("pension credit £m", Box::new(|y| format!("{:.1}", sum(y, M::Pc) / 1e8))),
+        ("child benefit £m", Box::new(|y| format!("{:.1}", sum(y, M::Cb) / 1e8))),
+        ("disability benefit £m", Box::new(|y| format!("{:.1}", sum(y, M::Disability) / 1e8))),
+        ("social care eligible", Box::new(|y| format!("{:.0}", end(y, M::CareEligible)))),
+    ];
+    for (name, f) in rows {
+        println!("{:<34} {:>16} {:>16}", name, f(0), f(last));
+    }
+}

@@ -1,0 +1,285 @@
+//! Writing results: the aggregates table (MODEL.md §5) and optional person snapshots as
+//! Parquet, and the run manifest as JSON. Every file is written under a temporary name in the
+//! output directory and renamed into place only when the whole run has succeeded; an error or
+//! an interrupted run leaves no partial result under a final name.
+
+use crate::codes;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::measures::{cell, Acc, MEASURES, N_MEASURES};
+use crate::month::Month;
+use crate::state::*;
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, BooleanArray, Date32Array, DictionaryArray, Int32Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const AGGREGATES_FILE: &str = "aggregates.parquet";
+pub const SNAPSHOTS_FILE: &str = "snapshots.parquet";
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// A file being written under a temporary name; removed on drop unless committed.
+pub struct Staged {
+    pub tmp: PathBuf,
+    pub dest: PathBuf,
+    done: bool,
+}
+
+impl Staged {
+    pub fn new(dest: &Path) -> Staged {
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        Staged { tmp, dest: dest.to_path_buf(), done: false }
+    }
+    pub fn create(&self) -> Result<File> {
+        File::create(&self.tmp).map_err(|e| Error::io(&self.tmp, e))
+    }
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| Error::io(&self.dest, e))?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+pub fn writer_props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build()
+}
+
+fn field(name: &str, t: DataType, unit: &str, about: &str) -> Field {
+    Field::new(name, t, false).with_metadata(HashMap::from([("unit".to_string(), unit.to_string()), ("description".to_string(), about.to_string())]))
+}
+
+fn dict_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// A dictionary-encoded string column from codes into `names`.
+pub fn dict(codes: Vec<i32>, names: &[&str]) -> ArrayRef {
+    let keys = Int32Array::from(codes);
+    let values = Arc::new(StringArray::from(names.to_vec()));
+    Arc::new(DictionaryArray::<Int32Type>::try_new(keys, values).expect("codes within names"))
+}
+
+pub fn aggregates_schema() -> SchemaRef {
+    let mut fields = vec![
+        field("scenario", dict_type(), "", "Scenario name."),
+        field("replicate", DataType::UInt32, "", "Replicate number (0 for a single run)."),
+        field("month", DataType::Date32, "date", "First day of the simulated month."),
+        field("region", dict_type(), "", "UK ITL1 region or nation."),
+        field("age_band", dict_type(), "years", "Age band at the end of the month (births: the baby's band)."),
+        field("sex", dict_type(), "", "Sex."),
+    ];
+    for m in MEASURES {
+        fields.push(field(m.name, DataType::Int64, m.unit, m.about));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The aggregates of a run as one record batch: a row per (month, region, age band, sex).
+pub fn aggregates_batch(scenario: &str, replicate: u32, start: Month, months: &[Acc]) -> Result<RecordBatch> {
+    let rows = months.len() * 12 * 8 * 2;
+    let (mut month, mut region, mut band, mut sex) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let mut measures: Vec<Vec<i64>> = vec![Vec::with_capacity(rows); N_MEASURES];
+    for (m, acc) in months.iter().enumerate() {
+        let d = start.add(m as u32).date32();
+        for r in 0..12u32 {
+            for b in 0..8u32 {
+                for s in 0..2u32 {
+                    month.push(d);
+                    region.push(r as i32);
+                    band.push(b as i32);
+                    sex.push(s as i32);
+                    let c = cell(r, b, s);
+                    for (k, col) in measures.iter_mut().enumerate() {
+                        let v = acc.0[c * N_MEASURES + k];
+                        col.push(i64::try_from(v).map_err(|_| Error::Config(format!("measure {} overflowed int64", MEASURES[k].name)))?);
+                    }
+                }
+            }
+        }
+    }
+    let mut cols: Vec<ArrayRef> = vec![
+        dict(vec![0; rows], &[scenario]),
+        Arc::new(UInt32Array::from(vec![replicate; rows])),
+        Arc::new(Date32Array::from(month)),
+        dict(region, &codes::REGIONS),
+        dict(band, &codes::AGE_BANDS),
+        dict(sex, &codes::SEX),
+    ];
+    for m in measures {
+        cols.push(Arc::new(Int64Array::from(m)));
+    }
+    RecordBatch::try_new(aggregates_schema(), cols).map_err(|e| Error::Config(format!("building aggregates: {e}")))
+}
+
+/// Write record batches to a staged Parquet file (not yet renamed into place).
+pub fn write_parquet(dest: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<Staged> {
+    let staged = Staged::new(dest);
+    let mut w = ArrowWriter::try_new(staged.create()?, schema, Some(writer_props())).map_err(|e| Error::write(&staged.tmp, e))?;
+    for b in batches {
+        w.write(b).map_err(|e| Error::write(&staged.tmp, e))?;
+    }
+    w.close().map_err(|e| Error::write(&staged.tmp, e))?;
+    Ok(staged)
+}
+
+/// Person snapshots: each person's full state at the end of chosen months, one row per
+/// person per snapshot month, household values repeated on each member's row.
+pub struct SnapshotWriter {
+    writer: Option<ArrowWriter<File>>,
+    pub staged: Staged,
+    pub rows: u64,
+}
+
+pub fn snapshot_schema() -> SchemaRef {
+    let u32f = DataType::UInt32;
+    let p = "pence per month";
+    Arc::new(Schema::new(vec![
+        field("month", DataType::Date32, "date", "First day of the month the snapshot ends."),
+        field("person_id", DataType::UInt64, "", "Person id (babies get new ids above the input's largest)."),
+        field("household_id", DataType::UInt64, "", "Household id."),
+        field("age", u32f.clone(), "years", "Completed years."),
+        field("age_months", u32f.clone(), "months", "Age in months."),
+        field("sex", dict_type(), "", "Sex."),
+        field("employment", dict_type(), "", "Employment state."),
+        field("health", dict_type(), "", "Health."),
+        field("care_need", dict_type(), "", "Care need."),
+        field("social_care_funding", dict_type(), "", "Social-care means-test result: not_eligible, council_funded, self_funder."),
+        field("earnings_pence", u32f.clone(), p, "Gross earnings."),
+        field("wealth_gbp", u32f.clone(), "GBP", "Personal capital."),
+        field("income_tax_pence", u32f.clone(), p, "Income tax."),
+        field("national_insurance_pence", u32f.clone(), p, "Employee NI."),
+        field("state_pension_pence", u32f.clone(), p, "State pension."),
+        field("disability_benefit_pence", u32f.clone(), p, "Disability benefit."),
+        field("social_care_tariff_income_pence", u32f.clone(), p, "Tariff income from the care means test."),
+        field("region", dict_type(), "", "Household region."),
+        field("tenure", dict_type(), "", "Household tenure."),
+        field("household_weight", u32f.clone(), "households", "Household weight."),
+        field("household_reference", DataType::Boolean, "", "True on the household's first member (count household values once)."),
+        field("universal_credit_pence", u32f.clone(), p, "Household Universal Credit."),
+        field("pension_credit_pence", u32f.clone(), p, "Household Pension Credit."),
+        field("child_benefit_pence", u32f.clone(), p, "Household child benefit."),
+        field("child_benefit_charge_pence", u32f.clone(), p, "High income child benefit charge."),
+        field("benefit_cap_reduction_pence", u32f.clone(), p, "Benefit cap reduction."),
+        field("household_net_income_pence", u32f, p, "Household net income."),
+    ]))
+}
+
+const FUNDING: [&str; 3] = ["not_eligible", "council_funded", "self_funder"];
+
+impl SnapshotWriter {
+    pub fn new(dest: &Path) -> Result<SnapshotWriter> {
+        let staged = Staged::new(dest);
+        let w = ArrowWriter::try_new(staged.create()?, snapshot_schema(), Some(writer_props())).map_err(|e| Error::write(&staged.tmp, e))?;
+        Ok(SnapshotWriter { writer: Some(w), staged, rows: 0 })
+    }
+
+    /// Append the state at the end of the month just simulated.
+    pub fn write(&mut self, e: &Engine) -> Result<()> {
+        let month = e.start.add(e.step - 1).date32();
+        let n = e.persons.len();
+        const ROWS: usize = 1 << 20;
+        for lo in (0..n).step_by(ROWS) {
+            let hi = (lo + ROWS).min(n);
+            let batch = snapshot_batch(e, month, lo, hi).map_err(|er| Error::write(&self.staged.tmp, er))?;
+            self.writer.as_mut().expect("open").write(&batch).map_err(|er| Error::write(&self.staged.tmp, er))?;
+            self.rows += (hi - lo) as u64;
+        }
+        Ok(())
+    }
+
+    /// Close the file (still under its temporary name).
+    pub fn finish(mut self) -> Result<Staged> {
+        self.writer.take().expect("open").close().map_err(|e| Error::write(&self.staged.tmp, e))?;
+        Ok(self.staged)
+    }
+}
+
+fn snapshot_batch(e: &Engine, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let p = &e.persons;
+    let hh = &e.households;
+    let (po, ho) = (&e.pout, &e.hout);
+    let r = lo..hi;
+    let hcol = |v: &Vec<u32>| -> ArrayRef { Arc::new(UInt32Array::from_iter_values(r.clone().map(|i| v[p.household[i] as usize]))) };
+    let pcol = |v: &Vec<u32>| -> ArrayRef { Arc::new(UInt32Array::from(v[r.clone()].to_vec())) };
+    let code = |f: &dyn Fn(u32) -> u32, names: &[&str]| dict(r.clone().map(|i| f(p.status[i]) as i32).collect(), names);
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(Date32Array::from(vec![month; hi - lo])),
+        Arc::new(UInt64Array::from_iter_values(r.clone().map(|i| p.id(i)))),
+        Arc::new(UInt64Array::from_iter_values(r.clone().map(|i| hh.id[p.household[i] as usize]))),
+        Arc::new(UInt32Array::from_iter_values(r.clone().map(|i| p.age_months[i] / 12))),
+        pcol(&p.age_months),
+        code(&sex, &codes::SEX),
+        code(&employment, &codes::EMPLOYMENT),
+        code(&health, &codes::HEALTH),
+        code(&care, &codes::CARE_NEED),
+        code(&care_funding, &FUNDING),
+        pcol(&p.earnings),
+        pcol(&p.wealth),
+        pcol(&po.income_tax),
+        pcol(&po.ni),
+        pcol(&po.state_pension),
+        pcol(&po.disability),
+        pcol(&po.care_tariff),
+        dict(r.clone().map(|i| region(hh.info[p.household[i] as usize]) as i32).collect(), &codes::REGIONS),
+        dict(r.clone().map(|i| tenure(hh.info[p.household[i] as usize]) as i32).collect(), &codes::TENURE),
+        hcol(&hh.weight),
+        Arc::new(BooleanArray::from_iter(r.clone().map(|i| Some(hh.start[p.household[i] as usize] as usize == i)))),
+        hcol(&ho.universal_credit),
+        hcol(&ho.pension_credit),
+        hcol(&ho.child_benefit),
+        hcol(&ho.hicbc),
+        hcol(&ho.cap_reduction),
+        hcol(&ho.net_income),
+    ];
+    RecordBatch::try_new(snapshot_schema(), cols)
+}
+
+/// Write a small file (the manifest) to its staged name.
+pub fn write_staged_bytes(dest: &Path, bytes: &[u8]) -> Result<Staged> {
+    let staged = Staged::new(dest);
+    std::fs::write(&staged.tmp, bytes).map_err(|e| Error::io(&staged.tmp, e))?;
+    Ok(staged)
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Make sure the output directory exists and is writable before any work starts.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let probe = dir.join(format!(".twin-write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| Error::io(dir, e))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}

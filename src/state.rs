@@ -1,0 +1,235 @@
+//! The simulation state: persons and households as structure-of-arrays of u32 words, the
+//! layout the GPU path uploads as is.
+//!
+//! Persons are stored grouped by household (a household's members are contiguous, adults
+//! first as loaded, babies right after their mother), so household stages read a contiguous
+//! range. The births stage keeps this order when it removes the dead and inserts babies.
+//!
+//! Bytes per person on the host: 28 (state) + 28 (the second buffer the births stage writes
+//! into) + 20 (this month's person-level policy outputs) = 76. Per household: 8 (id) + 20
+//! (state and index) + 28 (outputs) = 56.
+
+use crate::codes::*;
+
+/// Earnings cap: £1,000,000 a month, in pence. Keeps every household sum in u32.
+pub const EARNINGS_CAP: u32 = 100_000_000;
+/// Oldest representable age in months (110 years 11 months).
+pub const MAX_AGE_MONTHS: u32 = MAX_AGE * 12 + 11;
+
+// ---- the `status` word: bit layout (keep in sync with the WGSL constants) ----
+pub const SEX_SHIFT: u32 = 0; // 1 bit
+pub const EMPLOYMENT_SHIFT: u32 = 1; // 3 bits
+pub const HEALTH_SHIFT: u32 = 4; // 2 bits
+pub const CARE_SHIFT: u32 = 6; // 2 bits
+/// Died this month (removed by the births stage).
+pub const DEAD: u32 = 1 << 8;
+/// Gave birth this month (the births stage inserts the baby after her).
+pub const GIVES_BIRTH: u32 = 1 << 9;
+/// Born this month.
+pub const BORN: u32 = 1 << 10;
+pub const CARE_FUNDING_SHIFT: u32 = 11; // 2 bits: 0 not eligible, 1 council-supported, 2 self-funder
+pub const EVENT_FLAGS: u32 = DEAD | GIVES_BIRTH | BORN;
+
+pub const FUNDING_NONE: u32 = 0;
+pub const FUNDING_COUNCIL: u32 = 1;
+pub const FUNDING_SELF: u32 = 2;
+
+#[inline(always)]
+pub fn sex(s: u32) -> u32 {
+    (s >> SEX_SHIFT) & 1
+}
+#[inline(always)]
+pub fn employment(s: u32) -> u32 {
+    (s >> EMPLOYMENT_SHIFT) & 7
+}
+#[inline(always)]
+pub fn health(s: u32) -> u32 {
+    (s >> HEALTH_SHIFT) & 3
+}
+#[inline(always)]
+pub fn care(s: u32) -> u32 {
+    (s >> CARE_SHIFT) & 3
+}
+#[inline(always)]
+pub fn care_funding(s: u32) -> u32 {
+    (s >> CARE_FUNDING_SHIFT) & 3
+}
+#[inline(always)]
+pub fn set_field(s: u32, shift: u32, width_mask: u32, v: u32) -> u32 {
+    (s & !(width_mask << shift)) | (v << shift)
+}
+#[inline(always)]
+pub fn pack_status(sex: u32, employment: u32, health: u32, care: u32) -> u32 {
+    (sex << SEX_SHIFT) | (employment << EMPLOYMENT_SHIFT) | (health << HEALTH_SHIFT) | (care << CARE_SHIFT)
+}
+
+// ---- the household `info` word ----
+pub const REGION_MASK: u32 = 0xf;
+pub const TENURE_SHIFT: u32 = 4;
+#[inline(always)]
+pub fn region(info: u32) -> u32 {
+    info & REGION_MASK
+}
+#[inline(always)]
+pub fn tenure(info: u32) -> u32 {
+    (info >> TENURE_SHIFT) & 3
+}
+#[inline(always)]
+pub fn pack_info(region: u32, tenure: u32) -> u32 {
+    region | (tenure << TENURE_SHIFT)
+}
+
+/// Whether a person is a dependent child for benefits: under 16, or under 20 and in education.
+#[inline(always)]
+pub fn is_dependent_child(age_years: u32, employment: u32) -> bool {
+    age_years < 16 || (age_years < 20 && employment == IN_EDUCATION)
+}
+
+/// Per-person state, one u32 per field per person.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Persons {
+    pub id_lo: Vec<u32>,
+    pub id_hi: Vec<u32>,
+    /// Index (not id) of the household in [`Households`].
+    pub household: Vec<u32>,
+    pub age_months: Vec<u32>,
+    pub status: Vec<u32>,
+    /// Gross earnings, pence per month.
+    pub earnings: Vec<u32>,
+    /// Personal capital, whole pounds.
+    pub wealth: Vec<u32>,
+}
+
+impl Persons {
+    pub fn len(&self) -> usize {
+        self.id_lo.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.id_lo.is_empty()
+    }
+    pub fn with_capacity(n: usize) -> Persons {
+        let v = || Vec::with_capacity(n);
+        Persons { id_lo: v(), id_hi: v(), household: v(), age_months: v(), status: v(), earnings: v(), wealth: v() }
+    }
+    pub fn id(&self, i: usize) -> u64 {
+        self.id_lo[i] as u64 | (self.id_hi[i] as u64) << 32
+    }
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(&mut self, id: u64, household: u32, age_months: u32, status: u32, earnings: u32, wealth: u32) {
+        self.id_lo.push(id as u32);
+        self.id_hi.push((id >> 32) as u32);
+        self.household.push(household);
+        self.age_months.push(age_months);
+        self.status.push(status);
+        self.earnings.push(earnings);
+        self.wealth.push(wealth);
+    }
+    pub fn resize(&mut self, n: usize) {
+        for v in self.columns_mut() {
+            v.resize(n, 0);
+        }
+    }
+    pub fn columns_mut(&mut self) -> [&mut Vec<u32>; 7] {
+        [&mut self.id_lo, &mut self.id_hi, &mut self.household, &mut self.age_months, &mut self.status, &mut self.earnings, &mut self.wealth]
+    }
+    /// The next free person id (one above the largest; 1 when empty).
+    pub fn next_id(&self) -> u64 {
+        (0..self.len()).map(|i| self.id(i)).max().map_or(1, |m| m + 1)
+    }
+    pub fn bytes(&self) -> usize {
+        self.len() * 7 * 4
+    }
+}
+
+/// This month's person-level policy results (pence per month).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PersonOut {
+    pub income_tax: Vec<u32>,
+    pub ni: Vec<u32>,
+    pub state_pension: Vec<u32>,
+    pub disability: Vec<u32>,
+    /// Social-care tariff income assessed by the means test.
+    pub care_tariff: Vec<u32>,
+}
+
+impl PersonOut {
+    pub fn resize(&mut self, n: usize) {
+        for v in [&mut self.income_tax, &mut self.ni, &mut self.state_pension, &mut self.disability, &mut self.care_tariff] {
+            v.resize(n, 0);
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Households {
+    pub id: Vec<u64>,
+    /// Region and tenure, see [`pack_info`].
+    pub info: Vec<u32>,
+    /// Rent, pence per month.
+    pub rent: Vec<u32>,
+    /// How many real households the record stands for.
+    pub weight: Vec<u32>,
+    /// First member's index in [`Persons`], and number of members (0 once all have died).
+    pub start: Vec<u32>,
+    pub len: Vec<u32>,
+}
+
+impl Households {
+    pub fn count(&self) -> usize {
+        self.id.len()
+    }
+    /// Rebuild `start`/`len` from the persons' household indices (persons grouped by household).
+    pub fn index_members(&mut self, person_household: &[u32]) {
+        self.start.clear();
+        self.start.resize(self.count(), 0);
+        self.len.clear();
+        self.len.resize(self.count(), 0);
+        let mut i = 0;
+        while i < person_household.len() {
+            let h = person_household[i] as usize;
+            let mut j = i + 1;
+            while j < person_household.len() && person_household[j] as usize == h {
+                j += 1;
+            }
+            debug_assert_eq!(self.len[h], 0, "household {h} not contiguous");
+            self.start[h] = i as u32;
+            self.len[h] = (j - i) as u32;
+            i = j;
+        }
+    }
+}
+
+/// This month's household-level (benefit unit) results, pence per month.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HouseholdOut {
+    pub universal_credit: Vec<u32>,
+    pub pension_credit: Vec<u32>,
+    pub child_benefit: Vec<u32>,
+    /// High income child benefit charge.
+    pub hicbc: Vec<u32>,
+    /// Amount the benefit cap took off Universal Credit.
+    pub cap_reduction: Vec<u32>,
+    /// Earnings + benefits + pensions − tax − NI − HICBC.
+    pub net_income: Vec<u32>,
+}
+
+impl HouseholdOut {
+    pub fn resize(&mut self, n: usize) {
+        for v in [&mut self.universal_credit, &mut self.pension_credit, &mut self.child_benefit, &mut self.hicbc, &mut self.cap_reduction, &mut self.net_income] {
+            v.resize(n, 0);
+        }
+    }
+}
+
+/// A whole population: what the loader and the synthesiser produce and the engine advances.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Population {
+    pub persons: Persons,
+    pub households: Households,
+}
+
+impl Population {
+    pub fn weighted_persons(&self) -> u64 {
+        self.persons.household.iter().map(|&h| self.households.weight[h as usize] as u64).sum()
+    }
+}
