@@ -42,6 +42,7 @@ pub fn load(persons_path: &Path, households_path: &Path, progress: LoadProgress)
     let total = hh_rows + p_rows;
     let mut households = read_households(households_path, hh_reader, &|r| progress(r, total))?;
     let persons = read_persons(persons_path, p_reader, &mut households, &|r| progress(hh_rows + r, total))?;
+    households.index_members(&persons.household);
     Ok(Population { persons, households })
 }
 

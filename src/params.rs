@@ -15,6 +15,9 @@ pub enum Kind {
     /// A flow of money: units `GBP/week`, `GBP/month` or `GBP/year`; stored as pence per month
     /// (weekly × 52 / 12, yearly / 12, rounded to the penny).
     Money,
+    /// A flow of money used against annualised income (tax and NI thresholds): units as
+    /// `Money`; stored as pence per year (weekly × 52, monthly × 12).
+    AnnualMoney,
     /// A stock of money (capital limits): unit `GBP`; stored in whole pounds.
     Capital,
     /// A rate: unit `fraction`; stored in basis points (must be a whole number of them).
@@ -43,7 +46,7 @@ pub enum Kind {
 impl Kind {
     pub fn units(self) -> &'static [&'static str] {
         match self {
-            Kind::Money => &["GBP/week", "GBP/month", "GBP/year"],
+            Kind::Money | Kind::AnnualMoney => &["GBP/week", "GBP/month", "GBP/year"],
             Kind::Capital => &["GBP"],
             Kind::Rate => &["fraction"],
             Kind::Growth => &["fraction/year"],
@@ -108,17 +111,17 @@ const GBP_MAX: f64 = 10_000_000.0; // pounds per year: keeps every monthly amoun
 
 step_params! {
     // ---- income tax (rest of UK rates) ----
-    pa = "income_tax.personal_allowance", Money, 0.0, GBP_MAX, "Personal allowance.";
-    pa_taper_threshold = "income_tax.personal_allowance_taper_threshold", Money, 0.0, GBP_MAX, "Adjusted net income above which the personal allowance is withdrawn.";
+    pa = "income_tax.personal_allowance", AnnualMoney, 0.0, GBP_MAX, "Personal allowance.";
+    pa_taper_threshold = "income_tax.personal_allowance_taper_threshold", AnnualMoney, 0.0, GBP_MAX, "Adjusted net income above which the personal allowance is withdrawn.";
     pa_taper_bp = "income_tax.personal_allowance_taper_rate", Rate, 0.0, 1.0, "Allowance withdrawn per pound of income above the taper threshold.";
     basic_bp = "income_tax.basic_rate", Rate, 0.0, 1.0, "Basic rate.";
     higher_bp = "income_tax.higher_rate", Rate, 0.0, 1.0, "Higher rate.";
     additional_bp = "income_tax.additional_rate", Rate, 0.0, 1.0, "Additional rate.";
-    higher_threshold = "income_tax.higher_rate_threshold", Money, 0.0, GBP_MAX, "Taxable income (after allowances) above which the higher rate applies (the basic rate limit).";
-    additional_threshold = "income_tax.additional_rate_threshold", Money, 0.0, GBP_MAX, "Taxable income above which the additional rate applies.";
+    higher_threshold = "income_tax.higher_rate_threshold", AnnualMoney, 0.0, GBP_MAX, "Taxable income (after allowances) above which the higher rate applies (the basic rate limit).";
+    additional_threshold = "income_tax.additional_rate_threshold", AnnualMoney, 0.0, GBP_MAX, "Taxable income above which the additional rate applies.";
     // ---- employee National Insurance (class 1) ----
-    ni_pt = "national_insurance.primary_threshold", Money, 0.0, GBP_MAX, "Primary threshold.";
-    ni_uel = "national_insurance.upper_earnings_limit", Money, 0.0, GBP_MAX, "Upper earnings limit.";
+    ni_pt = "national_insurance.primary_threshold", AnnualMoney, 0.0, GBP_MAX, "Primary threshold.";
+    ni_uel = "national_insurance.upper_earnings_limit", AnnualMoney, 0.0, GBP_MAX, "Upper earnings limit.";
     ni_main_bp = "national_insurance.main_rate", Rate, 0.0, 1.0, "Main rate, between the primary threshold and the upper earnings limit.";
     ni_upper_bp = "national_insurance.upper_rate", Rate, 0.0, 1.0, "Rate above the upper earnings limit.";
     // ---- state pension ----
@@ -156,8 +159,8 @@ step_params! {
     // ---- child benefit ----
     cb_eldest = "child_benefit.eldest", Money, 0.0, GBP_MAX, "Eldest or only child.";
     cb_additional = "child_benefit.additional", Money, 0.0, GBP_MAX, "Each additional child.";
-    hicbc_start = "child_benefit.high_income_charge.start", Money, 0.0, GBP_MAX, "Adjusted net income of the higher earner where the charge starts.";
-    hicbc_end = "child_benefit.high_income_charge.end", Money, 0.0, GBP_MAX, "Income at which the charge equals the whole child benefit.";
+    hicbc_start = "child_benefit.high_income_charge.start", AnnualMoney, 0.0, GBP_MAX, "Adjusted net income of the higher earner where the charge starts.";
+    hicbc_end = "child_benefit.high_income_charge.end", AnnualMoney, 0.0, GBP_MAX, "Income at which the charge equals the whole child benefit.";
     // ---- disability benefit (PIP-like) ----
     dis_severe = "disability_benefit.severe_rate", Money, 0.0, GBP_MAX, "Award for people in severe health.";
     dis_limiting = "disability_benefit.limiting_rate", Money, 0.0, GBP_MAX, "Award for people in limiting health whose assessment score reaches the threshold.";

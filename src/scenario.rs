@@ -357,6 +357,16 @@ fn convert(kind: Kind, unit: &str, v: &Value) -> std::result::Result<u32, String
             };
             to_u32((monthly * 100.0).round())
         }
+        Kind::AnnualMoney => {
+            let x = num()?;
+            let yearly = match unit {
+                "GBP/week" => x * 52.0,
+                "GBP/month" => x * 12.0,
+                "GBP/year" => x,
+                _ => unreachable!("unit checked when read"),
+            };
+            to_u32((yearly * 100.0).round())
+        }
         Kind::Capital | Kind::Count | Kind::Score => to_u32(num()?.round()),
         Kind::Rate => {
             let x = num()?;
@@ -394,8 +404,8 @@ fn convert(kind: Kind, unit: &str, v: &Value) -> std::result::Result<u32, String
 /// Value in the canonical unit used for range checks.
 fn canonical(kind: Kind, unit: &str, x: f64) -> f64 {
     match (kind, unit) {
-        (Kind::Money, "GBP/week") => x * 52.0,
-        (Kind::Money, "GBP/month") => x * 12.0,
+        (Kind::Money | Kind::AnnualMoney, "GBP/week") => x * 52.0,
+        (Kind::Money | Kind::AnnualMoney, "GBP/month") => x * 12.0,
         (Kind::Age | Kind::AgeByBirth, "months") => x / 12.0,
         _ => x,
     }

@@ -166,7 +166,8 @@ impl Tables {
             for age in 0..AGES {
                 let band = codes::age_band(age as u32) as usize;
                 for h in 0..3 {
-                    let q = (qx[age] * rr[band][h]).min(1.0);
+                    // the last age is certain death whatever the health multiplier
+                    let q = if age == AGES - 1 { 1.0 } else { (qx[age] * rr[band][h]).min(1.0) };
                     w[layout::DEATH + ((sex as usize * AGES) + age) * 3 + h] = threshold(annual_to_monthly(q));
                 }
             }

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 /// per 100 girls (ONS births statistics; not in data/reference/).
 pub const P_MALE_BIRTH: f64 = 105.0 / 205.0;
 /// `threshold(P_MALE_BIRTH)`, as a constant (checked in a test).
-pub const MALE_BIRTH_THRESHOLD: u32 = 2_199_915_745;
+pub const MALE_BIRTH_THRESHOLD: u32 = 2_199_861_298;
 
 /// The sex of the baby a mother has this step (drawn from the mother's stream).
 #[inline(always)]

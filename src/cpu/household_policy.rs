@@ -39,7 +39,7 @@ pub struct Finances {
     pub disability: bool,
     /// An adult in severe health (limited capability for work: gets a work allowance).
     pub lcw: bool,
-    /// Highest adult gross income (the high income child benefit charge falls on it).
+    /// Highest adult gross monthly income (the high income child benefit charge falls on it).
     pub max_adult_income: u32,
     /// Sum over members of earnings + state pension + disability benefit − tax − NI.
     pub person_net: u32,
@@ -108,19 +108,20 @@ pub fn pension_credit(p: &StepParams, f: &Finances) -> u32 {
 }
 
 /// Child benefit (eldest + each additional child) and the high income charge: 1% of the child
-/// benefit for each hundredth of the taper range by which the higher earner's income exceeds
-/// its start (1% per £200 between £60,000 and £80,000 in 2024-25).
+/// benefit for each hundredth of the taper range by which the higher earner's annualised
+/// income exceeds its start (1% per £200 between £60,000 and £80,000 in 2024-25).
 #[inline(always)]
 pub fn child_benefit(p: &StepParams, f: &Finances) -> (u32, u32) {
     if f.children == 0 {
         return (0, 0);
     }
     let cb = p.cb_eldest + (f.children - 1) * p.cb_additional;
-    if f.max_adult_income <= p.hicbc_start {
+    let income = f.max_adult_income * 12;
+    if income <= p.hicbc_start {
         return (cb, 0);
     }
     let range = p.hicbc_end - p.hicbc_start;
-    let over = (f.max_adult_income - p.hicbc_start).min(range);
+    let over = (income - p.hicbc_start).min(range);
     let percent = mul_div(over, 100, range);
     (cb, mul_div(cb, percent, 100))
 }

@@ -3,9 +3,10 @@
 //! employee National Insurance, the disability benefit and the social-care means test.
 //! Twin of `shaders/person_policy.wgsl`.
 //!
-//! Everything is monthly and in pence: annual thresholds are divided by 12 and weekly ones
-//! multiplied by 52/12 once, when the scenario is resolved, so "monthly figures annualised"
-//! and "annual figures monthly" agree to the penny. Each multiplication by a rate rounds down.
+//! Income tax and NI are computed, as MODEL.md says, from the monthly figures annualised:
+//! the month's income × 12 against annual thresholds (pence per year), and the annual
+//! liability divided by 12 (rounded down). With earnings capped at £1,000,000 a month the
+//! annual amounts stay in u32 pence. Each multiplication by a rate rounds down.
 
 use super::{Ctx, CHUNK};
 use crate::codes::*;
@@ -15,11 +16,11 @@ use crate::rng::{draw, stream, Process};
 use crate::state::*;
 use rayon::prelude::*;
 
-/// Income tax on a month's gross income (earnings + state pension), rest-of-UK rates: the
-/// personal allowance, withdrawn at the taper rate above the taper threshold, then the basic,
-/// higher and additional rates on taxable income.
+/// Annual income tax on an annual gross income (earnings + state pension), rest-of-UK rates:
+/// the personal allowance, withdrawn at the taper rate above the taper threshold, then the
+/// basic, higher and additional rates on taxable income. All in pence per year.
 #[inline(always)]
-pub fn income_tax(p: &StepParams, gross: u32) -> u32 {
+pub fn income_tax_annual(p: &StepParams, gross: u32) -> u32 {
     let mut pa = p.pa;
     if gross > p.pa_taper_threshold {
         pa = pa.saturating_sub(mul_bp(gross - p.pa_taper_threshold, p.pa_taper_bp));
@@ -31,13 +32,21 @@ pub fn income_tax(p: &StepParams, gross: u32) -> u32 {
     mul_bp(basic, p.basic_bp) + mul_bp(higher, p.higher_bp) + mul_bp(additional, p.additional_bp)
 }
 
-/// Employee class 1 National Insurance on a month's earnings; none at or over state pension age.
+/// Income tax for the month on a month's gross income.
 #[inline(always)]
-pub fn national_insurance(p: &StepParams, earnings: u32, at_spa: bool) -> u32 {
-    if at_spa || earnings <= p.ni_pt {
+pub fn income_tax(p: &StepParams, gross_month: u32) -> u32 {
+    income_tax_annual(p, gross_month * 12) / 12
+}
+
+/// Employee class 1 National Insurance for the month on a month's earnings (annualised);
+/// none at or over state pension age.
+#[inline(always)]
+pub fn national_insurance(p: &StepParams, earnings_month: u32, at_spa: bool) -> u32 {
+    let e = earnings_month * 12;
+    if at_spa || e <= p.ni_pt {
         return 0;
     }
-    mul_bp(earnings.min(p.ni_uel) - p.ni_pt, p.ni_main_bp) + mul_bp(earnings.saturating_sub(p.ni_uel), p.ni_upper_bp)
+    (mul_bp(e.min(p.ni_uel) - p.ni_pt, p.ni_main_bp) + mul_bp(e.saturating_sub(p.ni_uel), p.ni_upper_bp)) / 12
 }
 
 /// The disability-assessment score of a person: 0..=99, a persistent draw.
@@ -104,7 +113,7 @@ pub fn person_policy_person(
     } else {
         p.sp_basic
     };
-    let gross = earnings.saturating_add(sp);
+    let gross = earnings + sp; // both capped far below u32::MAX / 12
     *out_sp = sp;
     *out_tax = income_tax(p, gross);
     *out_ni = national_insurance(p, earnings, at_spa);

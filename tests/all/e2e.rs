@@ -1,0 +1,104 @@
+//! The `twin` binary end to end on real files.
+
+use crate::util;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int64Type;
+use std::path::Path;
+
+fn col_sum(batches: &[arrow_array::RecordBatch], name: &str) -> i64 {
+    batches.iter().map(|b| b.column_by_name(name).unwrap().as_primitive::<Int64Type>().values().iter().sum::<i64>()).sum()
+}
+
+#[test]
+fn synth_validate_run_with_snapshots() {
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    let out = d.path().join("out");
+    let (code, stdout, stderr) = util::run_twin(&["synth", "--persons", "3000", "--seed", "4", "--out", pop.to_str().unwrap()], d.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("wrote 3000 persons"), "{stdout}");
+    let (code, stdout, stderr) = util::run_twin(&["validate", "--population", pop.to_str().unwrap()], d.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("valid: 3000 persons"), "{stdout}");
+    let args = ["run", "-q", "--population", pop.to_str().unwrap(), "--years", "2", "--seed", "9", "--snapshot-every", "12", "--out", out.to_str().unwrap()];
+    let (code, stdout, stderr) = util::run_twin(&args, d.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("universal credit caseload"), "summary printed: {stdout}");
+
+    let agg = util::read_parquet(&out.join("aggregates.parquet"));
+    let rows: usize = agg.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 24 * 12 * 8 * 2, "a row per month, region, age band and sex");
+    let schema = agg[0].schema();
+    for name in ["scenario", "replicate", "month", "region", "age_band", "sex", "population", "births", "deaths", "employed", "state_pension_pence", "universal_credit_caseload", "universal_credit_pence", "child_benefit_pence"] {
+        assert!(schema.field_with_name(name).is_ok(), "column {name}");
+    }
+    assert_eq!(schema.field_with_name("state_pension_pence").unwrap().metadata().get("unit").map(String::as_str), Some("pence"));
+    assert!(col_sum(&agg, "state_pension_pence") > 0);
+    assert!(col_sum(&agg, "births") > 0);
+
+    let snaps = util::read_parquet(&out.join("snapshots.parquet"));
+    let snap_rows: usize = snaps.iter().map(|b| b.num_rows()).sum();
+    assert!(snap_rows > 5_800 && snap_rows < 6_200, "two snapshots of ~3000 persons: {snap_rows}");
+
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["seed"], 9);
+    assert_eq!(manifest["months"], 24);
+    assert_eq!(manifest["backend"], "cpu");
+    assert_eq!(manifest["population"]["persons"]["sha256"].as_str().unwrap().len(), 64);
+    // no temporary files left behind
+    let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn default_run_uses_the_shipped_sample_and_baseline() {
+    let d = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = util::run_twin(&["run", "-q"], d.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("scenario `baseline`") && stdout.contains("year 10"), "{stdout}");
+    let agg = util::read_parquet(&d.path().join("results/aggregates.parquet"));
+    assert_eq!(agg.iter().map(|b| b.num_rows()).sum::<usize>(), 120 * 192);
+}
+
+#[test]
+fn same_inputs_give_byte_identical_files_across_thread_counts() {
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    util::synth_into(&pop, 4000, 8, 2);
+    let run = |threads: &str, out: &str| {
+        let (code, _, stderr) = util::run_twin(&["run", "-q", "--threads", threads, "--population", pop.to_str().unwrap(), "--years", "1", "--snapshot-every", "6", "--out", out], d.path());
+        assert_eq!(code, 0, "{stderr}");
+    };
+    run("1", "a");
+    run("2", "b");
+    for f in ["aggregates.parquet", "snapshots.parquet"] {
+        let (x, y) = (std::fs::read(d.path().join("a").join(f)).unwrap(), std::fs::read(d.path().join("b").join(f)).unwrap());
+        assert!(x == y, "{f} differs between 1 and 2 threads");
+    }
+}
+
+fn no_results(dir: &Path) {
+    for f in ["aggregates.parquet", "manifest.json", "snapshots.parquet"] {
+        assert!(!dir.join(f).exists(), "{f} must not be written");
+    }
+}
+
+#[test]
+fn bad_inputs_exit_2_and_write_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    util::synth_into(&pop, 500, 8, 1);
+    std::fs::write(pop.join("households.parquet"), b"not parquet").unwrap();
+    let out = d.path().join("out");
+    let (code, _, stderr) = util::run_twin(&["run", "-q", "--population", pop.to_str().unwrap(), "--out", out.to_str().unwrap()], d.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("households.parquet") && stderr.contains("not a readable Parquet file"), "{stderr}");
+    no_results(&out);
+
+    let bad = d.path().join("bad.toml");
+    std::fs::write(&bad, "[scenario]\nname = \"x\"\nbaseline = \"missing.toml\"\n").unwrap();
+    let (code, _, stderr) = util::run_twin(&["run", "-q", "--scenario", bad.to_str().unwrap(), "--out", out.to_str().unwrap()], d.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("scenario.baseline"), "{stderr}");
+    no_results(&out);
+}

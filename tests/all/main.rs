@@ -1,0 +1,20 @@
+//! policy-twin's integration tests: one test binary (as ripgrep does), modules by subject.
+//!
+//! - `policy`: hand-computed benefit and tax cases (tests/cases/policy.toml), OpenFisca style
+//! - `stages`: each stage of the month step on its own, with statistical checks against the
+//!   life table and the fertility schedule, the births prefix sum and the accounting identity
+//! - `determinism`: same seed same files; 1 thread vs N threads; chunk sizes
+//! - `validation`: every input rule refused with a message naming file, column, row and rule
+//! - `scenario`: scenario files: unknown keys, units, ranges, reforms
+//! - `synthetic`: the synthetic population against the ONS / EHS / LFS / FRS figures
+//! - `e2e`: the `twin` binary on real files
+
+mod util;
+
+mod determinism;
+mod e2e;
+mod policy;
+mod scenario;
+mod stages;
+mod synthetic;
+mod validation;
