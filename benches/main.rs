@@ -1,1 +1,34 @@
-fn main(){}
+//! Criterion benches: one month step of the CPU path at 100k and 1M persons (throughput in
+//! elements = person-months). `cargo bench --bench main`.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use policy_twin::engine::Engine;
+use policy_twin::scenario::Scenario;
+use policy_twin::synth::{self, SynthOptions};
+use std::path::PathBuf;
+
+fn population(n: u64) -> policy_twin::state::Population {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = SynthOptions { persons: n, seed: 1, weight: 1, data_dir: root.join("data") };
+    synth::synth(&opts, dir.path(), &|_, _| {}).unwrap();
+    policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap()
+}
+
+fn month_step(c: &mut Criterion) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::load(&root.join("scenarios/baseline.toml")).unwrap();
+    let mut g = c.benchmark_group("month_step_cpu");
+    for n in [100_000u64, 1_000_000] {
+        let pop = population(n);
+        // a long horizon so the engine never runs out of months while criterion iterates
+        let mut engine = Engine::new(pop, &scenario, scenario.seed, 1200).unwrap();
+        g.throughput(Throughput::Elements(n));
+        g.sample_size(if n >= 1_000_000 { 10 } else { 30 });
+        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| engine.step()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, month_step);
+criterion_main!(benches);

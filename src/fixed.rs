@@ -20,6 +20,12 @@ pub fn mul_bp(a: u32, bp: u32) -> u32 {
     mul_div(a, bp, BP)
 }
 
+/// a * b, or u32::MAX if the product does not fit (tariff steps × tariff amounts).
+#[inline(always)]
+pub fn mul_sat(a: u32, b: u32) -> u32 {
+    a.checked_mul(b).unwrap_or(u32::MAX)
+}
+
 /// ceil(a / b), b > 0.
 #[inline(always)]
 pub fn ceil_div(a: u32, b: u32) -> u32 {

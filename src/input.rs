@@ -25,6 +25,10 @@ pub const HOUSEHOLDS_FILE: &str = "households.parquet";
 const BATCH: usize = 64 * 1024;
 /// Largest monthly rent accepted, pounds.
 pub const MAX_RENT_GBP: f64 = 1_000_000.0;
+/// Person ids must be below 2^63.
+pub const MAX_PERSON_ID: u64 = 1 << 63;
+/// Persons and households are indexed with u32.
+pub const MAX_PERSONS: usize = u32::MAX as usize - 1;
 /// Largest personal capital accepted, pounds (kept in whole pounds in a u32).
 pub const MAX_WEALTH_GBP: f64 = 4_000_000_000.0;
 
@@ -252,6 +256,9 @@ fn read_households(file: &Path, reader: Reader, progress: &dyn Fn(u64)) -> Resul
                 Some(Some(w)) if !(1..=u32::MAX as i128).contains(&w) => return Err(cx.err("weight", i, format!("weight {w} outside 1..=4294967295"))),
                 Some(Some(w)) => w as u32,
             };
+            if hh.id.len() >= MAX_PERSONS {
+                return Err(cx.err("household_id", i, format!("more than {MAX_PERSONS} households")));
+            }
             hh.id.push(id);
             hh.info.push(pack_info(r, t));
             hh.rent.push(rent_p);
@@ -262,9 +269,6 @@ fn read_households(file: &Path, reader: Reader, progress: &dyn Fn(u64)) -> Resul
     })?;
     if let Some(row) = first_duplicate(&hh.id) {
         return Err(Error::input(file, "household_id", Some(row as u64 + 1), format!("duplicate id {}", hh.id[row])));
-    }
-    if hh.id.len() > u32::MAX as usize {
-        return Err(Error::input(file, "household_id", None, "more than 4294967295 households"));
     }
     Ok(hh)
 }
@@ -321,7 +325,7 @@ fn read_persons(file: &Path, reader: Reader, hh: &mut Households, progress: &dyn
     )?;
     let lookup = Lookup::new(&hh.id);
     let mut p = Persons::default();
-    let (mut last_id, mut last_idx) = (u64::MAX, 0u32);
+    let mut last: Option<(u64, u32)> = None;
     batches(file, reader, |b, cx| {
         let pid = ints(column(b, "person_id").unwrap());
         let hid = ints(column(b, "household_id").unwrap());
@@ -335,12 +339,16 @@ fn read_persons(file: &Path, reader: Reader, hh: &mut Households, progress: &dyn
         for i in 0..b.num_rows() {
             let id = cx.id("person_id", i, pid[i])?;
             let h = cx.id("household_id", i, hid[i])?;
-            let hidx = if h == last_id {
-                last_idx
-            } else {
-                let ix = lookup.get(h).ok_or_else(|| cx.err("household_id", i, format!("household {h} is not in {HOUSEHOLDS_FILE}")))?;
-                (last_id, last_idx) = (h, ix);
-                ix
+            if id >= MAX_PERSON_ID {
+                return Err(cx.err("person_id", i, format!("id {id} is 2^63 or more (ids above are kept for babies born in the run)")));
+            }
+            let hidx = match last {
+                Some((lh, lx)) if lh == h => lx,
+                _ => {
+                    let ix = lookup.get(h).ok_or_else(|| cx.err("household_id", i, format!("household {h} is not in {HOUSEHOLDS_FILE}")))?;
+                    last = Some((h, ix));
+                    ix
+                }
             };
             let a = match age[i] {
                 None => return Err(cx.err("age", i, "null value")),
@@ -356,6 +364,9 @@ fn read_persons(file: &Path, reader: Reader, hh: &mut Households, progress: &dyn
             let c = cx.category("care_need", i, &care[i], &codes::CARE_NEED)?;
             let earn = cx.pence("earnings", i, earnings[i], EARNINGS_CAP as f64 / 100.0)?;
             let wealth_gbp = cx.pounds("wealth", i, wealth[i], MAX_WEALTH_GBP)?;
+            if p.len() >= MAX_PERSONS {
+                return Err(cx.err("person_id", i, format!("more than {MAX_PERSONS} persons")));
+            }
             p.push(id, hidx, a * 12, pack_status(s, e, hl, c), earn, wealth_gbp);
         }
         progress(cx.base + b.num_rows() as u64);

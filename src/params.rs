@@ -175,8 +175,8 @@ step_params! {
     care_eligible = "social_care.eligible_need", CareLevel, 1.0, 2.0, "Lowest care need eligible for council-funded care.";
     care_min_age = "social_care.min_age", Age, 0.0, 110.0, "Youngest age of adult social care.";
     // ---- economy ----
-    growth_q20 = "economy.earnings_growth", Growth, -0.5, 1.0, "Mean nominal growth of earnings in work (stored as a monthly rate, 2^-20 units, two's complement).";
-    growth_sd_q20 = "economy.earnings_growth_sd", MonthlySd, 0.0, 0.2, "Standard deviation of a person's monthly earnings growth around the mean (the engine draws it from a 64-point table).";
+    growth_q20 = "economy.earnings_growth", Growth, -0.2, 0.3, "Mean nominal growth of earnings in work (stored as a monthly rate, 2^-20 units, two's complement).";
+    growth_sd_q20 = "economy.earnings_growth_sd", MonthlySd, 0.0, 0.015, "Standard deviation of a person's monthly earnings growth around the mean (the engine draws it from a 64-point table built at the start; one `value` per run). The ranges of this and the mean keep a month's growth below 2^16 / 2^20 = 6.25%.";
 }
 
 /// Key of the schedule of state pension age by date of birth.

@@ -38,9 +38,10 @@ pub enum Value {
 
 #[derive(Clone, Debug)]
 pub struct Param {
-    pub unit: String,
-    /// (month from which the value applies, value), sorted by month, no duplicates.
-    pub points: Vec<(Month, Value)>,
+    /// (month from which the value applies, value, its unit), sorted by month, no duplicates.
+    /// The unit travels with each value: a reform may state a parameter in another unit than
+    /// its baseline.
+    pub points: Vec<(Month, Value, String)>,
     /// The file that last set this parameter.
     pub file: PathBuf,
 }
@@ -232,9 +233,8 @@ impl Scenario {
                 // a reform's schedule replaces the baseline's from the reform's first date on
                 Some(existing) => {
                     let from = p.points[0].0;
-                    existing.points.retain(|(m, _)| *m < from);
+                    existing.points.retain(|(m, ..)| *m < from);
                     existing.points.extend(p.points);
-                    existing.unit = p.unit;
                     existing.file = p.file;
                 }
                 None => {
@@ -271,10 +271,11 @@ impl Scenario {
         self.start.add(self.months() - 1)
     }
 
-    /// The value of a parameter in force in a month (the last dated value at or before it).
-    pub fn value_at(&self, key: &str, month: Month) -> Option<&Value> {
+    /// The value of a parameter in force in a month (the last dated value at or before it),
+    /// with its unit.
+    pub fn value_at(&self, key: &str, month: Month) -> Option<(&Value, &str)> {
         let p = self.params.get(key)?;
-        p.points.iter().rev().find(|(m, _)| *m <= month).map(|(_, v)| v)
+        p.points.iter().rev().find(|(m, ..)| *m <= month).map(|(_, v, u)| (v, u.as_str()))
     }
 
     /// The parameters in force in one month, converted to engine units.
@@ -309,11 +310,11 @@ impl Scenario {
 
     fn engine_value(&self, key: &str, month: Month) -> Result<u32> {
         let p = &self.params[key];
-        let v = self
+        let (v, unit) = self
             .value_at(key, month)
             .ok_or_else(|| Error::scenario(&p.file, key, format!("no value in force in {month}")))?;
         let (kind, ..) = params::spec_for(key).expect("registered");
-        convert(kind, &p.unit, v).map_err(|rule| Error::scenario(&p.file, key, rule))
+        convert(kind, unit, v).map_err(|rule| Error::scenario(&p.file, key, rule))
     }
 
     /// State pension age (months) by birth month, for birth months `from..from+len`.
@@ -322,8 +323,8 @@ impl Scenario {
         let mut out = Vec::with_capacity(len);
         for i in 0..len {
             let born = from.add(i as u32);
-            let v = p.points.iter().rev().find(|(m, _)| *m <= born).map(|(_, v)| v).unwrap_or(&p.points[0].1);
-            out.push(convert(Kind::Age, &p.unit, v).map_err(|rule| Error::scenario(&p.file, params::SPA_KEY, rule))?);
+            let (_, v, unit) = p.points.iter().rev().find(|(m, ..)| *m <= born).unwrap_or(&p.points[0]);
+            out.push(convert(Kind::Age, unit, v).map_err(|rule| Error::scenario(&p.file, params::SPA_KEY, rule))?);
         }
         Ok(out)
     }
@@ -440,18 +441,21 @@ fn collect_params(file: &Path, prefix: &str, v: &toml::Value, out: &mut Vec<(Str
     if !kind.units().contains(&unit) {
         return Err(Error::scenario(file, format!("{key}.unit"), format!("wrong unit `{unit}` (expected one of: {})", kind.units().join(", "))));
     }
-    let mut points: Vec<(Month, Value)> = Vec::new();
+    let mut points: Vec<(Month, Value, String)> = Vec::new();
     match (t.get("values"), t.get("value")) {
         (Some(_), Some(_)) => return Err(Error::scenario(file, key, "give either `value` or `values`, not both")),
         (None, None) => return Err(Error::scenario(file, key, "no `values` (dated) or `value` (from any date)")),
-        (None, Some(v)) => points.push((Month(0), to_value(file, &format!("{key}.value"), v)?)),
+        (None, Some(v)) => points.push((Month(0), to_value(file, &format!("{key}.value"), v)?, unit.to_string())),
+        (Some(_), None) if kind == Kind::MonthlySd => {
+            return Err(Error::scenario(file, key, "takes one `value` for the whole run (it shapes a table built before the run), not dated `values`"));
+        }
         (Some(toml::Value::Table(vals)), None) => {
             for (date, v) in vals {
                 let m = Month::parse(date).ok_or_else(|| Error::scenario(file, format!("{key}.values.{date}"), "not a date YYYY-MM or YYYY-MM-DD"))?;
-                if points.iter().any(|(p, _)| *p == m) {
+                if points.iter().any(|(p, ..)| *p == m) {
                     return Err(Error::scenario(file, format!("{key}.values.{date}"), format!("a second value for {m}")));
                 }
-                points.push((m, to_value(file, &format!("{key}.values.{date}"), v)?));
+                points.push((m, to_value(file, &format!("{key}.values.{date}"), v)?, unit.to_string()));
             }
             if points.is_empty() {
                 return Err(Error::scenario(file, format!("{key}.values"), "empty"));
@@ -459,8 +463,8 @@ fn collect_params(file: &Path, prefix: &str, v: &toml::Value, out: &mut Vec<(Str
         }
         (Some(_), None) => return Err(Error::scenario(file, format!("{key}.values"), "must be a table of date = value")),
     }
-    points.sort_by_key(|(m, _)| *m);
-    for (m, v) in &points {
+    points.sort_by_key(|(m, ..)| *m);
+    for (m, v, _) in &points {
         let at = format!("{key} ({m})");
         if let Value::Num(x) = v {
             let c = canonical(kind, unit, *x);
@@ -470,7 +474,7 @@ fn collect_params(file: &Path, prefix: &str, v: &toml::Value, out: &mut Vec<(Str
         }
         convert(kind, unit, v).map_err(|rule| Error::scenario(file, &at, rule))?;
     }
-    out.push((key.to_string(), Param { unit: unit.to_string(), points, file: file.to_path_buf() }));
+    out.push((key.to_string(), Param { points, file: file.to_path_buf() }));
     Ok(())
 }
 

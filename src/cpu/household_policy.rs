@@ -12,7 +12,7 @@
 
 use super::{Ctx, CHUNK};
 use crate::codes::*;
-use crate::fixed::{ceil_div, mul_bp, mul_div};
+use crate::fixed::{ceil_div, mul_bp, mul_div, mul_sat};
 use crate::params::StepParams;
 use crate::state::*;
 use rayon::prelude::*;
@@ -92,7 +92,7 @@ pub fn universal_credit(p: &StepParams, f: &Finances, region: u32, tenure: u32, 
         0
     };
     let earnings_deduction = mul_bp(f.net_earnings.saturating_sub(work_allowance), p.uc_taper_bp);
-    let tariff = ceil_div(f.capital.saturating_sub(p.uc_capital_lower), 250) * p.uc_capital_tariff;
+    let tariff = mul_sat(ceil_div(f.capital.saturating_sub(p.uc_capital_lower), 250), p.uc_capital_tariff);
     maximum.saturating_sub(earnings_deduction.saturating_add(f.unearned).saturating_add(tariff))
 }
 
@@ -103,7 +103,7 @@ pub fn pension_credit(p: &StepParams, f: &Finances) -> u32 {
         return 0;
     }
     let guarantee = if f.adults >= 2 { p.pc_couple } else { p.pc_single };
-    let deemed = ceil_div(f.capital.saturating_sub(p.pc_capital_disregard), 500) * p.pc_capital_tariff;
+    let deemed = mul_sat(ceil_div(f.capital.saturating_sub(p.pc_capital_disregard), 500), p.pc_capital_tariff);
     guarantee.saturating_sub(f.net_earnings.saturating_add(f.unearned).saturating_add(deemed))
 }
 
@@ -126,11 +126,14 @@ pub fn child_benefit(p: &StepParams, f: &Finances) -> (u32, u32) {
     (cb, mul_div(cb, percent, 100))
 }
 
-/// The benefit cap on Universal Credit + child benefit, for households not exempt by
-/// earnings, disability benefit or pension age. Returns the reduction of Universal Credit.
+/// The benefit cap on Universal Credit + child benefit. Exempt: net earnings (after tax and
+/// NI) at or above the earnings exemption, anyone receiving the disability benefit, an adult in
+/// severe health (standing for limited capability for work and work-related activity). A
+/// couple with one partner over state pension age on Universal Credit can be capped, as in
+/// the real rules. Returns the reduction of Universal Credit.
 #[inline(always)]
 pub fn benefit_cap(p: &StepParams, f: &Finances, region: u32, uc: u32, cb: u32) -> u32 {
-    if uc == 0 || f.earnings >= p.cap_earnings_exemption || f.disability || f.adults_below_spa < f.adults {
+    if uc == 0 || f.net_earnings >= p.cap_earnings_exemption || f.disability || f.lcw {
         return 0;
     }
     let family = f.adults >= 2 || f.children > 0;

@@ -10,7 +10,7 @@
 
 use super::{Ctx, CHUNK};
 use crate::codes::*;
-use crate::fixed::{ceil_div, mul_bp};
+use crate::fixed::{ceil_div, mul_bp, mul_sat};
 use crate::params::StepParams;
 use crate::rng::{draw, stream, Process};
 use crate::state::*;
@@ -83,7 +83,7 @@ pub fn care_means_test(p: &StepParams, age_months: u32, care_need: u32, capital:
         return (FUNDING_SELF, 0);
     }
     let steps = ceil_div(capital.saturating_sub(p.care_lower), p.care_tariff_step);
-    (FUNDING_COUNCIL, steps * p.care_tariff)
+    (FUNDING_COUNCIL, mul_sat(steps, p.care_tariff))
 }
 
 #[allow(clippy::too_many_arguments)]

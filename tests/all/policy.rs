@@ -25,7 +25,9 @@ fn run_case(case: &toml::Table) -> Vec<String> {
                 toml::Value::String(s) => Value::Text(s.clone()),
                 other => Value::Num(num(other)),
             };
-            scenario.params.get_mut(k).unwrap_or_else(|| panic!("{name}: unknown override {k}")).points = vec![(Month(0), val)];
+            let param = scenario.params.get_mut(k).unwrap_or_else(|| panic!("{name}: unknown override {k}"));
+            let unit = param.points[0].2.clone();
+            param.points = vec![(Month(0), val, unit)];
         }
     }
     let p = scenario.resolve(month, 0).unwrap();

@@ -88,7 +88,7 @@ fn reform_overrides_from_its_date_and_keeps_the_rest() {
     let reform = write(
         d.path(),
         "reform.toml",
-        "[scenario]\nname = \"taper50\"\nbaseline = \"base.toml\"\n\n[universal_credit.taper_rate]\nunit = \"fraction\"\nreference = \"test\"\nvalues = { 2026-04 = 0.50 }\n\n[state_pension.full_rate]\nunit = \"GBP/week\"\nreference = \"test\"\nvalues = { 2027-04 = 240 }\n",
+        "[scenario]\nname = \"taper50\"\nbaseline = \"base.toml\"\n\n[universal_credit.taper_rate]\nunit = \"fraction\"\nreference = \"test\"\nvalues = { 2026-04 = 0.50 }\n\n[state_pension.full_rate]\nunit = \"GBP/week\"\nreference = \"test\"\nvalues = { 2027-04 = 240 }\n\n[state_pension.basic_rate]\nunit = \"GBP/year\"\nreference = \"a unit other than the baseline's\"\nvalues = { 2028-04 = 10000 }\n",
     );
     let b = Scenario::load(&base).unwrap();
     let r = Scenario::load(&reform).unwrap();
@@ -101,6 +101,8 @@ fn reform_overrides_from_its_date_and_keeps_the_rest() {
     assert_eq!(at(&r, 2026, 4).uc_taper_bp, 5000, "reform from its date");
     assert_eq!(at(&r, 2026, 4).sp_full, at(&b, 2026, 4).sp_full, "baseline's 2025 value kept until the reform's");
     assert_eq!(at(&r, 2027, 4).sp_full, 104_000);
+    assert_eq!(at(&r, 2028, 3).sp_basic, 76_462, "baseline's weekly values keep their unit");
+    assert_eq!(at(&r, 2028, 4).sp_basic, 83_333, "the reform's yearly value in its own unit");
     // everything not named is the baseline's
     let (rp, bp) = (at(&r, 2025, 6), at(&b, 2025, 6));
     assert_eq!(rp, bp);
