@@ -12,6 +12,7 @@ use policy_twin::month::Month;
 use policy_twin::output::{self, SnapshotWriter};
 use policy_twin::scenario::Scenario;
 use policy_twin::{input, synth};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -225,8 +226,12 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         None => None,
     };
     let b = bar(quiet, months as u64, "simulate [{bar:30}] {pos}/{len} months {elapsed} eta {eta}  {msg}");
+    // without a terminal (batch jobs, logs) the bar is invisible: print a line a simulated year
+    let log_lines = !quiet && !std::io::stderr().is_terminal();
     let t_sim = Instant::now();
+    let mut person_months = 0u64; // records simulated, unweighted
     let accs = engine.run(|e, _acc, p| {
+        person_months = p.person_months;
         if let (Some(w), Some(every)) = (snapshots.as_mut(), a.snapshot_every) {
             if p.months_done % every == 0 || p.months_done == p.months {
                 w.write(e)?;
@@ -235,11 +240,13 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         let rate = p.person_months as f64 / t_sim.elapsed().as_secs_f64().max(1e-9);
         b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
         b.set_position(p.months_done as u64);
+        if log_lines && (p.months_done % 12 == 0 || p.months_done == p.months) {
+            eprintln!("simulated {}/{} months, {} persons, {:.1}s, {:.2}M person-months/s", p.months_done, p.months, p.persons, t_sim.elapsed().as_secs_f64(), rate / 1e6);
+        }
         Ok(())
     })?;
     b.finish_and_clear();
     let sim_s = t_sim.elapsed().as_secs_f64();
-    let person_months: u64 = accs.iter().map(|acc| acc.total(M::Population) + acc.total(M::Deaths) - acc.total(M::Births)).sum();
 
     // write everything under temporary names, then rename into place (manifest last)
     let t_write = Instant::now();
@@ -272,10 +279,9 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
             "snapshot_every_months": a.snapshot_every,
         },
         "timings_s": { "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64() },
-        "person_months": engine_person_months(&accs, &engine),
-        "person_months_per_second": engine_person_months(&accs, &engine) as f64 / sim_s.max(1e-9),
+        "person_months": person_months,
+        "person_months_per_second": person_months as f64 / sim_s.max(1e-9),
     });
-    let _ = person_months;
     let man = output::write_staged_bytes(&a.out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
     agg.commit()?;
     if let Some(s) = snap {
@@ -288,15 +294,10 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         "\nwrote {} in {:.1}s ({:.2}M person-months/s); load {:.1}s",
         a.out.display(),
         sim_s,
-        engine_person_months(&accs, &engine) as f64 / sim_s.max(1e-9) / 1e6,
+        person_months as f64 / sim_s.max(1e-9) / 1e6,
         load_s
     );
     Ok(())
-}
-
-/// Person-months simulated: the persons alive at the start of each month.
-fn engine_person_months(accs: &[Acc], _e: &Engine) -> u64 {
-    accs.iter().map(|a| a.total(M::Population) + a.total(M::Deaths) - a.total(M::Births)).sum()
 }
 
 fn print_summary(s: &Scenario, accs: &[Acc]) {
