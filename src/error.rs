@@ -28,6 +28,11 @@ pub enum Error {
     #[error("{0}")]
     Config(String),
 
+    /// The GPU path failed: no adapter, a missing limit, a shader that does not validate, out
+    /// of memory, a lost device, a CPU/GPU mismatch in a self-test.
+    #[error("GPU: {0}")]
+    Gpu(String),
+
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 

@@ -19,6 +19,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod fixed;
+pub mod gpu;
 pub mod input;
 pub mod measures;
 pub mod month;

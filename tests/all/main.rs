@@ -8,11 +8,13 @@
 //! - `scenario`: scenario files: unknown keys, units, ranges, reforms
 //! - `synthetic`: the synthetic population against the ONS / EHS / LFS / FRS figures
 //! - `e2e`: the `twin` binary on real files
+//! - `gpu`: shader validation and layouts (everywhere), CPU/GPU parity (on an adapter)
 
 mod util;
 
 mod determinism;
 mod e2e;
+mod gpu;
 mod policy;
 mod scenario;
 mod stages;

@@ -1,0 +1,123 @@
+// common.wgsl: helpers every stage shader uses. Twin of src/rng.rs, src/fixed.rs and the bit
+// helpers of src/state.rs; the constants and the StepParams struct come from the prelude that
+// src/gpu/wgsl.rs generates from the Rust definitions (so they cannot drift).
+// Only 32-bit integer arithmetic: WGSL has no 64-bit integers and real GPUs may fuse float
+// multiply-adds, so the per-person loop never touches floats.
+
+// ---- rng.rs ----
+fn mix32(x0: u32) -> u32 {
+    var x = x0;
+    x ^= x >> 16u;
+    x *= 0x7feb352du;
+    x ^= x >> 15u;
+    x *= 0x846ca68bu;
+    x ^= x >> 16u;
+    return x;
+}
+
+struct Stream { l: u32, r: u32 }
+
+fn stream(keys: vec4<u32>, id_lo: u32, id_hi: u32) -> Stream {
+    var l = id_lo;
+    var r = id_hi;
+    for (var i = 0u; i < 4u; i++) {
+        let t = l ^ mix32(r ^ keys[i]);
+        l = r;
+        r = t;
+    }
+    return Stream(l, r);
+}
+
+fn draw(s: Stream, salt: u32) -> u32 {
+    return mix32(mix32(s.l ^ salt) ^ s.r);
+}
+
+// ---- fixed.rs ----
+// floor(a * b / c) for b <= c <= 32768 (rates in basis points): 16-bit limbs.
+fn mul_div_limbs(a: u32, b: u32, c: u32) -> u32 {
+    let ah = a >> 16u;
+    let al = a & 0xffffu;
+    let hb = ah * b;
+    let q1 = hb / c;
+    let r1 = hb % c;
+    let lo = (r1 << 16u) + al * b;
+    return (q1 << 16u) + lo / c;
+}
+
+fn mul_bp(a: u32, bp: u32) -> u32 {
+    return mul_div_limbs(a, bp, BP);
+}
+
+// 32 x 32 -> 64-bit product as (lo, hi).
+fn mul64(a: u32, b: u32) -> vec2<u32> {
+    let a0 = a & 0xffffu; let a1 = a >> 16u;
+    let b0 = b & 0xffffu; let b1 = b >> 16u;
+    let p00 = a0 * b0; let p01 = a0 * b1; let p10 = a1 * b0; let p11 = a1 * b1;
+    let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+    let lo = (p00 & 0xffffu) | (mid << 16u);
+    let hi = p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
+    return vec2<u32>(lo, hi);
+}
+
+// floor(a * b / c) for any c > 0 whose result fits in u32: 64-by-32 restoring division.
+fn mul_div(a: u32, b: u32, c: u32) -> u32 {
+    let p = mul64(a, b);
+    var rem = 0u;
+    var q = 0u;
+    for (var i = 0u; i < 64u; i++) {
+        var bit: u32;
+        if (i < 32u) { bit = (p.y >> (31u - i)) & 1u; } else { bit = (p.x >> (63u - i)) & 1u; }
+        // rem = rem * 2 + bit, keeping the bit shifted out (rem < c <= 2^32 - 1)
+        let carry = rem >> 31u;
+        rem = (rem << 1u) | bit;
+        if (carry == 1u || rem >= c) {
+            rem = rem - c;
+            if (i >= 32u) { q = q | (1u << (63u - i)); }
+        }
+    }
+    return q;
+}
+
+fn ceil_div(a: u32, b: u32) -> u32 {
+    return a / b + select(0u, 1u, a % b != 0u);
+}
+
+fn mul_sat(a: u32, b: u32) -> u32 {
+    if (b != 0u && a > 0xffffffffu / b) { return 0xffffffffu; }
+    return a * b;
+}
+
+fn sat_add(a: u32, b: u32) -> u32 {
+    return select(a + b, 0xffffffffu, a > 0xffffffffu - b);
+}
+
+fn sat_sub(a: u32, b: u32) -> u32 {
+    return select(0u, a - b, a > b);
+}
+
+// ---- state.rs bit helpers ----
+fn st_sex(s: u32) -> u32 { return (s >> SEX_SHIFT) & 1u; }
+fn st_employment(s: u32) -> u32 { return (s >> EMPLOYMENT_SHIFT) & 7u; }
+fn st_health(s: u32) -> u32 { return (s >> HEALTH_SHIFT) & 3u; }
+fn st_care(s: u32) -> u32 { return (s >> CARE_SHIFT) & 3u; }
+fn st_care_funding(s: u32) -> u32 { return (s >> CARE_FUNDING_SHIFT) & 3u; }
+fn set_field(s: u32, shift: u32, mask: u32, v: u32) -> u32 { return (s & ~(mask << shift)) | (v << shift); }
+fn pack_status(sex: u32, employment: u32, health: u32, care: u32) -> u32 {
+    return (sex << SEX_SHIFT) | (employment << EMPLOYMENT_SHIFT) | (health << HEALTH_SHIFT) | (care << CARE_SHIFT);
+}
+fn hh_region(info: u32) -> u32 { return info & REGION_MASK; }
+fn hh_tenure(info: u32) -> u32 { return (info >> TENURE_SHIFT) & 3u; }
+fn is_dependent_child(age_years: u32, employment: u32) -> bool {
+    return age_years < 16u || (age_years < 20u && employment == IN_EDUCATION);
+}
+
+// ---- codes.rs ----
+fn age_band(age_years: u32) -> u32 {
+    return select(0u, 1u, age_years >= 16u) + select(0u, 1u, age_years >= 25u) + select(0u, 1u, age_years >= 35u)
+        + select(0u, 1u, age_years >= 50u) + select(0u, 1u, age_years >= 65u) + select(0u, 1u, age_years >= 75u)
+        + select(0u, 1u, age_years >= 85u);
+}
+
+fn cell(region: u32, band: u32, sex: u32) -> u32 {
+    return (region * 8u + band) * 2u + sex;
+}

@@ -1,0 +1,263 @@
+//! The GPU path: wgpu device selection, shader assembly and the checks that make a GPU run
+//! trustworthy. The stages' WGSL twins live in `shaders/`; `src/gpu/wgsl.rs` assembles them.
+//!
+//! Faults end with a clear [`Error::Gpu`]: no adapter, an adapter without a needed limit, a
+//! shader that fails validation, out of memory, a lost device. wgpu's default of panicking on
+//! validation errors is replaced by an error handler that records the error for the next check.
+
+pub mod selftest;
+pub mod wgsl;
+
+use crate::error::{Error, Result};
+use std::sync::{Arc, Mutex};
+
+/// Which engine runs the month step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A hardware GPU when there is one, else the CPU path (a software adapter is slower than
+    /// the CPU path, so `auto` does not take it).
+    Auto,
+    /// Any adapter, software included; an error when there is none.
+    Gpu,
+    /// The CPU path.
+    Cpu,
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "auto" => Ok(Backend::Auto),
+            "gpu" => Ok(Backend::Gpu),
+            "cpu" => Ok(Backend::Cpu),
+            _ => Err(format!("`{s}`: expected auto, gpu or cpu")),
+        }
+    }
+}
+
+/// Storage buffers the widest stage binds (household_policy).
+pub const NEEDED_STORAGE_BUFFERS: u32 = 24;
+
+/// What the user sees of an adapter.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    pub driver_info: String,
+    pub software: bool,
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_storage_buffers_per_shader_stage: u32,
+    pub max_compute_workgroups_per_dimension: u32,
+}
+
+fn summary(a: &wgpu::Adapter) -> AdapterSummary {
+    let i = a.get_info();
+    let l = a.limits();
+    AdapterSummary {
+        name: i.name.clone(),
+        backend: format!("{:?}", i.backend),
+        device_type: format!("{:?}", i.device_type),
+        driver: i.driver.clone(),
+        driver_info: i.driver_info.clone(),
+        software: i.device_type == wgpu::DeviceType::Cpu,
+        max_storage_buffer_binding_size: l.max_storage_buffer_binding_size as u64,
+        max_buffer_size: l.max_buffer_size,
+        max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
+        max_compute_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    // WGPU_BACKEND=vulkan|gl|metal|dx12 narrows the search (wgpu's own variable)
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle().with_env();
+    if std::env::var_os("WGPU_BACKEND").is_none() {
+        desc.backends = wgpu::Backends::all();
+    }
+    wgpu::Instance::new(desc)
+}
+
+fn all_adapters() -> Vec<wgpu::Adapter> {
+    let inst = instance();
+    pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// Every adapter wgpu finds, for `twin devices`.
+pub fn list_adapters() -> Vec<AdapterSummary> {
+    all_adapters().iter().map(summary).collect()
+}
+
+/// Order of preference: hardware kinds first, then backends.
+fn rank(a: &wgpu::Adapter) -> (u32, u32) {
+    let i = a.get_info();
+    let kind = match i.device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    };
+    let backend = match i.backend {
+        wgpu::Backend::Vulkan => 0,
+        wgpu::Backend::Metal => 1,
+        wgpu::Backend::Dx12 => 2,
+        _ => 3,
+    };
+    (kind, backend)
+}
+
+/// An open device and what it can do.
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: AdapterSummary,
+    pub limits: wgpu::Limits,
+    errors: Arc<Mutex<Vec<String>>>,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+impl Gpu {
+    /// Open the adapter the choice asks for. `Ok(None)` means: use the CPU path (`cpu`, or
+    /// `auto` without a hardware GPU). The reason for a fall-back is in the second value.
+    pub fn open(choice: Backend) -> Result<(Option<Gpu>, Option<String>)> {
+        if choice == Backend::Cpu {
+            return Ok((None, None));
+        }
+        let mut adapters = all_adapters();
+        adapters.sort_by_key(rank);
+        let pick = match choice {
+            Backend::Auto => adapters.into_iter().find(|a| a.get_info().device_type != wgpu::DeviceType::Cpu),
+            _ => adapters.into_iter().next(),
+        };
+        let Some(adapter) = pick else {
+            return match choice {
+                Backend::Auto => Ok((None, Some("no hardware GPU adapter found; using the CPU path".into()))),
+                _ => Err(Error::Gpu(
+                    "no GPU adapter found (install a Vulkan driver; on machines without a GPU, Debian's mesa-vulkan-drivers and libvulkan1 provide the lavapipe software adapter)".into(),
+                )),
+            };
+        };
+        match Self::open_adapter(&adapter) {
+            Ok(g) => Ok((Some(g), None)),
+            Err(e) if choice == Backend::Auto => Ok((None, Some(format!("{e}; using the CPU path")))),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_adapter(adapter: &wgpu::Adapter) -> Result<Gpu> {
+        let s = summary(adapter);
+        let have = adapter.limits();
+        if have.max_storage_buffers_per_shader_stage < NEEDED_STORAGE_BUFFERS {
+            return Err(Error::Gpu(format!(
+                "adapter `{}` lacks a needed limit: max_storage_buffers_per_shader_stage is {}, the engine needs {NEEDED_STORAGE_BUFFERS}",
+                s.name, have.max_storage_buffers_per_shader_stage
+            )));
+        }
+        let limits = wgpu::Limits {
+            max_storage_buffers_per_shader_stage: NEEDED_STORAGE_BUFFERS,
+            max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
+            max_buffer_size: have.max_buffer_size,
+            max_compute_workgroups_per_dimension: have.max_compute_workgroups_per_dimension,
+            max_compute_invocations_per_workgroup: have.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_size_x: have.max_compute_workgroup_size_x,
+            ..wgpu::Limits::downlevel_defaults()
+        };
+        let desc = wgpu::DeviceDescriptor { label: Some("policy-twin"), required_limits: limits.clone(), ..Default::default() };
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Gpu(format!("adapter `{}`: cannot open a device: {e}", s.name)))?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            sink.lock().unwrap().push(e.to_string());
+        }));
+        let lost = Arc::new(Mutex::new(None));
+        let lost_sink = lost.clone();
+        device.set_device_lost_callback(move |reason, msg| {
+            *lost_sink.lock().unwrap() = Some(format!("{reason:?}: {msg}"));
+        });
+        Ok(Gpu { device, queue, adapter: s, limits, errors, lost })
+    }
+
+    /// Fail with the first recorded validation or out-of-memory error, or a lost device.
+    pub fn check(&self, doing: &str) -> Result<()> {
+        if let Some(l) = self.lost.lock().unwrap().clone() {
+            return Err(Error::Gpu(format!("device lost while {doing}: {l}")));
+        }
+        let mut errs = self.errors.lock().unwrap();
+        if let Some(e) = errs.first().cloned() {
+            errs.clear();
+            return Err(Error::Gpu(format!("while {doing}: {e}")));
+        }
+        Ok(())
+    }
+
+    /// Compile one stage's shader, checking it validates.
+    pub fn module(&self, stage: &str, workgroup_size: u32) -> Result<wgpu::ShaderModule> {
+        let src = wgsl::source(stage, workgroup_size).ok_or_else(|| Error::Gpu(format!("no shader for stage `{stage}`")))?;
+        let m = self.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(stage), source: wgpu::ShaderSource::Wgsl(src.into()) });
+        self.check(&format!("compiling shaders/{stage}.wgsl"))?;
+        Ok(m)
+    }
+
+    /// Wait for all submitted work.
+    pub fn wait(&self, doing: &str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
+            .map_err(|e| Error::Gpu(format!("while {doing}: {e}")))?;
+        self.check(doing)
+    }
+
+    /// A storage buffer initialised from words.
+    pub fn buffer_from(&self, label: &str, words: &[u32], extra_usage: wgpu::BufferUsages) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        let bytes: &[u8] = if words.is_empty() { &[0u8; 4] } else { bytemuck::cast_slice(words) };
+        self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST | extra_usage,
+        })
+    }
+
+    /// Read a buffer's first `words` u32 back to the host.
+    pub fn read(&self, buf: &wgpu::Buffer, offset_words: u64, words: usize) -> Result<Vec<u32>> {
+        if words == 0 {
+            return Ok(Vec::new());
+        }
+        let bytes = words as u64 * 4;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(buf, offset_words * 4, &staging, 0, bytes);
+        self.queue.submit([enc.finish()]);
+        let slice = staging.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.wait("reading results back")?;
+        rx.recv()
+            .map_err(|e| Error::Gpu(format!("readback: {e}")))?
+            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
+        let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e:?}")))?;
+        let out = bytemuck::cast_slice::<u8, u32>(&view).to_vec();
+        drop(view);
+        staging.unmap();
+        Ok(out)
+    }
+
+    /// Workgroups to launch for `n` invocations: (x, y), x at most the adapter's limit.
+    pub fn groups(&self, n: u32, workgroup_size: u32) -> (u32, u32) {
+        let g = n.div_ceil(workgroup_size).max(1);
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        if g <= max {
+            (g, 1)
+        } else {
+            (max, g.div_ceil(max))
+        }
+    }
+}
