@@ -121,3 +121,95 @@ fn age_band(age_years: u32) -> u32 {
 fn cell(region: u32, band: u32, sex: u32) -> u32 {
     return (region * 8u + band) * 2u + sex;
 }
+
+// ---- bindings: every buffer of the engine, by the name of its Rust field (src/state.rs) ----
+// Each entry point binds only what it uses (the Rust side reads that from naga and binds by
+// name), so one declaration here serves every stage.
+struct Dispatch {
+    n: u32,        // elements (persons or households) in this chunk
+    p_skip: u32,   // first person of the chunk within the bound person window
+    h_skip: u32,   // first household of the chunk within the bound household window
+    h_base: u32,   // global index of the bound household window's first household
+    p_base: u32,   // global index of the bound person window's first person
+    out_skip: u32, // births: first output slot within the bound output window
+    blk_skip: u32, // births: first block word within the bound block window
+    chunk: u32,    // births: index of this chunk (totals)
+    baby_lo: u32,  // births: id of the chunk's first baby
+    baby_hi: u32,
+    copy: u32,     // unused, padding
+    pad: u32,
+    keys: vec4<u32>,
+    persistent: vec4<u32>,
+}
+
+@group(0) @binding(0) var<uniform> d: Dispatch;
+@group(0) @binding(1) var<storage, read> params: StepParams;
+@group(0) @binding(2) var<storage, read> tables: array<u32>;
+@group(0) @binding(3) var<storage, read_write> id_lo: array<u32>;
+@group(0) @binding(4) var<storage, read_write> id_hi: array<u32>;
+@group(0) @binding(5) var<storage, read_write> household: array<u32>;
+@group(0) @binding(6) var<storage, read_write> age_months: array<u32>;
+@group(0) @binding(7) var<storage, read_write> status: array<u32>;
+@group(0) @binding(8) var<storage, read_write> earnings: array<u32>;
+@group(0) @binding(9) var<storage, read_write> wealth: array<u32>;
+@group(0) @binding(10) var<storage, read_write> new_id_lo: array<u32>;
+@group(0) @binding(11) var<storage, read_write> new_id_hi: array<u32>;
+@group(0) @binding(12) var<storage, read_write> new_household: array<u32>;
+@group(0) @binding(13) var<storage, read_write> new_age_months: array<u32>;
+@group(0) @binding(14) var<storage, read_write> new_status: array<u32>;
+@group(0) @binding(15) var<storage, read_write> new_earnings: array<u32>;
+@group(0) @binding(16) var<storage, read_write> new_wealth: array<u32>;
+@group(0) @binding(17) var<storage, read_write> income_tax: array<u32>;
+@group(0) @binding(18) var<storage, read_write> ni: array<u32>;
+@group(0) @binding(19) var<storage, read_write> state_pension: array<u32>;
+@group(0) @binding(20) var<storage, read_write> disability: array<u32>;
+@group(0) @binding(21) var<storage, read_write> care_tariff: array<u32>;
+@group(0) @binding(22) var<storage, read_write> hh_info: array<u32>;
+@group(0) @binding(23) var<storage, read_write> hh_rent: array<u32>;
+@group(0) @binding(24) var<storage, read_write> hh_weight: array<u32>;
+@group(0) @binding(25) var<storage, read_write> hh_start: array<u32>;
+@group(0) @binding(26) var<storage, read_write> hh_len: array<u32>;
+@group(0) @binding(27) var<storage, read_write> universal_credit: array<u32>;
+@group(0) @binding(28) var<storage, read_write> pension_credit: array<u32>;
+@group(0) @binding(29) var<storage, read_write> child_benefit: array<u32>;
+@group(0) @binding(30) var<storage, read_write> hicbc: array<u32>;
+@group(0) @binding(31) var<storage, read_write> cap_reduction: array<u32>;
+@group(0) @binding(32) var<storage, read_write> net_income: array<u32>;
+@group(0) @binding(33) var<storage, read_write> acc: array<atomic<u32>>;
+@group(0) @binding(34) var<storage, read_write> blocks: array<u32>;
+@group(0) @binding(35) var<storage, read_write> totals: array<u32>;
+
+// linear invocation index over a 2D grid of workgroups
+fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return gid.x + gid.y * nwg.x * WG;
+}
+
+// ---- tables.rs accessors ----
+fn t_death(sex: u32, age: u32, health: u32) -> u32 { return tables[T_DEATH + (sex * AGES + age) * 3u + health]; }
+fn t_birth(age: u32) -> u32 { return tables[T_BIRTH + age]; }
+fn t_health(band: u32, i: u32) -> u32 { return tables[T_HEALTH + band * 4u + i]; }
+fn t_care(band: u32, i: u32) -> u32 { return tables[T_CARE + band * 4u + i]; }
+fn t_labour(band: u32, health: u32, i: u32) -> u32 { return tables[T_LABOUR + (band * 3u + health) * 8u + i]; }
+fn t_edu_leave(age: u32) -> u32 { return tables[T_EDU_LEAVE + age]; }
+fn t_retire(age: u32) -> u32 { return tables[T_RETIRE + age]; }
+fn t_earnings(band: u32, sex: u32, q: u32) -> u32 { return tables[T_EARNINGS + (band * 2u + sex) * EARN_Q + q]; }
+fn t_growth_noise(q: u32) -> i32 { return bitcast<i32>(tables[T_GROWTH_NOISE + q]); }
+fn t_spa(birth_month: u32) -> u32 {
+    let i = min(sat_sub(birth_month, SPA_FROM_MONTH), SPA_LEN - 1u);
+    return tables[T_SPA + i];
+}
+
+// ---- measures.rs Acc: exact u64 sums as (lo, hi) u32 pairs, in ACC_COPIES replicas to
+// spread atomic contention (summed by accounting.wgsl's reduce pass) ----
+fn acc_copy(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return (wid.x + wid.y * nwg.x) % ACC_COPIES;
+}
+
+fn acc_add(copy: u32, c: u32, m: u32, w: u32, v: u32) {
+    let p = mul64(w, v);
+    if (p.x == 0u && p.y == 0u) { return; }
+    let k = ((copy * N_CELLS + c) * N_MEASURES + m) * 2u;
+    let old = atomicAdd(&acc[k], p.x);
+    let hi = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
+    if (hi != 0u) { atomicAdd(&acc[k + 1u], hi); }
+}

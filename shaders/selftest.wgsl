@@ -4,9 +4,9 @@
 
 struct SelfTest { n: u32, pad0: u32, pad1: u32, pad2: u32, keys: vec4<u32> }
 
-@group(0) @binding(0) var<uniform> cfg: SelfTest;
-@group(0) @binding(1) var<storage, read> input: array<u32>;      // 4 words per case: a, b, c, id_hi
-@group(0) @binding(2) var<storage, read_write> output: array<u32>; // 6 words per case
+@group(0) @binding(40) var<uniform> cfg: SelfTest;
+@group(0) @binding(41) var<storage, read> input: array<u32>;     // 4 words per case: a, b, c, id_hi
+@group(0) @binding(42) var<storage, read_write> output: array<u32>; // 6 words per case
 
 @compute @workgroup_size(WG)
 fn selftest(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

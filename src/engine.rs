@@ -14,6 +14,7 @@ use crate::state::*;
 use crate::tables::Tables;
 
 /// A running simulation of one scenario.
+#[derive(Clone)]
 pub struct Engine {
     pub persons: Persons,
     pub households: Households,
@@ -29,6 +30,43 @@ pub struct Engine {
     pub step: u32,
     pub next_id: u64,
     persistent: StepKeys,
+}
+
+/// Borrowed state at the end of a month: what snapshots write and parity tests compare.
+pub struct StateView<'a> {
+    pub persons: &'a Persons,
+    pub households: &'a Households,
+    pub pout: &'a PersonOut,
+    pub hout: &'a HouseholdOut,
+    pub month: Month,
+}
+
+/// One stage on the CPU path (shared by [`Engine`] and the GPU engine's CPU-stage switch).
+#[allow(clippy::too_many_arguments)]
+pub fn run_cpu_stage(
+    ctx: &Ctx,
+    stage: Stage,
+    persons: &mut Persons,
+    scratch: &mut Persons,
+    households: &mut Households,
+    pout: &mut PersonOut,
+    hout: &mut HouseholdOut,
+    next_id: &mut u64,
+    acc: &mut Acc,
+) {
+    match stage {
+        Stage::Demography => *acc = std::mem::take(acc).merge(&cpu::demography::demography(ctx, persons, households)),
+        Stage::Births => {
+            let born = cpu::births::births(ctx, persons, scratch, *next_id);
+            *next_id += born;
+            households.index_members(&persons.household);
+        }
+        Stage::Labour => cpu::labour::labour(ctx, persons),
+        Stage::Health => cpu::health::health(ctx, persons),
+        Stage::PersonPolicy => cpu::person_policy::person_policy(ctx, persons, pout),
+        Stage::HouseholdPolicy => cpu::household_policy::household_policy(ctx, persons, pout, households, hout),
+        Stage::Accounting => *acc = std::mem::take(acc).merge(&cpu::accounting::accounting(persons, pout, households, hout)),
+    }
 }
 
 /// Progress of a run, reported after each month.
@@ -89,29 +127,41 @@ impl Engine {
 
     /// Simulate one month; returns its aggregates.
     pub fn step(&mut self) -> Acc {
-        let p = self.params[self.step as usize];
-        let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
         let mut acc = Acc::default();
         for info in ORDER.iter() {
-            match info.stage {
-                Stage::Demography => acc = cpu::demography::demography(&ctx, &mut self.persons, &self.households),
-                Stage::Births => {
-                    let born = cpu::births::births(&ctx, &mut self.persons, &mut self.scratch, self.next_id);
-                    self.next_id += born;
-                    self.households.index_members(&self.persons.household);
-                }
-                Stage::Labour => cpu::labour::labour(&ctx, &mut self.persons),
-                Stage::Health => cpu::health::health(&ctx, &mut self.persons),
-                Stage::PersonPolicy => cpu::person_policy::person_policy(&ctx, &mut self.persons, &mut self.pout),
-                Stage::HouseholdPolicy => cpu::household_policy::household_policy(&ctx, &self.persons, &self.pout, &self.households, &mut self.hout),
-                Stage::Accounting => {
-                    let stocks = cpu::accounting::accounting(&self.persons, &self.pout, &self.households, &self.hout);
-                    acc = acc.merge(&stocks);
-                }
-            }
+            self.run_stage(info.stage, &mut acc);
         }
         self.step += 1;
         acc
+    }
+
+    /// The parameters of the month being simulated.
+    pub fn step_params(&self) -> &StepParams {
+        &self.params[self.step as usize]
+    }
+
+    /// Keys for persistent per-person draws.
+    pub fn persistent_keys(&self) -> StepKeys {
+        self.persistent
+    }
+
+    /// Run one stage of the current month (the month advances in [`Engine::step`]); event
+    /// and stock sums are added into `acc`.
+    pub fn run_stage(&mut self, stage: Stage, acc: &mut Acc) {
+        let p = self.params[self.step as usize];
+        let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
+        run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.scratch, &mut self.households, &mut self.pout, &mut self.hout, &mut self.next_id, acc);
+    }
+
+    /// The state at the end of the last simulated month, for snapshots.
+    pub fn view(&self) -> StateView<'_> {
+        StateView { persons: &self.persons, households: &self.households, pout: &self.pout, hout: &self.hout, month: self.start.add(self.step.saturating_sub(1)) }
+    }
+
+    /// Split into its parts (the GPU engine takes them over).
+    #[allow(clippy::type_complexity)]
+    pub fn into_parts(self) -> (Persons, Households, PersonOut, HouseholdOut, Tables, Vec<StepParams>, u64, Month, u32, u64, StepKeys) {
+        (self.persons, self.households, self.pout, self.hout, self.tables, self.params, self.seed, self.start, self.step, self.next_id, self.persistent)
     }
 
     /// Run every remaining month. `on_month` gets the engine after each month (for snapshots

@@ -27,6 +27,7 @@ pub mod output;
 pub mod params;
 pub mod rng;
 pub mod scenario;
+pub mod sim;
 pub mod stages;
 pub mod state;
 pub mod synth;

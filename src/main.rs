@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use policy_twin::engine::Engine;
+use policy_twin::sim::Simulation;
 use policy_twin::measures::{Acc, M};
 use policy_twin::month::Month;
 use policy_twin::output::{self, SnapshotWriter};
@@ -74,6 +74,40 @@ struct RunArgs {
     /// Write every person's state every M months to snapshots.parquet.
     #[arg(long, value_name = "M")]
     snapshot_every: Option<u32>,
+    #[command(flatten)]
+    gpu: GpuArgs,
+}
+
+#[derive(Args, Clone)]
+struct GpuArgs {
+    /// auto: a hardware GPU if there is one, else the CPU path; gpu: any adapter (software
+    /// included), an error if none; cpu: the CPU path. Results are identical on every backend.
+    #[arg(long, default_value = "auto")]
+    backend: policy_twin::gpu::Backend,
+    /// GPU workgroup size (results do not depend on it).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=256))]
+    workgroup_size: u32,
+    /// GPU: persons per chunk (default: as many as one storage binding holds).
+    #[arg(long)]
+    chunk_persons: Option<u32>,
+    /// GPU: run these stages on the CPU path instead (comma-separated names from
+    /// src/stages.rs), to narrow a CPU/GPU divergence to one stage.
+    #[arg(long, value_delimiter = ',')]
+    cpu_stages: Vec<String>,
+}
+
+impl GpuArgs {
+    fn options(&self) -> Result<policy_twin::gpu::engine::GpuOptions> {
+        let mut cpu_stages = Vec::new();
+        for name in &self.cpu_stages {
+            let s = policy_twin::stages::ORDER.iter().find(|i| i.name == name).ok_or_else(|| {
+                let names: Vec<&str> = policy_twin::stages::ORDER.iter().map(|i| i.name).collect();
+                policy_twin::Error::Config(format!("--cpu-stages: unknown stage `{name}` (stages: {})", names.join(", ")))
+            })?;
+            cpu_stages.push(s.stage);
+        }
+        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, ..Default::default() })
+    }
 }
 
 #[derive(Args)]
@@ -258,18 +292,26 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
     let pop = load_population(&pop_dir, quiet)?;
     let load_s = t_load.elapsed().as_secs_f64();
     let months = scenario.months();
-    let mut engine = Engine::new(pop, &scenario, scenario.seed, months).context("preparing the run")?;
+    let households = pop.households.count();
+    let (mut sim, choice) = Simulation::open(pop, &scenario, scenario.seed, months, a.gpu.backend, a.gpu.options()?).context("preparing the run")?;
+    if let Some(why) = &choice.fallback {
+        eprintln!("note: {why}");
+    }
+    let backend_text = match &choice.adapter {
+        Some(ad) => format!("backend gpu: {} ({}, {}, driver {} {})", ad.name, ad.backend, ad.device_type, ad.driver, ad.driver_info),
+        None => format!("backend cpu ({} threads)", rayon::current_num_threads()),
+    };
     if !quiet {
         eprintln!(
-            "policy-twin {}: scenario `{}`, {} persons, {} households, {} months from {}, seed {}, backend cpu ({} threads)",
+            "policy-twin {}: scenario `{}`, {} persons, {} households, {} months from {}, seed {}, {}",
             env!("CARGO_PKG_VERSION"),
             scenario.name,
-            engine.persons.len(),
-            engine.households.count(),
+            sim.persons(),
+            households,
             months,
             scenario.start,
             scenario.seed,
-            rayon::current_num_threads()
+            backend_text
         );
     }
 
@@ -282,21 +324,23 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
     let log_lines = !quiet && !std::io::stderr().is_terminal();
     let t_sim = Instant::now();
     let mut person_months = 0u64; // records simulated, unweighted
-    let accs = engine.run(|e, _acc, p| {
-        person_months = p.person_months;
+    let mut accs = Vec::with_capacity(months as usize);
+    while sim.done() < months {
+        person_months += sim.persons() as u64;
+        accs.push(sim.step()?);
+        let done = sim.done();
         if let (Some(w), Some(every)) = (snapshots.as_mut(), a.snapshot_every) {
-            if p.months_done % every == 0 || p.months_done == p.months {
-                w.write(e)?;
+            if done % every == 0 || done == months {
+                sim.with_view(|v| w.write(v))?;
             }
         }
-        let rate = p.person_months as f64 / t_sim.elapsed().as_secs_f64().max(1e-9);
+        let rate = person_months as f64 / t_sim.elapsed().as_secs_f64().max(1e-9);
         b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
-        b.set_position(p.months_done as u64);
-        if log_lines && (p.months_done % 12 == 0 || p.months_done == p.months) {
-            eprintln!("simulated {}/{} months, {} persons, {:.1}s, {:.2}M person-months/s", p.months_done, p.months, p.persons, t_sim.elapsed().as_secs_f64(), rate / 1e6);
+        b.set_position(done as u64);
+        if log_lines && (done % 12 == 0 || done == months) {
+            eprintln!("simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", sim.persons(), t_sim.elapsed().as_secs_f64(), rate / 1e6);
         }
-        Ok(())
-    })?;
+    }
     b.finish_and_clear();
     let sim_s = t_sim.elapsed().as_secs_f64();
 
@@ -322,8 +366,11 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         "start": scenario.start.to_string(),
         "months": months,
         "replicates": 1,
-        "backend": "cpu",
-        "adapter": null,
+        "backend": choice.backend,
+        "backend_requested": format!("{:?}", a.gpu.backend).to_lowercase(),
+        "backend_fallback": choice.fallback,
+        "adapter": choice.adapter,
+        "gpu_workgroup_size": choice.adapter.as_ref().map(|_| a.gpu.workgroup_size),
         "threads": rayon::current_num_threads(),
         "outputs": {
             "aggregates": output::AGGREGATES_FILE,

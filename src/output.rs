@@ -4,7 +4,7 @@
 //! an interrupted run leaves no partial result under a final name.
 
 use crate::codes;
-use crate::engine::Engine;
+use crate::engine::StateView;
 use crate::error::{Error, Result};
 use crate::measures::{cell, Acc, MEASURES, N_MEASURES};
 use crate::month::Month;
@@ -193,8 +193,8 @@ impl SnapshotWriter {
     }
 
     /// Append the state at the end of the month just simulated.
-    pub fn write(&mut self, e: &Engine) -> Result<()> {
-        let month = e.start.add(e.step - 1).date32();
+    pub fn write(&mut self, e: &StateView) -> Result<()> {
+        let month = e.month.date32();
         let n = e.persons.len();
         const ROWS: usize = 1 << 20;
         for lo in (0..n).step_by(ROWS) {
@@ -213,10 +213,10 @@ impl SnapshotWriter {
     }
 }
 
-fn snapshot_batch(e: &Engine, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
-    let p = &e.persons;
-    let hh = &e.households;
-    let (po, ho) = (&e.pout, &e.hout);
+fn snapshot_batch(e: &StateView, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+    let p = e.persons;
+    let hh = e.households;
+    let (po, ho) = (e.pout, e.hout);
     let r = lo..hi;
     let hcol = |v: &Vec<u32>| -> ArrayRef { Arc::new(UInt32Array::from_iter_values(r.clone().map(|i| v[p.household[i] as usize]))) };
     let pcol = |v: &Vec<u32>| -> ArrayRef { Arc::new(UInt32Array::from(v[r.clone()].to_vec())) };

@@ -5,6 +5,7 @@
 //! shader that fails validation, out of memory, a lost device. wgpu's default of panicking on
 //! validation errors is replaced by an error handler that records the error for the next check.
 
+pub mod engine;
 pub mod selftest;
 pub mod wgsl;
 

@@ -36,9 +36,9 @@ pub fn run(gpu: &Gpu, n: u32, workgroup_size: u32) -> Result<()> {
         label: None,
         layout: &pipeline.get_bind_group_layout(0),
         entries: &[
-            wgpu::BindGroupEntry { binding: 0, resource: ubuf.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 1, resource: ibuf.as_entire_binding() },
-            wgpu::BindGroupEntry { binding: 2, resource: obuf.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 40, resource: ubuf.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 41, resource: ibuf.as_entire_binding() },
+            wgpu::BindGroupEntry { binding: 42, resource: obuf.as_entire_binding() },
         ],
     });
     let mut enc = gpu.device.create_command_encoder(&Default::default());

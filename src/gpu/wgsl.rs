@@ -15,8 +15,18 @@ pub const COMMON: &str = include_str!("../../shaders/common.wgsl");
 
 /// Every shader of the GPU path: (stage name, source).
 pub const STAGES: &[(&str, &str)] = &[
+    ("demography", include_str!("../../shaders/demography.wgsl")),
+    ("births", include_str!("../../shaders/births.wgsl")),
+    ("labour", include_str!("../../shaders/labour.wgsl")),
+    ("health", include_str!("../../shaders/health.wgsl")),
+    ("person_policy", include_str!("../../shaders/person_policy.wgsl")),
+    ("household_policy", include_str!("../../shaders/household_policy.wgsl")),
+    ("accounting", include_str!("../../shaders/accounting.wgsl")),
     ("selftest", include_str!("../../shaders/selftest.wgsl")),
 ];
+
+/// Accumulator replicas (spread atomic contention; summed by `acc_reduce`).
+pub const ACC_COPIES: u32 = 32;
 
 /// The generated prelude for a workgroup size.
 pub fn prelude(workgroup_size: u32) -> String {
@@ -25,6 +35,7 @@ pub fn prelude(workgroup_size: u32) -> String {
         let _ = writeln!(s, "const {name}: u32 = {v}u;");
     };
     c("WG", workgroup_size as u64);
+    c("ACC_COPIES", ACC_COPIES as u64);
     c("BP", crate::fixed::BP as u64);
     for (name, v) in [
         ("FEMALE", codes::FEMALE),

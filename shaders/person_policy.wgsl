@@ -1,0 +1,87 @@
+// person_policy.wgsl: state pension, income tax, NI, disability benefit, social-care means
+// test. Twin of src/cpu/person_policy.rs.
+
+fn income_tax_annual(gross: u32) -> u32 {
+    var pa = params.pa;
+    if (gross > params.pa_taper_threshold) {
+        pa = sat_sub(pa, mul_bp(gross - params.pa_taper_threshold, params.pa_taper_bp));
+    }
+    let taxable = sat_sub(gross, pa);
+    let basic = min(taxable, params.higher_threshold);
+    let higher = sat_sub(min(taxable, params.additional_threshold), params.higher_threshold);
+    let additional = sat_sub(taxable, params.additional_threshold);
+    return mul_bp(basic, params.basic_bp) + mul_bp(higher, params.higher_bp) + mul_bp(additional, params.additional_bp);
+}
+
+fn income_tax_month(gross_month: u32) -> u32 {
+    return income_tax_annual(gross_month * 12u) / 12u;
+}
+
+fn national_insurance(earnings_month: u32, at_spa: bool) -> u32 {
+    let e = earnings_month * 12u;
+    if (at_spa || e <= params.ni_pt) {
+        return 0u;
+    }
+    return (mul_bp(min(e, params.ni_uel) - params.ni_pt, params.ni_main_bp) + mul_bp(sat_sub(e, params.ni_uel), params.ni_upper_bp)) / 12u;
+}
+
+fn disability_score(id_lo_: u32, id_hi_: u32) -> u32 {
+    return ((draw(stream(d.persistent, id_lo_, id_hi_), SALT_DISABILITY_SCORE) >> 16u) * 100u) >> 16u;
+}
+
+fn disability_benefit(age_m: u32, h: u32, score: u32) -> u32 {
+    if (age_m < params.dis_min_age) {
+        return 0u;
+    } else if (h == SEVERE && score >= params.dis_severe_threshold) {
+        return params.dis_severe;
+    } else if (h == LIMITING && score >= params.dis_threshold) {
+        return params.dis_limiting;
+    }
+    return 0u;
+}
+
+// (funding, tariff income)
+fn care_means_test(age_m: u32, need: u32, capital: u32) -> vec2<u32> {
+    if (age_m < params.care_min_age || need < params.care_eligible) {
+        return vec2<u32>(FUNDING_NONE, 0u);
+    }
+    if (capital > params.care_upper) {
+        return vec2<u32>(FUNDING_SELF, 0u);
+    }
+    let steps = ceil_div(sat_sub(capital, params.care_lower), params.care_tariff_step);
+    return vec2<u32>(FUNDING_COUNCIL, mul_sat(steps, params.care_tariff));
+}
+
+struct PersonPolicy { status: u32, tax: u32, ni: u32, sp: u32, dis: u32, care: u32 }
+
+fn person_policy_person(id_lo_: u32, id_hi_: u32, age_m: u32, status_: u32, earnings_: u32, wealth_: u32) -> PersonPolicy {
+    let s = status_;
+    let birth_month = params.month - age_m;
+    let at_spa = age_m >= t_spa(birth_month);
+    var sp = 0u;
+    if (at_spa) {
+        sp = select(params.sp_basic, params.sp_full, birth_month >= params.sp_new_from);
+    }
+    let gross = earnings_ + sp;
+    let h = st_health(s);
+    var dis = 0u;
+    if (h != GOOD) {
+        dis = disability_benefit(age_m, h, disability_score(id_lo_, id_hi_));
+    }
+    let c = care_means_test(age_m, st_care(s), wealth_);
+    return PersonPolicy(set_field(s, CARE_FUNDING_SHIFT, 3u, c.x), income_tax_month(gross), national_insurance(earnings_, at_spa), sp, dis, c.y);
+}
+
+@compute @workgroup_size(WG)
+fn person_policy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let j = linear(gid, nwg);
+    if (j >= d.n) { return; }
+    let i = d.p_skip + j;
+    let o = person_policy_person(id_lo[i], id_hi[i], age_months[i], status[i], earnings[i], wealth[i]);
+    status[i] = o.status;
+    income_tax[i] = o.tax;
+    ni[i] = o.ni;
+    state_pension[i] = o.sp;
+    disability[i] = o.dis;
+    care_tariff[i] = o.care;
+}

@@ -1,0 +1,645 @@
+//! The GPU engine: the month step of [`crate::stages::ORDER`] as WGSL compute passes, with
+//! the per-person state resident on the device for the whole run. Each month reads back only
+//! the chunk totals of the births prefix sum (two words a chunk) and the month's aggregates;
+//! snapshots read the state back only when asked.
+//!
+//! Buffers: one per column (the same columns as `src/state.rs`), persons double-buffered for
+//! the births stage. A population larger than one storage binding is processed in chunks:
+//! ranges of whole households, bound as windows of every column (offsets aligned down to the
+//! adapter's alignment, the shader skipping the difference). A chunk's households never change,
+//! so after births its persons are exactly the output range of its own scatter. Buffers are
+//! bound by the WGSL variable name: naga reports which globals each entry point uses.
+
+use super::wgsl;
+use super::Gpu;
+use crate::engine::{run_cpu_stage, Engine, StateView};
+use crate::cpu::Ctx;
+use crate::error::{Error, Result};
+use crate::measures::{Acc, N_CELLS, N_MEASURES};
+use crate::month::Month;
+use crate::params::StepParams;
+use crate::rng::StepKeys;
+use crate::stages::{Stage, ORDER};
+use crate::state::*;
+use crate::tables::Tables;
+use bytemuck::{Pod, Zeroable};
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+
+/// Keep in sync with `struct Dispatch` in shaders/common.wgsl (size checked in tests).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct Dispatch {
+    pub n: u32,
+    pub p_skip: u32,
+    pub h_skip: u32,
+    pub h_base: u32,
+    pub p_base: u32,
+    pub out_skip: u32,
+    pub blk_skip: u32,
+    pub chunk: u32,
+    pub baby_lo: u32,
+    pub baby_hi: u32,
+    pub copy: u32,
+    pub pad: u32,
+    pub keys: [u32; 4],
+    pub persistent: [u32; 4],
+}
+
+const SLOT: u64 = 256;
+/// Persons per block of the births prefix sum (BLOCK in births.wgsl).
+const BLOCK: u32 = 64;
+
+const PERSON_STATE: [&str; 7] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth"];
+const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
+const HH_COLS: [&str; 11] = ["hh_info", "hh_rent", "hh_weight", "hh_start", "hh_len", "universal_credit", "pension_credit", "child_benefit", "hicbc", "cap_reduction", "net_income"];
+
+/// Options of the GPU engine.
+#[derive(Clone, Debug)]
+pub struct GpuOptions {
+    pub workgroup_size: u32,
+    /// Target persons per chunk; by default as many as one storage binding holds.
+    pub chunk_persons: Option<u32>,
+    /// Stages to run on the CPU path instead (to narrow a divergence to one stage).
+    pub cpu_stages: Vec<Stage>,
+    /// Spare person capacity allocated up front, as a fraction.
+    pub headroom: f64,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Chunk {
+    h0: u32,
+    h1: u32,
+    p0: u32,
+    p1: u32,
+}
+
+struct Entry {
+    pipeline: wgpu::ComputePipeline,
+    /// (binding, variable name) of every global the entry point uses.
+    bindings: Vec<(u32, String)>,
+}
+
+/// Word ranges bound for one dispatch.
+#[derive(Clone, Copy, Default)]
+struct Windows {
+    p: (u32, u32),
+    h: (u32, u32),
+    out: (u32, u32),
+    blk: (u32, u32),
+}
+
+pub struct GpuEngine {
+    pub gpu: Gpu,
+    opts: GpuOptions,
+    entries: HashMap<String, Entry>,
+    bufs: HashMap<String, wgpu::Buffer>,
+    cap_p: u32,
+    n_p: u32,
+    n_h: u32,
+    chunks: Vec<Chunk>,
+    uniform: wgpu::Buffer,
+    uniform_slots: u32,
+    slots: Vec<Dispatch>,
+    pub tables: Tables,
+    params: Vec<StepParams>,
+    pub seed: u64,
+    pub start: Month,
+    pub step: u32,
+    pub next_id: u64,
+    persistent: StepKeys,
+    align: u32,
+    max_window: u32,
+    /// Household ids stay on the host (only snapshots need them).
+    hh_ids: Vec<u64>,
+}
+
+/// The state downloaded from the device.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Host {
+    pub persons: Persons,
+    pub households: Households,
+    pub pout: PersonOut,
+    pub hout: HouseholdOut,
+}
+
+impl Host {
+    pub fn view(&self, month: Month) -> StateView<'_> {
+        StateView { persons: &self.persons, households: &self.households, pout: &self.pout, hout: &self.hout, month }
+    }
+}
+
+fn reflect(src: &str) -> Result<Vec<(String, Vec<(u32, String)>)>> {
+    use wgpu::naga;
+    let module = naga::front::wgsl::parse_str(src).map_err(|e| Error::Gpu(format!("shader does not parse: {}", e.emit_to_string(src))))?;
+    let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+        .validate(&module)
+        .map_err(|e| Error::Gpu(format!("shader does not validate: {e:?}")))?;
+    let mut out = Vec::new();
+    for (k, ep) in module.entry_points.iter().enumerate() {
+        let fi = info.get_entry_point(k);
+        let mut b = Vec::new();
+        for (h, var) in module.global_variables.iter() {
+            if let (Some(rb), Some(name)) = (&var.binding, &var.name) {
+                if !fi[h].is_empty() {
+                    b.push((rb.binding, name.clone()));
+                }
+            }
+        }
+        out.push((ep.name.clone(), b));
+    }
+    Ok(out)
+}
+
+impl GpuEngine {
+    /// Take over a prepared CPU engine (tables, parameters, birth months already set) and put
+    /// its state on the device.
+    pub fn from_engine(engine: Engine, gpu: Gpu, opts: GpuOptions) -> Result<GpuEngine> {
+        let (persons, households, pout, hout, tables, params, seed, start, step, next_id, persistent) = engine.into_parts();
+        let align = (gpu.limits.min_storage_buffer_offset_alignment / 4).max(1);
+        let binding_words = (gpu.limits.max_storage_buffer_binding_size / 4) as u64;
+        let max_window = (binding_words.min(u32::MAX as u64) as u32).saturating_sub(align);
+        let n_p = persons.len() as u32;
+        let n_h = households.count() as u32;
+        if n_h > max_window {
+            return Err(Error::Gpu(format!("{n_h} households do not fit one storage binding of {} words on `{}`", max_window, gpu.adapter.name)));
+        }
+        let cap_p = ((n_p as f64 * (1.0 + opts.headroom)).ceil() as u32).max(n_p + 64);
+        let mut entries = HashMap::new();
+        for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
+            let src = wgsl::source(stage, opts.workgroup_size).expect("listed");
+            let module = gpu.module(stage, opts.workgroup_size)?;
+            for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
+                let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(&ep),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some(&ep),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+                gpu.check(&format!("building the pipeline of shaders/{stage}.wgsl `{ep}`"))?;
+                entries.insert(ep, Entry { pipeline, bindings });
+            }
+        }
+        let mut e = GpuEngine {
+            uniform: gpu.device.create_buffer(&wgpu::BufferDescriptor { label: Some("dispatch"), size: SLOT, usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false }),
+            gpu,
+            opts,
+            entries,
+            bufs: HashMap::new(),
+            cap_p,
+            n_p,
+            n_h,
+            chunks: Vec::new(),
+            uniform_slots: 1,
+            slots: Vec::new(),
+            tables,
+            params,
+            seed,
+            start,
+            step,
+            next_id,
+            persistent,
+            align,
+            max_window,
+            hh_ids: Vec::new(),
+        };
+        e.upload(&Host { persons, households, pout, hout })?;
+        Ok(e)
+    }
+
+    fn target_chunk(&self) -> u32 {
+        let hard = self.max_window / 2;
+        self.opts.chunk_persons.map_or(hard, |c| c.clamp(1, hard))
+    }
+
+    /// Household-aligned chunks of about `target` persons.
+    fn plan(lens: &[u32], target: u32) -> Vec<Chunk> {
+        let mut out = Vec::new();
+        let (mut h0, mut p0, mut p) = (0u32, 0u32, 0u32);
+        for (h, &l) in lens.iter().enumerate() {
+            if p > p0 && p - p0 + l > target {
+                out.push(Chunk { h0, h1: h as u32, p0, p1: p });
+                h0 = h as u32;
+                p0 = p;
+            }
+            p += l;
+        }
+        out.push(Chunk { h0, h1: lens.len() as u32, p0, p1: p });
+        out
+    }
+
+    fn storage(&self, label: &str, words: u64) -> Result<wgpu::Buffer> {
+        let bytes = words.max(1) * 4;
+        if bytes > self.gpu.limits.max_buffer_size {
+            return Err(Error::Gpu(format!("buffer `{label}` of {bytes} bytes exceeds the adapter's max_buffer_size {}", self.gpu.limits.max_buffer_size)));
+        }
+        let b = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.gpu.check(&format!("allocating `{label}` ({bytes} bytes; out of device memory?)"))?;
+        Ok(b)
+    }
+
+    /// Put a whole host state on the device (replacing what is there) and plan the chunks.
+    fn upload(&mut self, h: &Host) -> Result<()> {
+        self.n_p = h.persons.len() as u32;
+        self.n_h = h.households.count() as u32;
+        self.cap_p = self.cap_p.max(self.n_p + 64);
+        let cap = self.cap_p as u64;
+        let mut bufs = HashMap::new();
+        let pcols: [&Vec<u32>; 7] = [&h.persons.id_lo, &h.persons.id_hi, &h.persons.household, &h.persons.age_months, &h.persons.status, &h.persons.earnings, &h.persons.wealth];
+        for (name, col) in PERSON_STATE.iter().zip(pcols) {
+            let b = self.storage(name, cap)?;
+            self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
+            bufs.insert(name.to_string(), b);
+            bufs.insert(format!("new_{name}"), self.storage(&format!("new_{name}"), cap)?);
+        }
+        let ocols: [&Vec<u32>; 5] = [&h.pout.income_tax, &h.pout.ni, &h.pout.state_pension, &h.pout.disability, &h.pout.care_tariff];
+        for (name, col) in PERSON_OUT.iter().zip(ocols) {
+            let b = self.storage(name, cap)?;
+            if col.len() == h.persons.len() {
+                self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
+            }
+            bufs.insert(name.to_string(), b);
+        }
+        let hh = &h.households;
+        let hcols: [&Vec<u32>; 11] = [&hh.info, &hh.rent, &hh.weight, &hh.start, &hh.len, &h.hout.universal_credit, &h.hout.pension_credit, &h.hout.child_benefit, &h.hout.hicbc, &h.hout.cap_reduction, &h.hout.net_income];
+        for (name, col) in HH_COLS.iter().zip(hcols) {
+            let b = self.storage(name, self.n_h as u64 + self.align as u64)?;
+            if col.len() == hh.count() && !col.is_empty() {
+                self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
+            }
+            bufs.insert(name.to_string(), b);
+        }
+        // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
+        // accumulator keeps the month's GPU sums, the parameters stay written
+        for name in ["tables", "params", "acc", "totals", "blocks"] {
+            if let Some(b) = self.bufs.remove(name) {
+                bufs.insert(name.to_string(), b);
+            }
+        }
+        if !bufs.contains_key("tables") {
+            bufs.insert("tables".into(), self.gpu.buffer_from("tables", &self.tables.words, wgpu::BufferUsages::empty()));
+            bufs.insert("params".into(), self.storage("params", (std::mem::size_of::<StepParams>() / 4) as u64)?);
+            bufs.insert("acc".into(), self.storage("acc", wgsl::ACC_COPIES as u64 * (N_CELLS * N_MEASURES * 2) as u64)?);
+            bufs.insert("totals".into(), self.storage("totals", 2)?);
+            bufs.insert("blocks".into(), self.storage("blocks", 2)?);
+        }
+        self.bufs = bufs;
+        self.hh_ids = hh.id.clone();
+        self.chunks = Self::plan(&hh.len, self.target_chunk());
+        self.ensure_chunk_buffers()?;
+        self.gpu.wait("uploading the population")
+    }
+
+    /// Size the per-chunk buffers (births blocks and totals) and the dispatch slots.
+    fn ensure_chunk_buffers(&mut self) -> Result<()> {
+        let blocks: u64 = self.chunks.iter().map(|c| ((c.p1 - c.p0).div_ceil(BLOCK) as u64 * 2).next_multiple_of(self.align as u64)).sum::<u64>() + self.align as u64;
+        if self.bufs["blocks"].size() < blocks * 4 {
+            let b = self.storage("blocks", blocks * 2)?;
+            self.bufs.insert("blocks".into(), b);
+        }
+        let totals = 2 * self.chunks.len() as u64;
+        if self.bufs["totals"].size() < totals * 4 {
+            let b = self.storage("totals", totals * 2)?;
+            self.bufs.insert("totals".into(), b);
+        }
+        let slots = 16 * self.chunks.len() as u32 + 16;
+        if slots > self.uniform_slots {
+            self.uniform = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("dispatch"),
+                size: slots as u64 * SLOT,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            self.uniform_slots = slots;
+        }
+        Ok(())
+    }
+
+    /// (aligned start, length, skip) of a word range.
+    fn window(&self, lo: u32, hi: u32) -> (u32, u32, u32) {
+        let a = lo - lo % self.align;
+        (a, (hi - a).max(1), lo - a)
+    }
+
+    fn binding<'a>(&'a self, name: &str, slot: u32, w: &Windows) -> wgpu::BindingResource<'a> {
+        if name == "d" {
+            return wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.uniform,
+                offset: slot as u64 * SLOT,
+                size: NonZeroU64::new(std::mem::size_of::<Dispatch>() as u64),
+            });
+        }
+        let buf = &self.bufs[name];
+        let range = if name.starts_with("new_") {
+            Some(w.out)
+        } else if PERSON_STATE.contains(&name) || PERSON_OUT.contains(&name) {
+            Some(w.p)
+        } else if HH_COLS.contains(&name) {
+            Some(w.h)
+        } else if name == "blocks" {
+            Some(w.blk)
+        } else {
+            None
+        };
+        match range {
+            None => buf.as_entire_binding(),
+            Some((lo, len)) => wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: lo as u64 * 4, size: NonZeroU64::new(len as u64 * 4) }),
+        }
+    }
+
+    /// Record one dispatch of an entry point over `n` invocations.
+    fn dispatch(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, d: Dispatch, w: Windows, n_invocations: u32) {
+        let slot = self.slots.len() as u32;
+        self.slots.push(d);
+        let entry = &self.entries[ep];
+        let entries: Vec<wgpu::BindGroupEntry> = entry.bindings.iter().map(|(b, name)| wgpu::BindGroupEntry { binding: *b, resource: self.binding(name, slot, &w) }).collect();
+        let bg = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(ep), layout: &entry.pipeline.get_bind_group_layout(0), entries: &entries });
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(ep), timestamp_writes: None });
+        pass.set_pipeline(&entry.pipeline);
+        pass.set_bind_group(0, &bg, &[]);
+        let (x, y) = self.gpu.groups(n_invocations, self.opts.workgroup_size);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+
+    fn submit(&mut self, enc: wgpu::CommandEncoder, doing: &str) -> Result<()> {
+        assert!(self.slots.len() as u32 <= self.uniform_slots, "dispatch slots");
+        let mut bytes = vec![0u8; self.slots.len() * SLOT as usize];
+        for (k, s) in self.slots.iter().enumerate() {
+            bytes[k * SLOT as usize..k * SLOT as usize + std::mem::size_of::<Dispatch>()].copy_from_slice(bytemuck::bytes_of(s));
+        }
+        if !bytes.is_empty() {
+            self.gpu.queue.write_buffer(&self.uniform, 0, &bytes);
+        }
+        self.slots.clear();
+        self.gpu.queue.submit([enc.finish()]);
+        self.gpu.check(doing)
+    }
+
+    fn base_dispatch(&self, keys: StepKeys) -> Dispatch {
+        Dispatch { keys: keys.0, persistent: self.persistent.0, ..Default::default() }
+    }
+
+    /// Windows and dispatch fields for a chunk's persons and households.
+    fn chunk_windows(&self, c: &Chunk, d: &mut Dispatch) -> Windows {
+        let (pa, plen, pskip) = self.window(c.p0, c.p1);
+        let (ha, hlen, hskip) = self.window(c.h0, c.h1);
+        d.p_skip = pskip;
+        d.p_base = pa;
+        d.h_skip = hskip;
+        d.h_base = ha;
+        Windows { p: (pa, plen), h: (ha, hlen), ..Default::default() }
+    }
+
+    fn per_person(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, keys: StepKeys) {
+        for c in self.chunks.clone() {
+            let mut d = self.base_dispatch(keys);
+            let w = self.chunk_windows(&c, &mut d);
+            d.n = c.p1 - c.p0;
+            self.dispatch(enc, ep, d, w, d.n);
+        }
+    }
+
+    fn encoder(&self) -> wgpu::CommandEncoder {
+        self.gpu.device.create_command_encoder(&Default::default())
+    }
+
+    /// Simulate one month; returns its aggregates.
+    pub fn step(&mut self) -> Result<Acc> {
+        if self.step as usize >= self.params.len() {
+            return Err(Error::Config("no months left to simulate".into()));
+        }
+        let p = self.params[self.step as usize];
+        self.gpu.queue.write_buffer(&self.bufs["params"], 0, bytemuck::bytes_of(&p));
+        let keys = StepKeys::new(self.seed, self.step);
+        let mut acc = Acc::default();
+        let mut gpu_acc = false;
+        let mut enc = self.encoder();
+        enc.clear_buffer(&self.bufs["acc"], 0, None);
+        for info in ORDER.iter() {
+            let stage = info.stage;
+            if self.opts.cpu_stages.contains(&stage) {
+                self.submit(enc, &format!("month {} before the CPU stage {}", self.month(), info.name))?;
+                self.cpu_stage(stage, &p, keys, &mut acc)?;
+                enc = self.encoder();
+                continue;
+            }
+            match stage {
+                Stage::Demography => {
+                    gpu_acc = true;
+                    self.per_person(&mut enc, "demography", keys);
+                }
+                Stage::Births => {
+                    self.submit(enc, &format!("month {}: demography", self.month()))?;
+                    self.births(keys)?;
+                    enc = self.encoder();
+                }
+                Stage::Labour => self.per_person(&mut enc, "labour", keys),
+                Stage::Health => self.per_person(&mut enc, "health", keys),
+                Stage::PersonPolicy => self.per_person(&mut enc, "person_policy", keys),
+                Stage::HouseholdPolicy => {
+                    for c in self.chunks.clone() {
+                        let mut d = self.base_dispatch(keys);
+                        let w = self.chunk_windows(&c, &mut d);
+                        d.n = c.h1 - c.h0;
+                        self.dispatch(&mut enc, "household_policy", d, w, d.n);
+                    }
+                }
+                Stage::Accounting => {
+                    gpu_acc = true;
+                    self.per_person(&mut enc, "accounting", keys);
+                }
+            }
+        }
+        if gpu_acc {
+            let d = Dispatch { n: (N_CELLS * N_MEASURES) as u32, ..self.base_dispatch(keys) };
+            self.dispatch(&mut enc, "acc_reduce", d, Windows::default(), d.n);
+        }
+        self.submit(enc, &format!("month {}", self.month()))?;
+        if gpu_acc {
+            let words = self.gpu.read(&self.bufs["acc"], 0, N_CELLS * N_MEASURES * 2)?;
+            let gpu = Acc(words.chunks(2).map(|w| w[0] as u64 | (w[1] as u64) << 32).collect());
+            acc = acc.merge(&gpu);
+        }
+        self.step += 1;
+        Ok(acc)
+    }
+
+    /// The births stage: count, scan (one readback of chunk totals), scatter, re-index.
+    fn births(&mut self, keys: StepKeys) -> Result<()> {
+        self.ensure_chunk_buffers()?;
+        // block windows: each chunk's blocks start on an aligned word
+        let mut blk = Vec::with_capacity(self.chunks.len());
+        let mut at = 0u32;
+        for c in &self.chunks {
+            let words = (c.p1 - c.p0).div_ceil(BLOCK) * 2;
+            blk.push((at, words.max(1)));
+            at += words.next_multiple_of(self.align);
+        }
+        let mut enc = self.encoder();
+        for (k, c) in self.chunks.clone().into_iter().enumerate() {
+            let mut d = self.base_dispatch(keys);
+            let mut w = self.chunk_windows(&c, &mut d);
+            d.n = c.p1 - c.p0;
+            d.chunk = k as u32;
+            w.blk = blk[k];
+            self.dispatch(&mut enc, "births_count", d, w, d.n.div_ceil(BLOCK));
+            self.dispatch(&mut enc, "births_scan", d, w, 1);
+        }
+        self.submit(enc, &format!("month {}: births count", self.month()))?;
+        let totals = self.gpu.read(&self.bufs["totals"], 0, 2 * self.chunks.len())?;
+        let out_total: u64 = totals.chunks(2).map(|t| t[0] as u64).sum();
+        let born: u64 = totals.chunks(2).map(|t| t[1] as u64).sum();
+        if out_total == self.n_p as u64 && born == 0 {
+            return Ok(()); // nobody died or was born: order and ids unchanged (as the CPU path)
+        }
+        if out_total > self.max_capacity() {
+            return Err(Error::Gpu(format!("{out_total} persons exceed what the device buffers can hold")));
+        }
+        if out_total > self.cap_p as u64 {
+            self.grow((out_total as f64 * 1.25) as u32)?;
+        }
+        // output ranges and first baby ids, in chunk order
+        let mut enc = self.encoder();
+        let mut q = 0u32;
+        let mut baby = self.next_id;
+        let mut next_chunks = Vec::with_capacity(self.chunks.len());
+        for (k, c) in self.chunks.clone().into_iter().enumerate() {
+            let (n_out, n_babies) = (totals[2 * k], totals[2 * k + 1]);
+            let mut d = self.base_dispatch(keys);
+            let mut w = self.chunk_windows(&c, &mut d);
+            d.n = c.p1 - c.p0;
+            d.chunk = k as u32;
+            w.blk = blk[k];
+            let (oa, olen, oskip) = self.window(q, q + n_out);
+            w.out = (oa, olen);
+            d.out_skip = oskip;
+            d.baby_lo = baby as u32;
+            d.baby_hi = (baby >> 32) as u32;
+            self.dispatch(&mut enc, "births_scatter", d, w, d.n.div_ceil(BLOCK));
+            next_chunks.push(Chunk { h0: c.h0, h1: c.h1, p0: q, p1: q + n_out });
+            q += n_out;
+            baby += n_babies as u64;
+        }
+        self.submit(enc, &format!("month {}: births scatter", self.month()))?;
+        self.next_id = baby;
+        self.n_p = q;
+        for name in PERSON_STATE {
+            let a = self.bufs.remove(name).expect("column");
+            let b = self.bufs.remove(&format!("new_{name}")).expect("column");
+            self.bufs.insert(name.to_string(), b);
+            self.bufs.insert(format!("new_{name}"), a);
+        }
+        self.chunks = next_chunks;
+        if self.chunks.iter().any(|c| c.p1 - c.p0 > self.max_window) {
+            // a chunk outgrew one binding: re-plan from the member counts
+            self.reindex(keys)?;
+            let lens = self.gpu.read(&self.bufs["hh_len"], 0, self.n_h as usize)?;
+            self.chunks = Self::plan(&lens, self.target_chunk());
+            self.ensure_chunk_buffers()?;
+        }
+        self.reindex(keys)
+    }
+
+    /// Households::index_members on the device.
+    fn reindex(&mut self, keys: StepKeys) -> Result<()> {
+        let mut enc = self.encoder();
+        enc.clear_buffer(&self.bufs["hh_start"], 0, None);
+        enc.clear_buffer(&self.bufs["hh_len"], 0, None);
+        self.per_person(&mut enc, "index_start", keys);
+        self.per_person(&mut enc, "index_len", keys);
+        self.submit(enc, &format!("month {}: household index", self.month()))
+    }
+
+    fn max_capacity(&self) -> u64 {
+        (self.gpu.limits.max_buffer_size / 4).min(u32::MAX as u64 - 1)
+    }
+
+    /// Grow every person buffer to `cap` persons, keeping the current state.
+    fn grow(&mut self, cap: u32) -> Result<()> {
+        let cap = (cap as u64).min(self.max_capacity()) as u32;
+        let mut enc = self.encoder();
+        for name in PERSON_STATE.iter().map(|s| s.to_string()).chain(PERSON_STATE.iter().map(|s| format!("new_{s}"))).chain(PERSON_OUT.iter().map(|s| s.to_string())) {
+            let nb = self.storage(&name, cap as u64)?;
+            if !name.starts_with("new_") {
+                enc.copy_buffer_to_buffer(&self.bufs[&name], 0, &nb, 0, self.n_p as u64 * 4);
+            }
+            self.bufs.insert(name, nb);
+        }
+        self.cap_p = cap;
+        self.submit(enc, "growing the person buffers")
+    }
+
+    /// The month the next step simulates.
+    pub fn month(&self) -> Month {
+        self.start.add(self.step)
+    }
+
+    pub fn months(&self) -> u32 {
+        self.params.len() as u32
+    }
+
+    pub fn persons(&self) -> usize {
+        self.n_p as usize
+    }
+
+    /// Read the whole state back from the device.
+    pub fn download(&self) -> Result<Host> {
+        let n = self.n_p as usize;
+        let r = |name: &str, len: usize| self.gpu.read(&self.bufs[name], 0, len);
+        let persons = Persons {
+            id_lo: r("id_lo", n)?,
+            id_hi: r("id_hi", n)?,
+            household: r("household", n)?,
+            age_months: r("age_months", n)?,
+            status: r("status", n)?,
+            earnings: r("earnings", n)?,
+            wealth: r("wealth", n)?,
+        };
+        let m = self.n_h as usize;
+        let households = Households {
+            id: self.hh_ids.clone(),
+            info: r("hh_info", m)?,
+            rent: r("hh_rent", m)?,
+            weight: r("hh_weight", m)?,
+            start: r("hh_start", m)?,
+            len: r("hh_len", m)?,
+        };
+        let pout = PersonOut { income_tax: r("income_tax", n)?, ni: r("ni", n)?, state_pension: r("state_pension", n)?, disability: r("disability", n)?, care_tariff: r("care_tariff", n)? };
+        let hout = HouseholdOut {
+            universal_credit: r("universal_credit", m)?,
+            pension_credit: r("pension_credit", m)?,
+            child_benefit: r("child_benefit", m)?,
+            hicbc: r("hicbc", m)?,
+            cap_reduction: r("cap_reduction", m)?,
+            net_income: r("net_income", m)?,
+        };
+        Ok(Host { persons, households, pout, hout })
+    }
+
+    /// Run one stage on the CPU path: download, run, upload.
+    fn cpu_stage(&mut self, stage: Stage, p: &StepParams, keys: StepKeys, acc: &mut Acc) -> Result<()> {
+        let mut h = self.download()?;
+        let ctx = Ctx { p, t: &self.tables, keys, persistent: self.persistent };
+        let mut scratch = Persons::default();
+        run_cpu_stage(&ctx, stage, &mut h.persons, &mut scratch, &mut h.households, &mut h.pout, &mut h.hout, &mut self.next_id, acc);
+        self.upload(&h)
+    }
+
+    /// Chunks in use (for tests and the manifest).
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.len()
+    }
+}

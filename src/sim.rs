@@ -1,0 +1,86 @@
+//! One simulation, on either path: the CPU engine or the GPU engine behind one interface, so
+//! the command line, benches and tests drive both the same way.
+
+use crate::engine::{Engine, StateView};
+use crate::error::Result;
+use crate::gpu::engine::{GpuEngine, GpuOptions, Host};
+use crate::gpu::{AdapterSummary, Backend, Gpu};
+use crate::measures::Acc;
+use crate::month::Month;
+use crate::scenario::Scenario;
+use crate::state::Population;
+
+pub enum Simulation {
+    Cpu(Engine),
+    Gpu(Box<GpuEngine>),
+}
+
+/// What `open` chose, for printing and the manifest.
+pub struct Choice {
+    pub backend: &'static str,
+    pub adapter: Option<AdapterSummary>,
+    /// Why `auto` fell back to the CPU path, if it did.
+    pub fallback: Option<String>,
+}
+
+impl Simulation {
+    /// Prepare a run on the backend asked for.
+    pub fn open(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions) -> Result<(Simulation, Choice)> {
+        let engine = Engine::new(pop, scenario, seed, months)?;
+        let (gpu, why) = Gpu::open(backend)?;
+        let Some(gpu) = gpu else {
+            return Ok((Simulation::Cpu(engine), Choice { backend: "cpu", adapter: None, fallback: why }));
+        };
+        let adapter = gpu.adapter.clone();
+        // `auto` keeps a copy to fall back to if the device cannot take the run
+        let keep = (backend == Backend::Auto).then(|| engine.clone());
+        match GpuEngine::from_engine(engine, gpu, opts) {
+            Ok(g) => Ok((Simulation::Gpu(Box::new(g)), Choice { backend: "gpu", adapter: Some(adapter), fallback: None })),
+            Err(e) => match keep {
+                Some(cpu) => Ok((Simulation::Cpu(cpu), Choice { backend: "cpu", adapter: None, fallback: Some(format!("{e}; using the CPU path")) })),
+                None => Err(e),
+            },
+        }
+    }
+
+    pub fn step(&mut self) -> Result<Acc> {
+        match self {
+            Simulation::Cpu(e) => Ok(e.step()),
+            Simulation::Gpu(g) => g.step(),
+        }
+    }
+
+    /// Months completed.
+    pub fn done(&self) -> u32 {
+        match self {
+            Simulation::Cpu(e) => e.step,
+            Simulation::Gpu(g) => g.step,
+        }
+    }
+
+    pub fn months(&self) -> u32 {
+        match self {
+            Simulation::Cpu(e) => e.months(),
+            Simulation::Gpu(g) => g.months(),
+        }
+    }
+
+    pub fn persons(&self) -> usize {
+        match self {
+            Simulation::Cpu(e) => e.persons.len(),
+            Simulation::Gpu(g) => g.persons(),
+        }
+    }
+
+    /// Run `f` on the state at the end of the last month (the GPU path reads it back).
+    pub fn with_view<T>(&self, f: impl FnOnce(&StateView) -> Result<T>) -> Result<T> {
+        match self {
+            Simulation::Cpu(e) => f(&e.view()),
+            Simulation::Gpu(g) => {
+                let h: Host = g.download()?;
+                let month: Month = g.start.add(g.step.saturating_sub(1));
+                f(&h.view(month))
+            }
+        }
+    }
+}
