@@ -1,5 +1,6 @@
-//! Criterion benches: one month step of the CPU path at 100k and 1M persons (throughput in
-//! elements = person-months). `cargo bench --bench main`.
+//! Criterion benches: one month step of the CPU path and of the GPU path (when an adapter
+//! exists) at 100k and 1M persons (throughput in elements = person-months).
+//! `cargo bench --bench main`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use policy_twin::engine::Engine;
@@ -30,5 +31,26 @@ fn month_step(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, month_step);
+/// The same step on the GPU path, when wgpu finds an adapter (lavapipe measures correctness
+/// costs, not real-GPU speed). Skipped without one.
+fn month_step_gpu(c: &mut Criterion) {
+    use policy_twin::gpu::{engine::{GpuEngine, GpuOptions}, Backend, Gpu};
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = Scenario::load(&root.join("scenarios/baseline.toml")).unwrap();
+    let mut g = c.benchmark_group("month_step_gpu");
+    for n in [100_000u64, 1_000_000] {
+        let Ok((Some(gpu), _)) = Gpu::open(Backend::Gpu) else {
+            eprintln!("month_step_gpu: no GPU adapter, skipped");
+            return;
+        };
+        let engine = Engine::new(population(n), &scenario, scenario.seed, 1200).unwrap();
+        let mut sim = GpuEngine::from_engine(engine, gpu, GpuOptions::default()).unwrap();
+        g.throughput(Throughput::Elements(n));
+        g.sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| sim.step().unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, month_step, month_step_gpu);
 criterion_main!(benches);

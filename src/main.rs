@@ -39,6 +39,36 @@ enum Cmd {
     Validate(ValidateArgs),
     /// List the GPU adapters wgpu finds, with the limits that matter here.
     Devices(DevicesArgs),
+    /// Time the month step on each backend on the same synthetic population.
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Persons in the synthetic population (ignored with --population).
+    #[arg(long, default_value_t = 1_000_000)]
+    persons: u64,
+    /// Months to simulate on each backend.
+    #[arg(long, default_value_t = 12)]
+    months: u32,
+    /// cpu, gpu or both.
+    #[arg(long, default_value = "both")]
+    backend: String,
+    /// Use this population instead of a synthetic one.
+    #[arg(long)]
+    population: Option<PathBuf>,
+    /// Scenario [default: scenarios/baseline.toml].
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Where to write the results as JSON.
+    #[arg(long, default_value = "bench.json")]
+    json: PathBuf,
+    /// GPU workgroup size.
+    #[arg(long, default_value_t = 64)]
+    workgroup_size: u32,
+    /// GPU persons per chunk.
+    #[arg(long)]
+    chunk_persons: Option<u32>,
 }
 
 #[derive(Args)]
@@ -150,6 +180,7 @@ fn main() {
         Cmd::Synth(a) => synth_cmd(a, cli.quiet),
         Cmd::Validate(a) => validate(a, cli.quiet),
         Cmd::Devices(a) => devices(a),
+        Cmd::Bench(a) => bench(a, cli.quiet),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -243,6 +274,93 @@ fn devices(a: &DevicesArgs) -> Result<()> {
         println!("self-test on `{}`: integer hash and fixed-point arithmetic match the CPU on 1048576 cases", g.adapter.name);
     }
     Ok(())
+}
+
+fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
+    use policy_twin::gpu::{engine::GpuOptions, Backend};
+    let backends: Vec<Backend> = match a.backend.as_str() {
+        "cpu" => vec![Backend::Cpu],
+        "gpu" => vec![Backend::Gpu],
+        "both" => vec![Backend::Cpu, Backend::Gpu],
+        other => return Err(policy_twin::Error::Config(format!("--backend `{other}`: expected cpu, gpu or both")).into()),
+    };
+    anyhow::ensure!(a.months >= 1, policy_twin::Error::Config("--months must be at least 1".into()));
+    let scen_path = a.scenario.clone().unwrap_or_else(|| default_path("scenarios/baseline.toml"));
+    let mut scenario = Scenario::load(&scen_path)?;
+    scenario.years = a.months.div_ceil(12).max(1);
+    let tmp;
+    let dir = match &a.population {
+        Some(p) => p.clone(),
+        None => {
+            tmp = tempfile_dir()?;
+            let b = bar(quiet, a.persons, "synth    [{bar:30}] {pos}/{len} persons {elapsed}");
+            let opts = synth::SynthOptions { persons: a.persons, seed: 1, weight: 1, data_dir: default_path("data") };
+            synth::synth(&opts, &tmp.0, &|done, _| b.set_position(done))?;
+            b.finish_and_clear();
+            tmp.0.clone()
+        }
+    };
+    let pop = load_population(&dir, quiet)?;
+    let mut rows = Vec::new();
+    let mut results: Vec<Vec<policy_twin::measures::Acc>> = Vec::new();
+    for backend in backends {
+        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, ..Default::default() };
+        let t_setup = Instant::now();
+        let (mut sim, choice) = Simulation::open(pop.clone(), &scenario, scenario.seed, a.months, backend, opts)?;
+        let setup_s = t_setup.elapsed().as_secs_f64();
+        let mut pm = 0u64;
+        let mut accs = Vec::new();
+        let t = Instant::now();
+        while sim.done() < a.months {
+            pm += sim.persons() as u64;
+            accs.push(sim.step()?);
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let name = choice.adapter.as_ref().map_or(format!("cpu ({} threads)", rayon::current_num_threads()), |ad| format!("{} ({})", ad.name, ad.backend));
+        rows.push(serde_json::json!({
+            "backend": choice.backend, "device": name, "persons": pop.persons.len(), "months": a.months,
+            "setup_s": setup_s, "seconds": secs, "person_months": pm, "person_months_per_second": pm as f64 / secs,
+            "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
+        }));
+        results.push(accs);
+    }
+    println!("{:<44} {:>10} {:>7} {:>10} {:>26}", "backend", "persons", "months", "seconds", "person-months per second");
+    for r in &rows {
+        println!(
+            "{:<44} {:>10} {:>7} {:>10.3} {:>26.0}",
+            r["device"].as_str().unwrap_or(""),
+            r["persons"].as_u64().unwrap_or(0),
+            r["months"].as_u64().unwrap_or(0),
+            r["seconds"].as_f64().unwrap_or(0.0),
+            r["person_months_per_second"].as_f64().unwrap_or(0.0)
+        );
+    }
+    let mut summary = serde_json::json!({ "runs": rows });
+    if results.len() == 2 {
+        let ratio = rows[1]["person_months_per_second"].as_f64().unwrap_or(0.0) / rows[0]["person_months_per_second"].as_f64().unwrap_or(1.0);
+        let identical = results[0] == results[1];
+        println!("GPU/CPU ratio: {ratio:.3}; aggregates identical on both backends: {}", if identical { "yes" } else { "NO" });
+        summary["gpu_cpu_ratio"] = serde_json::json!(ratio);
+        summary["aggregates_identical"] = serde_json::json!(identical);
+        anyhow::ensure!(identical, "the CPU and GPU backends gave different aggregates");
+    }
+    std::fs::write(&a.json, serde_json::to_string_pretty(&summary)?).with_context(|| format!("writing {}", a.json.display()))?;
+    Ok(())
+}
+
+/// A temporary directory removed on drop (for `twin bench`'s synthetic population).
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempfile_dir() -> Result<TempDir> {
+    let p = std::env::temp_dir().join(format!("policy-twin-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&p)?;
+    Ok(TempDir(p))
 }
 
 fn synth_cmd(a: &SynthArgs, quiet: bool) -> Result<()> {

@@ -90,6 +90,17 @@ pub fn list_adapters() -> Vec<AdapterSummary> {
     all_adapters().iter().map(summary).collect()
 }
 
+/// Refuse an adapter without the limits the engine needs, naming the limit.
+pub fn check_limits(s: &AdapterSummary) -> Result<()> {
+    if s.max_storage_buffers_per_shader_stage < NEEDED_STORAGE_BUFFERS {
+        return Err(Error::Gpu(format!(
+            "adapter `{}` lacks a needed limit: max_storage_buffers_per_shader_stage is {}, the engine needs {NEEDED_STORAGE_BUFFERS}",
+            s.name, s.max_storage_buffers_per_shader_stage
+        )));
+    }
+    Ok(())
+}
+
 /// Order of preference: hardware kinds first, then backends.
 fn rank(a: &wgpu::Adapter) -> (u32, u32) {
     let i = a.get_info();
@@ -150,12 +161,7 @@ impl Gpu {
     fn open_adapter(adapter: &wgpu::Adapter) -> Result<Gpu> {
         let s = summary(adapter);
         let have = adapter.limits();
-        if have.max_storage_buffers_per_shader_stage < NEEDED_STORAGE_BUFFERS {
-            return Err(Error::Gpu(format!(
-                "adapter `{}` lacks a needed limit: max_storage_buffers_per_shader_stage is {}, the engine needs {NEEDED_STORAGE_BUFFERS}",
-                s.name, have.max_storage_buffers_per_shader_stage
-            )));
-        }
+        check_limits(&s)?;
         let limits = wgpu::Limits {
             max_storage_buffers_per_shader_stage: NEEDED_STORAGE_BUFFERS,
             max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
@@ -196,8 +202,17 @@ impl Gpu {
     /// Compile one stage's shader, checking it validates.
     pub fn module(&self, stage: &str, workgroup_size: u32) -> Result<wgpu::ShaderModule> {
         let src = wgsl::source(stage, workgroup_size).ok_or_else(|| Error::Gpu(format!("no shader for stage `{stage}`")))?;
-        let m = self.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(stage), source: wgpu::ShaderSource::Wgsl(src.into()) });
-        self.check(&format!("compiling shaders/{stage}.wgsl"))?;
+        self.module_from_source(&format!("shaders/{stage}.wgsl"), &src)
+    }
+
+    /// Compile WGSL source; a shader that does not compile is an error naming it, not a panic.
+    pub fn module_from_source(&self, label: &str, src: &str) -> Result<wgpu::ShaderModule> {
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let m = self.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("{label} does not compile on `{}`: {e}", self.adapter.name)));
+        }
+        self.check(&format!("compiling {label}"))?;
         Ok(m)
     }
 

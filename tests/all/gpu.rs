@@ -32,8 +32,12 @@ fn shared_struct_sizes_match_naga() {
     let m = parse("selftest", 64);
     let mut layouter = naga::proc::Layouter::default();
     layouter.update(m.to_ctx()).unwrap();
-    let (h, _) = m.types.iter().find(|(_, t)| t.name.as_deref() == Some("StepParams")).expect("StepParams in the prelude");
-    assert_eq!(layouter[h].size as usize, std::mem::size_of::<StepParams>(), "StepParams: WGSL vs Rust");
+    let size = |name: &str| {
+        let (h, _) = m.types.iter().find(|(_, t)| t.name.as_deref() == Some(name)).unwrap_or_else(|| panic!("{name} in the WGSL"));
+        layouter[h].size as usize
+    };
+    assert_eq!(size("StepParams"), std::mem::size_of::<StepParams>(), "StepParams: WGSL vs Rust");
+    assert_eq!(size("Dispatch"), std::mem::size_of::<policy_twin::gpu::engine::Dispatch>(), "Dispatch: WGSL vs Rust");
 }
 
 /// The adapter to test on, or None (a skip) when there is none and none is required.
@@ -133,8 +137,8 @@ fn acc_difference(cpu: &Acc, gpu: &Acc) -> Option<String> {
 
 /// Run `months` on the CPU and on the GPU side by side and compare every month's aggregates and
 /// the final state; on a mismatch, report what differs first.
-fn parity(label: &str, months: u32, warmup: u32, opts: GpuOptions) {
-    let Some(gpu) = test_gpu() else { return };
+fn parity(label: &str, months: u32, warmup: u32, opts: GpuOptions) -> usize {
+    let Some(gpu) = test_gpu() else { return 0 };
     let s = crate::util::baseline();
     let mut cpu = Engine::new(small_pop().clone(), &s, s.seed, warmup + months).unwrap();
     for _ in 0..warmup {
@@ -152,6 +156,7 @@ fn parity(label: &str, months: u32, warmup: u32, opts: GpuOptions) {
     if let Some(d) = first_difference(&cpu.view(), &g.download().unwrap()) {
         panic!("{label}: after {months} months: {d}");
     }
+    g.chunk_count()
 }
 
 /// Each stage alone on the GPU (the others on the CPU), from a state with a year of history.
@@ -172,6 +177,81 @@ fn two_years_on_the_gpu_match_the_cpu() {
 #[test]
 fn workgroup_size_and_small_chunks_do_not_change_results() {
     parity("workgroup 256", 6, 3, GpuOptions { workgroup_size: 256, ..Default::default() });
-    parity("chunks of 1,000 persons", 6, 3, GpuOptions { chunk_persons: Some(1000), ..Default::default() });
+    let chunks = parity("chunks of 1,000 persons", 6, 3, GpuOptions { chunk_persons: Some(1000), ..Default::default() });
+    assert!(chunks >= 10 || test_gpu().is_none(), "the chunked path must really be chunked: {chunks} chunks");
     parity("no spare capacity (buffers grow)", 3, 0, GpuOptions { headroom: 0.0, ..Default::default() });
+}
+
+#[test]
+fn faults_end_with_clear_errors() {
+    // an adapter without a needed limit (the GL backend of llvmpipe has 16 storage buffers)
+    let weak = gpu::AdapterSummary {
+        name: "weak".into(),
+        backend: "Gl".into(),
+        device_type: "Cpu".into(),
+        driver: String::new(),
+        driver_info: String::new(),
+        software: true,
+        max_storage_buffer_binding_size: 1 << 27,
+        max_buffer_size: 1 << 31,
+        max_storage_buffers_per_shader_stage: 16,
+        max_compute_workgroups_per_dimension: 65535,
+    };
+    let e = gpu::check_limits(&weak).unwrap_err().to_string();
+    assert!(e.contains("lacks a needed limit") && e.contains("max_storage_buffers_per_shader_stage is 16"), "{e}");
+    // a shader that fails to compile is an error naming it, not a panic
+    let Some(g) = test_gpu() else { return };
+    let e = g.module_from_source("shaders/broken.wgsl", "fn main( {").unwrap_err().to_string();
+    assert!(e.contains("shaders/broken.wgsl does not compile"), "{e}");
+    // and the device still works afterwards
+    gpu::selftest::run(&g, 1000, 64).unwrap();
+}
+
+#[test]
+fn no_adapter_fails_for_gpu_and_falls_back_for_auto() {
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    crate::util::synth_into(&pop, 500, 2, 1);
+    let run = |backend: &str, out: &str| {
+        std::process::Command::new(crate::util::twin())
+            .args(["run", "-q", "--years", "1", "--backend", backend, "--population", pop.to_str().unwrap(), "--out", out])
+            .current_dir(d.path())
+            .env("WGPU_BACKEND", "vulkan")
+            .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+            .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+            .output()
+            .unwrap()
+    };
+    let o = run("gpu", "g");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "--backend gpu without an adapter must fail");
+    assert!(err.contains("no GPU adapter found"), "{err}");
+    assert!(!d.path().join("g/aggregates.parquet").exists());
+    let o = run("auto", "a");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(d.path().join("a/aggregates.parquet").exists());
+    let manifest = std::fs::read_to_string(d.path().join("a/manifest.json")).unwrap();
+    assert!(manifest.contains("\"backend\": \"cpu\"") && manifest.contains("no hardware GPU adapter"), "{manifest}");
+}
+
+/// The binary on the GPU writes the same files, byte for byte, as on the CPU.
+#[test]
+fn gpu_and_cpu_runs_write_identical_files() {
+    if test_gpu().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    crate::util::synth_into(&pop, 6_000, 5, 3);
+    for (backend, out) in [("gpu", "g"), ("cpu", "c")] {
+        let (code, _, stderr) = crate::util::run_twin(&["run", "-q", "--backend", backend, "--years", "2", "--snapshot-every", "12", "--population", pop.to_str().unwrap(), "--out", out], d.path());
+        assert_eq!(code, 0, "{stderr}");
+    }
+    for f in ["aggregates.parquet", "snapshots.parquet"] {
+        let (g, c) = (std::fs::read(d.path().join("g").join(f)).unwrap(), std::fs::read(d.path().join("c").join(f)).unwrap());
+        assert!(g == c, "{f} differs between --backend gpu and --backend cpu");
+    }
+    let manifest = std::fs::read_to_string(d.path().join("g/manifest.json")).unwrap();
+    assert!(manifest.contains("\"backend\": \"gpu\""), "{manifest}");
 }
