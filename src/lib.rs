@@ -16,6 +16,7 @@
 pub mod codes;
 pub mod cpu;
 pub mod data;
+pub mod distribution;
 pub mod engine;
 pub mod error;
 pub mod fixed;
@@ -26,6 +27,7 @@ pub mod month;
 pub mod output;
 pub mod params;
 pub mod rng;
+pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod stages;

@@ -86,9 +86,13 @@ struct RunArgs {
     /// Population directory with persons.parquet and households.parquet [default: data/sample].
     #[arg(long)]
     population: Option<PathBuf>,
-    /// Scenario file [default: scenarios/baseline.toml].
+    /// Scenario file [default: scenarios/baseline.toml]: the baseline when reforms are given.
     #[arg(long)]
     scenario: Option<PathBuf>,
+    /// A reform to run against the baseline with common random numbers (repeatable); writes
+    /// comparison.parquet and distribution.parquet too.
+    #[arg(long)]
+    reform: Vec<PathBuf>,
     /// Years to simulate (overrides the scenario).
     #[arg(long)]
     years: Option<u32>,
@@ -390,17 +394,28 @@ fn synth_cmd(a: &SynthArgs, quiet: bool) -> Result<()> {
 fn run(a: &RunArgs, quiet: bool) -> Result<()> {
     let pop_dir = a.population.clone().unwrap_or_else(|| default_path("data/sample"));
     let scen_path = a.scenario.clone().unwrap_or_else(|| default_path("scenarios/baseline.toml"));
-    let mut scenario = Scenario::load(&scen_path).context("reading scenario")?;
-    if let Some(y) = a.years {
-        anyhow::ensure!((1..=100).contains(&y), policy_twin::Error::Config(format!("--years {y}: must be 1..=100")));
-        scenario.years = y;
+    let mut scenarios = vec![Scenario::load(&scen_path).context("reading scenario")?];
+    for r in &a.reform {
+        let reform = Scenario::load(r).with_context(|| format!("reading reform {}", r.display()))?;
+        let base = std::fs::canonicalize(&scen_path).ok();
+        if reform.files.len() < 2 || std::fs::canonicalize(&reform.files[0]).ok() != base {
+            return Err(policy_twin::Error::scenario(r, "scenario.baseline", format!("a reform compared with {} must name it as its baseline", scen_path.display())).into());
+        }
+        scenarios.push(reform);
     }
-    if let Some(s) = a.seed {
-        scenario.seed = s;
+    for s in scenarios.iter_mut() {
+        if let Some(y) = a.years {
+            anyhow::ensure!((1..=100).contains(&y), policy_twin::Error::Config(format!("--years {y}: must be 1..=100")));
+            s.years = y;
+        }
+        if let Some(seed) = a.seed {
+            s.seed = seed;
+        }
+        if let Some(st) = &a.start {
+            s.start = Month::parse(st).ok_or_else(|| policy_twin::Error::Config(format!("--start `{st}` is not a month YYYY-MM")))?;
+        }
     }
-    if let Some(s) = &a.start {
-        scenario.start = Month::parse(s).ok_or_else(|| policy_twin::Error::Config(format!("--start `{s}` is not a month YYYY-MM")))?;
-    }
+    policy_twin::run::check_comparable(&scenarios)?;
     if a.snapshot_every == Some(0) {
         return Err(policy_twin::Error::Config("--snapshot-every must be at least 1".into()).into());
     }
@@ -409,79 +424,105 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
     let t_load = Instant::now();
     let pop = load_population(&pop_dir, quiet)?;
     let load_s = t_load.elapsed().as_secs_f64();
-    let months = scenario.months();
-    let households = pop.households.count();
-    let (mut sim, choice) = Simulation::open(pop, &scenario, scenario.seed, months, a.gpu.backend, a.gpu.options()?).context("preparing the run")?;
-    if let Some(why) = &choice.fallback {
-        eprintln!("note: {why}");
-    }
-    let backend_text = match &choice.adapter {
-        Some(ad) => format!("backend gpu: {} ({}, {}, driver {} {})", ad.name, ad.backend, ad.device_type, ad.driver, ad.driver_info),
-        None => format!("backend cpu ({} threads)", rayon::current_num_threads()),
-    };
+    let base = scenarios[0].clone();
+    let months = base.months();
     if !quiet {
+        let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
         eprintln!(
-            "policy-twin {}: scenario `{}`, {} persons, {} households, {} months from {}, seed {}, {}",
+            "policy-twin {}: scenarios {}, {} persons, {} households, {} months from {}, seed {}",
             env!("CARGO_PKG_VERSION"),
-            scenario.name,
-            sim.persons(),
-            households,
+            names.join(", "),
+            pop.persons.len(),
+            pop.households.count(),
             months,
-            scenario.start,
-            scenario.seed,
-            backend_text
+            base.start,
+            base.seed
         );
     }
-
     let mut snapshots = match a.snapshot_every {
         Some(_) => Some(SnapshotWriter::new(&a.out.join(output::SNAPSHOTS_FILE))?),
         None => None,
     };
-    let b = bar(quiet, months as u64, "simulate [{bar:30}] {pos}/{len} months {elapsed} eta {eta}  {msg}");
-    // without a terminal (batch jobs, logs) the bar is invisible: print a line a simulated year
+    // without a terminal (batch jobs, logs) a bar is invisible: print a line a simulated year
     let log_lines = !quiet && !std::io::stderr().is_terminal();
+    let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: a.gpu.options()? };
     let t_sim = Instant::now();
-    let mut person_months = 0u64; // records simulated, unweighted
-    let mut accs = Vec::with_capacity(months as usize);
-    while sim.done() < months {
-        person_months += sim.persons() as u64;
-        accs.push(sim.step()?);
-        let done = sim.done();
+    let mut current: Option<(usize, ProgressBar, Instant, u64)> = None;
+    let runs = policy_twin::run::run_all(&pop, &scenarios, &spec, &mut |k, sim, done| {
+        if current.as_ref().map(|c| c.0) != Some(k) {
+            let b = bar(quiet, months as u64, &format!("{:<9}[{{bar:30}}] {{pos}}/{{len}} months {{elapsed}} eta {{eta}}  {{msg}}", scenarios[k].name.chars().take(8).collect::<String>()));
+            current = Some((k, b, Instant::now(), 0));
+        }
+        let (_, b, t, pm) = current.as_mut().expect("set above");
+        *pm += sim.persons() as u64;
         if let (Some(w), Some(every)) = (snapshots.as_mut(), a.snapshot_every) {
             if done % every == 0 || done == months {
-                sim.with_view(|v| w.write(v))?;
+                sim.with_view(|v| w.write(&scenarios[k].name, v))?;
             }
         }
-        let rate = person_months as f64 / t_sim.elapsed().as_secs_f64().max(1e-9);
+        let rate = *pm as f64 / t.elapsed().as_secs_f64().max(1e-9);
         b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
         b.set_position(done as u64);
+        if done == months {
+            b.finish_and_clear();
+        }
         if log_lines && (done % 12 == 0 || done == months) {
-            eprintln!("simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", sim.persons(), t_sim.elapsed().as_secs_f64(), rate / 1e6);
+            eprintln!("{}: simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", scenarios[k].name, sim.persons(), t.elapsed().as_secs_f64(), rate / 1e6);
+        }
+        Ok(())
+    })?;
+    let sim_s = t_sim.elapsed().as_secs_f64();
+    for r in &runs {
+        if let Some(why) = &r.choice.fallback {
+            eprintln!("note: {}: {why}", r.name);
         }
     }
-    b.finish_and_clear();
-    let sim_s = t_sim.elapsed().as_secs_f64();
+    let choice = &runs[0].choice;
+    if !quiet {
+        match &choice.adapter {
+            Some(ad) => eprintln!("backend gpu: {} ({}, {}, driver {} {})", ad.name, ad.backend, ad.device_type, ad.driver, ad.driver_info),
+            None => eprintln!("backend cpu ({} threads)", rayon::current_num_threads()),
+        }
+    }
 
     // write everything under temporary names, then rename into place (manifest last)
     let t_write = Instant::now();
-    let batch = output::aggregates_batch(&scenario.name, 0, scenario.start, &accs)?;
-    let agg = output::write_parquet(&a.out.join(output::AGGREGATES_FILE), output::aggregates_schema(), &[batch])?;
-    let snap = match snapshots {
-        Some(w) => Some(w.finish()?),
-        None => None,
-    };
+    let mut staged = Vec::new();
+    let batches = runs.iter().map(|r| output::aggregates_batch(&r.name, 0, base.start, &r.accs)).collect::<policy_twin::Result<Vec<_>>>()?;
+    staged.push(output::write_parquet(&a.out.join(output::AGGREGATES_FILE), output::aggregates_schema(), &batches)?);
+    if runs.len() > 1 {
+        let cmp = runs[1..].iter().map(|r| output::comparison_batch(&r.name, base.start, &r.accs, &runs[0].accs)).collect::<policy_twin::Result<Vec<_>>>()?;
+        staged.push(output::write_parquet(&a.out.join(output::COMPARISON_FILE), output::comparison_schema(), &cmp)?);
+        let dist = runs[1..].iter().map(|r| output::distribution_batch(&r.name, &r.distribution)).collect::<policy_twin::Result<Vec<_>>>()?;
+        staged.push(output::write_parquet(&a.out.join(output::DISTRIBUTION_FILE), output::distribution_schema(), &dist)?);
+    }
+    if let Some(w) = snapshots {
+        staged.push(w.finish()?);
+    }
+    let person_months: u64 = runs.iter().map(|r| r.person_months).sum();
     let (pp, hp) = input::paths(&pop_dir);
+    let scen_json = scenarios
+        .iter()
+        .map(|s| {
+            Ok(serde_json::json!({
+                "name": s.name, "description": s.description,
+                "files": s.file_hashes()?.into_iter().map(|(f, h)| serde_json::json!({"path": f, "sha256": h})).collect::<Vec<_>>(),
+            }))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let manifest = serde_json::json!({
         "tool": "policy-twin",
         "version": env!("CARGO_PKG_VERSION"),
         "command": std::env::args().collect::<Vec<_>>(),
-        "scenario": { "name": scenario.name, "description": scenario.description, "files": scenario.file_hashes()?.into_iter().map(|(f, h)| serde_json::json!({"path": f, "sha256": h})).collect::<Vec<_>>() },
+        "scenarios": scen_json,
+        "baseline": base.name,
+        "common_random_numbers": true,
         "population": {
-            "persons": { "path": pp.display().to_string(), "sha256": output::sha256_file(&pp)? },
-            "households": { "path": hp.display().to_string(), "sha256": output::sha256_file(&hp)? },
+            "persons": { "path": pp.display().to_string(), "sha256": output::sha256_file(&pp)?, "rows": pop.persons.len() },
+            "households": { "path": hp.display().to_string(), "sha256": output::sha256_file(&hp)?, "rows": pop.households.count() },
         },
-        "seed": scenario.seed,
-        "start": scenario.start.to_string(),
+        "seed": base.seed,
+        "start": base.start.to_string(),
         "months": months,
         "replicates": 1,
         "backend": choice.backend,
@@ -492,21 +533,25 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         "threads": rayon::current_num_threads(),
         "outputs": {
             "aggregates": output::AGGREGATES_FILE,
-            "snapshots": snap.as_ref().map(|_| output::SNAPSHOTS_FILE),
+            "comparison": (runs.len() > 1).then_some(output::COMPARISON_FILE),
+            "distribution": (runs.len() > 1).then_some(output::DISTRIBUTION_FILE),
+            "snapshots": a.snapshot_every.map(|_| output::SNAPSHOTS_FILE),
             "snapshot_every_months": a.snapshot_every,
         },
-        "timings_s": { "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64() },
+        "timings_s": { "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64(),
+                       "per_scenario": runs.iter().map(|r| serde_json::json!({"scenario": r.name, "simulate": r.seconds})).collect::<Vec<_>>() },
         "person_months": person_months,
         "person_months_per_second": person_months as f64 / sim_s.max(1e-9),
     });
-    let man = output::write_staged_bytes(&a.out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&manifest)?.as_bytes())?;
-    agg.commit()?;
-    if let Some(s) = snap {
+    staged.push(output::write_staged_bytes(&a.out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&manifest)?.as_bytes())?);
+    for s in staged {
         s.commit()?;
     }
-    man.commit()?;
 
-    print_summary(&scenario, &accs);
+    print_summary(&base, &runs[0].accs);
+    for r in &runs[1..] {
+        print_reform(&base, r, &runs[0].accs);
+    }
     println!(
         "\nwrote {} in {:.1}s ({:.2}M person-months/s); load {:.1}s",
         a.out.display(),
@@ -515,6 +560,44 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         load_s
     );
     Ok(())
+}
+
+/// A reform's headline: change against the baseline in year 1 and the last year, and who gains.
+fn print_reform(base: &Scenario, r: &policy_twin::run::ScenarioRun, base_accs: &[Acc]) {
+    let years = r.accs.len() / 12;
+    if years == 0 {
+        return;
+    }
+    let sum = |accs: &[Acc], y: usize, m: M| accs[y * 12..y * 12 + 12].iter().map(|a| a.total(m) as i64).sum::<i64>();
+    let end = |accs: &[Acc], y: usize, m: M| accs[y * 12 + 11].total(m) as i64;
+    let last = years - 1;
+    println!("\nreform `{}` minus baseline `{}` (weighted; £ million per year, caseloads at year end)", r.name, base.name);
+    println!("{:<34} {:>16} {:>16}", "", format!("year 1 ({})", base.start.year()), format!("year {} ({})", years, base.start.add(last as u32 * 12).year()));
+    let money = [("universal credit £m", M::Uc), ("pension credit £m", M::Pc), ("state pension £m", M::StatePension), ("disability benefit £m", M::Disability), ("income tax + NI £m", M::IncomeTax), ("social care tariff income £m", M::CareTariff), ("household net income £m", M::NetIncome)];
+    for (name, m) in money {
+        let d = |y| {
+            let mut v = sum(&r.accs, y, m) - sum(base_accs, y, m);
+            if m == M::IncomeTax {
+                v += sum(&r.accs, y, M::Ni) - sum(base_accs, y, M::Ni);
+            }
+            format!("{:+.1}", v as f64 / 1e8)
+        };
+        println!("{:<34} {:>16} {:>16}", name, d(0), d(last));
+    }
+    for (name, m) in [("universal credit caseload", M::UcCaseload), ("state pension caseload", M::StatePensionCaseload), ("social care council-funded", M::CareCouncilCaseload), ("disability benefit caseload", M::DisabilityCaseload)] {
+        println!("{:<34} {:>16} {:>16}", name, format!("{:+}", end(&r.accs, 0, m) - end(base_accs, 0, m)), format!("{:+}", end(&r.accs, last, m) - end(base_accs, last, m)));
+    }
+    let last_year = base.start.add(last as u32 * 12).0;
+    let all: Vec<_> = r.distribution.iter().filter(|d| d.region.is_none() && d.htype.is_none() && d.year == last_year).collect();
+    if !all.is_empty() {
+        print!("year {years} by baseline income decile, mean change in £ a year per person:\n ");
+        for d in &all {
+            print!(" {}:{:+.0}", d.decile, d.mean_change() as f64 / 100.0);
+        }
+        let persons: u64 = all.iter().map(|d| d.persons).sum();
+        let (w, l): (u64, u64) = (all.iter().map(|d| d.winners).sum(), all.iter().map(|d| d.losers).sum());
+        println!("\n  winners {:.1}% of persons, losers {:.1}%", 100.0 * w as f64 / persons.max(1) as f64, 100.0 * l as f64 / persons.max(1) as f64);
+    }
 }
 
 fn print_summary(s: &Scenario, accs: &[Acc]) {

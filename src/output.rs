@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub const AGGREGATES_FILE: &str = "aggregates.parquet";
+pub const COMPARISON_FILE: &str = "comparison.parquet";
+pub const DISTRIBUTION_FILE: &str = "distribution.parquet";
 pub const SNAPSHOTS_FILE: &str = "snapshots.parquet";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
@@ -79,6 +81,15 @@ pub fn dict(codes: Vec<i32>, names: &[&str]) -> ArrayRef {
 }
 
 pub fn aggregates_schema() -> SchemaRef {
+    cells_schema("")
+}
+
+/// The comparison table: the aggregates' keys, each measure as reform − baseline.
+pub fn comparison_schema() -> SchemaRef {
+    cells_schema("Reform minus baseline: ")
+}
+
+fn cells_schema(prefix: &str) -> SchemaRef {
     let mut fields = vec![
         field("scenario", dict_type(), "", "Scenario name."),
         field("replicate", DataType::UInt32, "", "Replicate number (0 for a single run)."),
@@ -88,17 +99,28 @@ pub fn aggregates_schema() -> SchemaRef {
         field("sex", dict_type(), "", "Sex."),
     ];
     for m in MEASURES {
-        fields.push(field(m.name, DataType::Int64, m.unit, m.about));
+        fields.push(field(m.name, DataType::Int64, m.unit, &format!("{prefix}{}", m.about)));
     }
     Arc::new(Schema::new(fields))
 }
 
 /// The aggregates of a run as one record batch: a row per (month, region, age band, sex).
 pub fn aggregates_batch(scenario: &str, replicate: u32, start: Month, months: &[Acc]) -> Result<RecordBatch> {
-    let rows = months.len() * 12 * 8 * 2;
+    cells_batch(aggregates_schema(), scenario, replicate, start, months.len(), &|m, k| {
+        i64::try_from(months[m].0[k]).map_err(|_| Error::Config(format!("measure {} overflowed int64", MEASURES[k % N_MEASURES].name)))
+    })
+}
+
+/// Reform − baseline, month by month, in the aggregates' layout.
+pub fn comparison_batch(reform: &str, start: Month, reform_accs: &[Acc], base_accs: &[Acc]) -> Result<RecordBatch> {
+    cells_batch(comparison_schema(), reform, 0, start, reform_accs.len(), &|m, k| Ok(reform_accs[m].0[k] as i64 - base_accs[m].0[k] as i64))
+}
+
+fn cells_batch(schema: SchemaRef, scenario: &str, replicate: u32, start: Month, n_months: usize, value: &dyn Fn(usize, usize) -> Result<i64>) -> Result<RecordBatch> {
+    let rows = n_months * 12 * 8 * 2;
     let (mut month, mut region, mut band, mut sex) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
     let mut measures: Vec<Vec<i64>> = vec![Vec::with_capacity(rows); N_MEASURES];
-    for (m, acc) in months.iter().enumerate() {
+    for m in 0..n_months {
         let d = start.add(m as u32).date32();
         for r in 0..12u32 {
             for b in 0..8u32 {
@@ -109,8 +131,7 @@ pub fn aggregates_batch(scenario: &str, replicate: u32, start: Month, months: &[
                     sex.push(s as i32);
                     let c = cell(r, b, s);
                     for (k, col) in measures.iter_mut().enumerate() {
-                        let v = acc.0[c * N_MEASURES + k];
-                        col.push(i64::try_from(v).map_err(|_| Error::Config(format!("measure {} overflowed int64", MEASURES[k].name)))?);
+                        col.push(value(m, c * N_MEASURES + k)?);
                     }
                 }
             }
@@ -127,7 +148,45 @@ pub fn aggregates_batch(scenario: &str, replicate: u32, start: Month, months: &[
     for m in measures {
         cols.push(Arc::new(Int64Array::from(m)));
     }
-    RecordBatch::try_new(aggregates_schema(), cols).map_err(|e| Error::Config(format!("building aggregates: {e}")))
+    RecordBatch::try_new(schema, cols).map_err(|e| Error::Config(format!("building aggregates: {e}")))
+}
+
+pub fn distribution_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        field("scenario", dict_type(), "", "Reform compared with the baseline."),
+        field("year", DataType::Date32, "date", "First month of the simulated year."),
+        field("region", dict_type(), "", "Region of the household, or All."),
+        field("household_type", dict_type(), "", "Household type at the start of the run, or all."),
+        field("decile", DataType::UInt8, "", "Decile of the baseline's equivalised household net income over the year (1 = poorest), over persons."),
+        field("persons", DataType::Int64, "persons", "Weighted persons (household weight x members at the start)."),
+        field("total_change_pence", DataType::Int64, "pence per year", "Sum over persons of their household's change in net income over the year (exact)."),
+        field("mean_change_pence", DataType::Int64, "pence per year", "Mean change in household net income over the year, per person (rounded towards zero)."),
+        field("winners_share", DataType::Float64, "fraction", "Share of persons whose household gains at least a penny over the year."),
+        field("losers_share", DataType::Float64, "fraction", "Share of persons whose household loses at least a penny over the year."),
+    ]))
+}
+
+pub fn distribution_batch(reform: &str, rows: &[crate::distribution::DistRow]) -> Result<RecordBatch> {
+    use crate::distribution::{region_name, type_name, HOUSEHOLD_TYPES};
+    let mut regions: Vec<&str> = codes::REGIONS.to_vec();
+    regions.push("All");
+    let mut types: Vec<&str> = HOUSEHOLD_TYPES.to_vec();
+    types.push("all");
+    let pos = |names: &[&str], v: &str| names.iter().position(|n| *n == v).unwrap() as i32;
+    let share = |x: u64, n: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };
+    let cols: Vec<ArrayRef> = vec![
+        dict(vec![0; rows.len()], &[reform]),
+        Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| Month(r.year).date32()))),
+        dict(rows.iter().map(|r| pos(&regions, region_name(r.region))).collect(), &regions),
+        dict(rows.iter().map(|r| pos(&types, type_name(r.htype))).collect(), &types),
+        Arc::new(arrow_array::UInt8Array::from_iter_values(rows.iter().map(|r| r.decile))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.persons as i64))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.total_change))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.mean_change()))),
+        Arc::new(arrow_array::Float64Array::from_iter_values(rows.iter().map(|r| share(r.winners, r.persons)))),
+        Arc::new(arrow_array::Float64Array::from_iter_values(rows.iter().map(|r| share(r.losers, r.persons)))),
+    ];
+    RecordBatch::try_new(distribution_schema(), cols).map_err(|e| Error::Config(format!("building the distribution table: {e}")))
 }
 
 /// Write record batches to a staged Parquet file (not yet renamed into place).
@@ -153,6 +212,7 @@ pub fn snapshot_schema() -> SchemaRef {
     let u32f = DataType::UInt32;
     let p = "pence per month";
     Arc::new(Schema::new(vec![
+        field("scenario", dict_type(), "", "Scenario name."),
         field("month", DataType::Date32, "date", "First day of the month the snapshot ends."),
         field("person_id", DataType::UInt64, "", "Person id (babies get new ids above the input's largest)."),
         field("household_id", DataType::UInt64, "", "Household id."),
@@ -193,13 +253,13 @@ impl SnapshotWriter {
     }
 
     /// Append the state at the end of the month just simulated.
-    pub fn write(&mut self, e: &StateView) -> Result<()> {
+    pub fn write(&mut self, scenario: &str, e: &StateView) -> Result<()> {
         let month = e.month.date32();
         let n = e.persons.len();
         const ROWS: usize = 1 << 20;
         for lo in (0..n).step_by(ROWS) {
             let hi = (lo + ROWS).min(n);
-            let batch = snapshot_batch(e, month, lo, hi).map_err(|er| Error::write(&self.staged.tmp, er))?;
+            let batch = snapshot_batch(scenario, e, month, lo, hi).map_err(|er| Error::write(&self.staged.tmp, er))?;
             self.writer.as_mut().expect("open").write(&batch).map_err(|er| Error::write(&self.staged.tmp, er))?;
             self.rows += (hi - lo) as u64;
         }
@@ -213,7 +273,7 @@ impl SnapshotWriter {
     }
 }
 
-fn snapshot_batch(e: &StateView, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+fn snapshot_batch(scenario: &str, e: &StateView, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
     let p = e.persons;
     let hh = e.households;
     let (po, ho) = (e.pout, e.hout);
@@ -222,6 +282,7 @@ fn snapshot_batch(e: &StateView, month: i32, lo: usize, hi: usize) -> std::resul
     let pcol = |v: &Vec<u32>| -> ArrayRef { Arc::new(UInt32Array::from(v[r.clone()].to_vec())) };
     let code = |f: &dyn Fn(u32) -> u32, names: &[&str]| dict(r.clone().map(|i| f(p.status[i]) as i32).collect(), names);
     let cols: Vec<ArrayRef> = vec![
+        dict(vec![0; hi - lo], &[scenario]),
         Arc::new(Date32Array::from(vec![month; hi - lo])),
         Arc::new(UInt64Array::from_iter_values(r.clone().map(|i| p.id(i)))),
         Arc::new(UInt64Array::from_iter_values(r.clone().map(|i| hh.id[p.household[i] as usize]))),

@@ -72,6 +72,14 @@ impl Simulation {
         }
     }
 
+    /// Each household's net income this month (pence; the GPU path reads one column back).
+    pub fn net_income(&self) -> Result<Vec<u32>> {
+        match self {
+            Simulation::Cpu(e) => Ok(e.hout.net_income.clone()),
+            Simulation::Gpu(g) => g.net_income(),
+        }
+    }
+
     /// Run `f` on the state at the end of the last month (the GPU path reads it back).
     pub fn with_view<T>(&self, f: impl FnOnce(&StateView) -> Result<T>) -> Result<T> {
         match self {

@@ -638,6 +638,11 @@ impl GpuEngine {
         self.upload(&h)
     }
 
+    /// Each household's net income this month.
+    pub fn net_income(&self) -> Result<Vec<u32>> {
+        self.gpu.read(&self.bufs["net_income"], 0, self.n_h as usize)
+    }
+
     /// Chunks in use (for tests and the manifest).
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()

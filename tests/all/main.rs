@@ -6,6 +6,7 @@
 //! - `determinism`: same seed same files; 1 thread vs N threads; chunk sizes
 //! - `validation`: every input rule refused with a message naming file, column, row and rule
 //! - `scenario`: scenario files: unknown keys, units, ranges, reforms
+//! - `reforms`: reform vs baseline with common random numbers: zero difference, direction
 //! - `synthetic`: the synthetic population against the ONS / EHS / LFS / FRS figures
 //! - `e2e`: the `twin` binary on real files
 //! - `gpu`: shader validation and layouts (everywhere), CPU/GPU parity (on an adapter)
@@ -16,6 +17,7 @@ mod determinism;
 mod e2e;
 mod gpu;
 mod policy;
+mod reforms;
 mod scenario;
 mod stages;
 mod synthetic;
