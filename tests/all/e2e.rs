@@ -102,3 +102,44 @@ fn bad_inputs_exit_2_and_write_nothing() {
     assert!(stderr.contains("scenario.baseline"), "{stderr}");
     no_results(&out);
 }
+
+#[test]
+fn reforms_write_comparison_and_distribution_tables() {
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    util::synth_into(&pop, 4000, 12, 5);
+    let s = util::root().join("scenarios");
+    let (b, r1, r2) = (s.join("baseline.toml"), s.join("two_child_limit_abolished.toml"), s.join("lha_frozen.toml"));
+    let args = [
+        "run", "-q", "--population", pop.to_str().unwrap(), "--years", "2", "--out", "out",
+        "--scenario", b.to_str().unwrap(), "--reform", r1.to_str().unwrap(), "--reform", r2.to_str().unwrap(),
+    ];
+    let (code, stdout, stderr) = util::run_twin(&args, d.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("reform `two_child_limit_abolished` minus baseline"), "{stdout}");
+    let out = d.path().join("out");
+    let agg = util::read_parquet(&out.join("aggregates.parquet"));
+    assert_eq!(agg.iter().map(|b| b.num_rows()).sum::<usize>(), 3 * 24 * 192, "three scenarios");
+    let cmp = util::read_parquet(&out.join("comparison.parquet"));
+    assert_eq!(cmp.iter().map(|b| b.num_rows()).sum::<usize>(), 2 * 24 * 192, "two reforms");
+    // lha_frozen equals the baseline: every one of its comparison values is zero
+    let mut frozen_rows = 0;
+    for b in &cmp {
+        let sc = b.column_by_name("scenario").unwrap().as_dictionary::<arrow_array::types::Int32Type>();
+        let names = sc.values().as_string::<i32>();
+        let rows: Vec<usize> = (0..b.num_rows()).filter(|&i| names.value(sc.keys().value(i) as usize) == "lha_frozen").collect();
+        frozen_rows += rows.len();
+        for f in b.schema().fields().iter().filter(|f| f.data_type() == &arrow_schema::DataType::Int64) {
+            let col = b.column_by_name(f.name()).unwrap().as_primitive::<Int64Type>();
+            assert!(rows.iter().all(|&i| col.value(i) == 0), "lha_frozen {} not zero", f.name());
+        }
+    }
+    assert_eq!(frozen_rows, 24 * 192);
+    let dist = util::read_parquet(&out.join("distribution.parquet"));
+    assert!(dist.iter().map(|b| b.num_rows()).sum::<usize>() >= 2 * 2 * 10, "ten deciles per year per reform at least");
+    // a reform not built on --scenario is refused
+    let bad = d.path().join("bad.toml");
+    std::fs::write(&bad, "[scenario]\nname = \"x\"\n").unwrap();
+    let (code, _, stderr) = util::run_twin(&["run", "-q", "--population", pop.to_str().unwrap(), "--reform", bad.to_str().unwrap(), "--out", "o2"], d.path());
+    assert_eq!(code, 2, "{stderr}");
+}
