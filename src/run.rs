@@ -5,7 +5,6 @@
 //! losses against the baseline. Printing and files are the caller's.
 
 use crate::distribution::{self, DistRow, HouseholdFacts};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::gpu::engine::GpuOptions;
 use crate::gpu::Backend;
@@ -56,17 +55,17 @@ pub fn run_all(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_mont
     let months = base.months();
     let years = (months / 12) as usize;
     let want_dist = scenarios.len() > 1 && years > 0;
-    let facts = if want_dist {
-        let e = Engine::new(pop.clone(), base, base.seed, months)?;
-        HouseholdFacts::new(&e.persons, &e.households, &e.tables, base.start.0)
-    } else {
-        HouseholdFacts::default()
-    };
+    let mut facts = HouseholdFacts::default();
     let n_h = pop.households.count();
     let mut base_income: Vec<Vec<u64>> = Vec::new();
     let mut out = Vec::with_capacity(scenarios.len());
     for (k, s) in scenarios.iter().enumerate() {
         let (mut sim, choice) = Simulation::open(pop.clone(), s, base.seed, months, spec.backend, spec.gpu.clone())?;
+        if want_dist && k == 0 {
+            // household facts from the baseline's prepared state (birth months drawn), before month 1
+            let tables = sim.tables().clone();
+            facts = sim.with_view(|v| Ok(HouseholdFacts::new(v.persons, v.households, &tables, base.start.0)))?;
+        }
         let mut accs = Vec::with_capacity(months as usize);
         let mut income = vec![0u64; if want_dist { n_h } else { 0 }];
         let mut dist = Vec::new();

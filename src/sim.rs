@@ -72,6 +72,14 @@ impl Simulation {
         }
     }
 
+    /// The run's rate tables.
+    pub fn tables(&self) -> &crate::tables::Tables {
+        match self {
+            Simulation::Cpu(e) => &e.tables,
+            Simulation::Gpu(g) => &g.tables,
+        }
+    }
+
     /// Each household's net income this month (pence; the GPU path reads one column back).
     pub fn net_income(&self) -> Result<Vec<u32>> {
         match self {
