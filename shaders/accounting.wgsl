@@ -55,6 +55,16 @@ fn accounting_person(i: u32, copy: u32) {
             acc_add(copy, c, M_BENEFIT_CAP_REDUCTION_PENCE, w, cap_reduction[h]);
         }
         acc_add(copy, c, M_CHILD_BENEFIT_CHARGE_PENCE, w, hicbc[h]);
+        let ten = hh_tenure(hh_info[h]);
+        if ((ten == PRIVATE_RENT || ten == SOCIAL_RENT) && hh_arrears[h] > 0u) {
+            acc_add(copy, c, M_HOUSEHOLDS_IN_ARREARS, w, 1u);
+            acc_add(copy, c, M_RENT_ARREARS_PENCE, w, hh_arrears[h]);
+        } else if (ten == HOMELESS) {
+            acc_add(copy, c, M_HOMELESS_HOUSEHOLDS, w, 1u);
+        } else if (ten == TEMPORARY) {
+            acc_add(copy, c, M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS, w, 1u);
+            acc_add(copy, c, M_TEMPORARY_ACCOMMODATION_COST_PENCE, w, params.ta_cost);
+        }
     }
 }
 

@@ -93,6 +93,7 @@ fn births_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         new_status[o] = s & ~GIVES_BIRTH;
         new_earnings[o] = earnings[i];
         new_wealth[o] = wealth[i];
+        new_svc_wait[o] = svc_wait[i];
         o += 1u;
         if ((s & GIVES_BIRTH) != 0u) {
             let st = stream(d.keys, id_lo[i], id_hi[i]);
@@ -106,6 +107,7 @@ fn births_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             new_status[o] = pack_status(select(FEMALE, MALE, draw(st, SALT_BIRTH_SEX) < MALE_BIRTH_THRESHOLD), CHILD, GOOD, CARE_NONE) | BORN;
             new_earnings[o] = 0u;
             new_wealth[o] = 0u;
+            new_svc_wait[o] = 0u;
             o += 1u;
             ordinal += 1u;
         }

@@ -78,6 +78,11 @@ fn mul_div(a: u32, b: u32, c: u32) -> u32 {
     return q;
 }
 
+// floor(a * m / 10000), saturating, for multipliers m <= 100000 (fixed.rs mul_mult)
+fn mul_mult(a: u32, m: u32) -> u32 {
+    return sat_add(mul_sat(a / BP, m), (a % BP) * m / BP);
+}
+
 fn ceil_div(a: u32, b: u32) -> u32 {
     return a / b + select(0u, 1u, a % b != 0u);
 }
@@ -106,7 +111,9 @@ fn pack_status(sex: u32, employment: u32, health: u32, care: u32) -> u32 {
     return (sex << SEX_SHIFT) | (employment << EMPLOYMENT_SHIFT) | (health << HEALTH_SHIFT) | (care << CARE_SHIFT);
 }
 fn hh_region(info: u32) -> u32 { return info & REGION_MASK; }
-fn hh_tenure(info: u32) -> u32 { return (info >> TENURE_SHIFT) & 3u; }
+fn hh_tenure(info: u32) -> u32 { return (info >> TENURE_SHIFT) & 7u; }
+fn wait_of(w: u32, service: u32) -> u32 { return (w >> (service * WAIT_BITS)) & WAIT_MASK; }
+fn set_wait(w: u32, service: u32, v: u32) -> u32 { return set_field(w, service * WAIT_BITS, WAIT_MASK, v); }
 fn is_dependent_child(age_years: u32, employment: u32) -> bool {
     return age_years < 16u || (age_years < 20u && employment == IN_EDUCATION);
 }
@@ -136,7 +143,7 @@ struct Dispatch {
     chunk: u32,    // births: index of this chunk (totals)
     baby_lo: u32,  // births: id of the chunk's first baby
     baby_hi: u32,
-    copy: u32,     // unused, padding
+    hpass: u32,    // services: histogram pass (0 priorities, 1..4 key bytes)
     pad: u32,
     keys: vec4<u32>,
     persistent: vec4<u32>,
@@ -178,6 +185,15 @@ struct Dispatch {
 @group(0) @binding(33) var<storage, read_write> acc: array<atomic<u32>>;
 @group(0) @binding(34) var<storage, read_write> blocks: array<u32>;
 @group(0) @binding(35) var<storage, read_write> totals: array<u32>;
+// (bindings 40-42: selftest.wgsl)
+@group(0) @binding(43) var<storage, read_write> svc_wait: array<u32>;
+@group(0) @binding(44) var<storage, read_write> new_svc_wait: array<u32>;
+@group(0) @binding(45) var<storage, read_write> hh_arrears: array<u32>;
+@group(0) @binding(46) var<storage, read_write> hh_wait: array<u32>;
+@group(0) @binding(47) var<storage, read_write> hh_prev_net: array<u32>;
+// services: weighted histograms [copy][queue][bin] as u64 (lo, hi), and each queue's cut
+@group(0) @binding(48) var<storage, read_write> qhist: array<atomic<u32>>;
+@group(0) @binding(49) var<storage, read_write> qsel: array<u32>;
 
 // linear invocation index over a 2D grid of workgroups
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
@@ -194,6 +210,9 @@ fn t_edu_leave(age: u32) -> u32 { return tables[T_EDU_LEAVE + age]; }
 fn t_retire(age: u32) -> u32 { return tables[T_RETIRE + age]; }
 fn t_earnings(band: u32, sex: u32, q: u32) -> u32 { return tables[T_EARNINGS + (band * 2u + sex) * EARN_Q + q]; }
 fn t_growth_noise(q: u32) -> i32 { return bitcast<i32>(tables[T_GROWTH_NOISE + q]); }
+fn t_service(band: u32, health: u32, k: u32) -> u32 { return tables[T_SERVICE + (band * 3u + health) * 3u + k]; }
+fn t_stay(band: u32) -> u32 { return tables[T_STAY + band]; }
+fn service_measure(service: u32, k: u32) -> u32 { return SERVICE_BASE + service * SERVICE_MEASURES + k; }
 fn t_spa(birth_month: u32) -> u32 {
     let i = min(sat_sub(birth_month, SPA_FROM_MONTH), SPA_LEN - 1u);
     return tables[T_SPA + i];

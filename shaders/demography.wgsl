@@ -6,7 +6,7 @@ fn baby_sex(s: Stream) -> u32 {
 
 struct Demography { age_months: u32, status: u32 }
 
-fn demography_person(id_lo_: u32, id_hi_: u32, age_months_: u32, status_: u32, info: u32, weight: u32, copy: u32) -> Demography {
+fn demography_person(id_lo_: u32, id_hi_: u32, age_months_: u32, status_: u32, info: u32, weight: u32, svc_wait_: u32, copy: u32) -> Demography {
     var s = status_ & ~EVENT_FLAGS;
     let age_m = min(age_months_ + 1u, MAX_AGE_MONTHS);
     let age = age_m / 12u;
@@ -15,7 +15,14 @@ fn demography_person(id_lo_: u32, id_hi_: u32, age_months_: u32, status_: u32, i
     let region = hh_region(info);
     if (draw(st, SALT_DEATH) < t_death(sx, age, st_health(s))) {
         s |= DEAD;
-        acc_add(copy, cell(region, age_band(age), sx), M_DEATHS, weight, 1u);
+        let c = cell(region, age_band(age), sx);
+        acc_add(copy, c, M_DEATHS, weight, 1u);
+        for (var svc = 0u; svc < N_PERSON_SERVICES; svc++) {
+            let k = wait_of(svc_wait_, svc);
+            if (k != 0u && k != IN_PACKAGE) {
+                acc_add(copy, c, service_measure(svc, SM_DIED), weight, 1u);
+            }
+        }
     } else if (sx == FEMALE && age >= 15u && age <= 49u && draw(st, SALT_BIRTH) < t_birth(age)) {
         s |= GIVES_BIRTH;
         acc_add(copy, cell(region, 0u, baby_sex(st)), M_BIRTHS, weight, 1u);
@@ -29,7 +36,7 @@ fn demography(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     if (j >= d.n) { return; }
     let i = d.p_skip + j;
     let h = household[i] - d.h_base;
-    let o = demography_person(id_lo[i], id_hi[i], age_months[i], status[i], hh_info[h], hh_weight[h], acc_copy(wid, nwg));
+    let o = demography_person(id_lo[i], id_hi[i], age_months[i], status[i], hh_info[h], hh_weight[h], svc_wait[i], acc_copy(wid, nwg));
     age_months[i] = o.age_months;
     status[i] = o.status;
 }

@@ -1,17 +1,26 @@
-// health.wgsl: health and care-need transitions. Twin of src/cpu/health.rs.
+// health.wgsl: health and care-need transitions, with the homelessness and unemployment
+// spillovers on deterioration. Twin of src/cpu/health.rs.
 
-fn health_person(id_lo_: u32, id_hi_: u32, age_m: u32, status_: u32) -> u32 {
+fn health_person(id_lo_: u32, id_hi_: u32, age_m: u32, status_: u32, info: u32) -> u32 {
     let s = status_;
     let band = age_band(age_m / 12u);
     let st = stream(d.keys, id_lo_, id_hi_);
     var h = st_health(s);
     let dh = draw(st, SALT_HEALTH);
+    let ten = hh_tenure(info);
+    var mult = BP;
+    if (ten == HOMELESS || ten == TEMPORARY) {
+        mult = mul_mult(mult, params.sp_homeless_health_bp);
+    }
+    if (st_employment(s) == UNEMPLOYED) {
+        mult = mul_mult(mult, params.sp_unemployed_health_bp);
+    }
     if (h == GOOD) {
-        if (dh < t_health(band, 0u)) {
+        if (dh < mul_mult(t_health(band, 0u), mult)) {
             h = LIMITING;
         }
     } else if (h == LIMITING) {
-        let to_severe = t_health(band, 1u);
+        let to_severe = mul_mult(t_health(band, 1u), mult);
         if (dh < to_severe) {
             h = SEVERE;
         } else if (dh - to_severe < t_health(band, 2u)) {
@@ -42,5 +51,5 @@ fn health(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
     let j = linear(gid, nwg);
     if (j >= d.n) { return; }
     let i = d.p_skip + j;
-    status[i] = health_person(id_lo[i], id_hi[i], age_months[i], status[i]);
+    status[i] = health_person(id_lo[i], id_hi[i], age_months[i], status[i], hh_info[household[i] - d.h_base]);
 }

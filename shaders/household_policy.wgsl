@@ -41,7 +41,7 @@ fn universal_credit_amount(f: Finances, region: u32, tenure: u32, rent: u32) -> 
     var housing = rent;
     if (tenure == PRIVATE_RENT) {
         housing = min(rent, params.lha[region]);
-    } else if (tenure == OWNER) {
+    } else if (tenure == OWNER || tenure == HOMELESS) {
         housing = 0u;
     }
     let maximum = sat_add(sat_add(standard, child), housing);

@@ -29,6 +29,41 @@ pub const OWNER: u32 = 0;
 pub const PRIVATE_RENT: u32 = 1;
 pub const SOCIAL_RENT: u32 = 2;
 pub const TEMPORARY: u32 = 3;
+/// Not an input value: a household evicted for arrears that the homelessness service has not
+/// yet placed in temporary accommodation (no housing costs). Written to snapshots as
+/// `homeless`.
+pub const HOMELESS: u32 = 4;
+/// Tenure names as outputs write them (inputs accept only [`TENURE`]).
+pub const TENURE_OUT: [&str; 5] = ["owner", "private_rent", "social_rent", "temporary_accommodation", "homeless"];
+
+/// Public services with a monthly capacity and a waiting list per region (MODEL.md §3 step 7).
+/// The first six are requested by persons; social lettings by households in temporary
+/// accommodation (through their reference person). Keep the order: it fixes the queue
+/// index (`service * 12 + region`), the measure columns and the keys of the scenario.
+pub const SERVICES: [&str; 7] = ["gp", "ae", "hospital", "social_care", "homelessness", "employment_support", "social_lettings"];
+/// Output column prefixes of the services.
+pub const SERVICE_COLUMNS: [&str; 7] = [
+    "gp_appointments",
+    "ae_attendances",
+    "hospital_admissions",
+    "social_care",
+    "homelessness_service",
+    "employment_support",
+    "social_lettings",
+];
+/// What one unit of each service is (capacity, `_units` and unit costs are in these).
+pub const SERVICE_UNITS: [&str; 7] = ["appointments", "attendances", "bed-days", "care hours", "cases", "support places (person-months)", "lettings"];
+pub const S_GP: u32 = 0;
+pub const S_AE: u32 = 1;
+pub const S_HOSPITAL: u32 = 2;
+pub const S_CARE: u32 = 3;
+pub const S_HOMELESS: u32 = 4;
+pub const S_EMPLOYMENT: u32 = 5;
+pub const S_LETTINGS: u32 = 6;
+pub const N_SERVICES: usize = 7;
+/// Services whose waits are kept per person (5 bits each in `Persons::svc_wait`).
+pub const N_PERSON_SERVICES: usize = 6;
+pub const N_QUEUES: usize = N_SERVICES * 12;
 
 /// The 12 UK ITL1 regions and nations, in ONS order.
 pub const REGIONS: [&str; 12] = [

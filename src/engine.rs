@@ -62,10 +62,12 @@ pub fn run_cpu_stage(
             households.index_members(&persons.household);
         }
         Stage::Labour => cpu::labour::labour(ctx, persons),
-        Stage::Health => cpu::health::health(ctx, persons),
+        Stage::Health => cpu::health::health(ctx, persons, households),
         Stage::PersonPolicy => cpu::person_policy::person_policy(ctx, persons, pout),
         Stage::HouseholdPolicy => cpu::household_policy::household_policy(ctx, persons, pout, households, hout),
-        Stage::Accounting => *acc = std::mem::take(acc).merge(&cpu::accounting::accounting(persons, pout, households, hout)),
+        Stage::Housing => *acc = std::mem::take(acc).merge(&cpu::housing::housing(ctx, persons, households, hout)),
+        Stage::Services => *acc = std::mem::take(acc).merge(&cpu::services::services(ctx, persons, households)),
+        Stage::Accounting => *acc = std::mem::take(acc).merge(&cpu::accounting::accounting(persons, pout, households, hout, ctx.p.ta_cost)),
     }
 }
 
@@ -85,8 +87,26 @@ impl Engine {
     /// draw keyed by seed and person id.
     pub fn new(pop: Population, scenario: &Scenario, seed: u64, months: u32) -> Result<Engine> {
         let tables = Tables::build(scenario)?;
-        let params = (0..months).map(|s| scenario.resolve(scenario.start.add(s), s)).collect::<Result<Vec<_>>>()?;
+        let mut params = (0..months).map(|s| scenario.resolve(scenario.start.add(s), s)).collect::<Result<Vec<_>>>()?;
         let Population { mut persons, mut households } = pop;
+        // capacities: per million residents -> units a month for each region's weighted
+        // population at the start. The fraction of a unit carries into the next month
+        // (month m gets floor(cumulative to m) - floor(cumulative to m-1)), so a small
+        // sample's regions are not rounded down to no capacity at all.
+        let mut residents = [0u64; 12];
+        for &h in &persons.household {
+            residents[region(households.info[h as usize]) as usize] += households.weight[h as usize] as u64;
+        }
+        let mut cum = [0u128; crate::codes::N_QUEUES];
+        for p in params.iter_mut() {
+            for q in 0..crate::codes::N_QUEUES {
+                let before = cum[q] / 1_000_000;
+                cum[q] += p.capacity[q] as u128 * residents[q % 12] as u128;
+                p.capacity[q] = (cum[q] / 1_000_000 - before).min(u32::MAX as u128) as u32;
+            }
+        }
+        households.init_housing();
+        persons.svc_wait.resize(persons.len(), 0);
         let persistent = StepKeys::new(seed, PERSISTENT_STEP);
         for i in 0..persons.len() {
             let st = rng::stream(&persistent, persons.id_lo[i], persons.id_hi[i]);

@@ -26,6 +26,16 @@ pub fn mul_sat(a: u32, b: u32) -> u32 {
     a.checked_mul(b).unwrap_or(u32::MAX)
 }
 
+/// floor(a * m / 10_000), saturating: an amount or threshold times a multiplier in basis
+/// points (m ≤ 100_000, a multiplier up to 10). Exact with 32-bit operations:
+/// a = q·10⁴ + r, so a·m/10⁴ = q·m + r·m/10⁴ with r·m < 10⁹.
+#[inline(always)]
+pub fn mul_mult(a: u32, m: u32) -> u32 {
+    let q = a / BP;
+    let r = a % BP;
+    mul_sat(q, m).saturating_add(r * m / BP)
+}
+
 /// ceil(a / b), b > 0.
 #[inline(always)]
 pub fn ceil_div(a: u32, b: u32) -> u32 {

@@ -57,6 +57,94 @@ measures! {
     Hicbc = "child_benefit_charge_pence", "pence", "High income child benefit charge.";
     CapCaseload = "benefit_cap_caseload", "households", "Benefit units whose Universal Credit the benefit cap reduced.";
     CapReduction = "benefit_cap_reduction_pence", "pence", "Amount taken off by the benefit cap.";
+    InArrears = "households_in_arrears", "households", "Renting households with rent arrears at the end of the month.";
+    Arrears = "rent_arrears_pence", "pence", "Rent arrears owed at the end of the month (a stock).";
+    Evictions = "homelessness_applications", "households", "Households evicted for arrears this month, who apply to the council as homeless.";
+    Homeless = "homeless_households", "households", "Homeless households not yet placed in temporary accommodation, at the end of the month.";
+    Ta = "temporary_accommodation_households", "households", "Households in temporary accommodation at the end of the month.";
+    TaCost = "temporary_accommodation_cost_pence", "pence", "Councils' net cost of temporary accommodation this month.";
+    GpDemand = "gp_appointments_demand", "persons", "Requests for GP this month: new ones and those carried over on the waiting list (one per person).";
+    GpNew = "gp_appointments_new", "persons", "New requests for GP this month.";
+    GpServed = "gp_appointments_served", "persons", "Requests for GP served this month (longest-waiting first within the capacity).";
+    GpUnmet = "gp_appointments_unmet", "persons", "Requests for GP not served this month (demand − served = waiting + left).";
+    GpWaiting = "gp_appointments_waiting", "persons", "On the GP waiting list at the end of the month.";
+    GpLeft = "gp_appointments_left", "persons", "Left the GP waiting list unserved this month: waited the longest allowed, or the need ended.";
+    GpDiedWaiting = "gp_appointments_died_waiting", "persons", "Died this month while on the GP waiting list.";
+    GpUnits = "gp_appointments_units", "appointments", "Appointments of GP delivered this month.";
+    GpCost = "gp_appointments_cost_pence", "pence", "Cost of the GP delivered: units × the unit cost.";
+    AeDemand = "ae_attendances_demand", "persons", "Requests for A&E this month: new ones and those carried over on the waiting list (one per person).";
+    AeNew = "ae_attendances_new", "persons", "New requests for A&E this month.";
+    AeServed = "ae_attendances_served", "persons", "Requests for A&E served this month (longest-waiting first within the capacity).";
+    AeUnmet = "ae_attendances_unmet", "persons", "Requests for A&E not served this month (demand − served = waiting + left).";
+    AeWaiting = "ae_attendances_waiting", "persons", "On the A&E waiting list at the end of the month.";
+    AeLeft = "ae_attendances_left", "persons", "Left the A&E waiting list unserved this month: waited the longest allowed, or the need ended.";
+    AeDiedWaiting = "ae_attendances_died_waiting", "persons", "Died this month while on the A&E waiting list.";
+    AeUnits = "ae_attendances_units", "attendances", "Attendances of A&E delivered this month.";
+    AeCost = "ae_attendances_cost_pence", "pence", "Cost of the A&E delivered: units × the unit cost.";
+    HospDemand = "hospital_admissions_demand", "persons", "Requests for hospital admission this month: new ones and those carried over on the waiting list (one per person).";
+    HospNew = "hospital_admissions_new", "persons", "New requests for hospital admission this month.";
+    HospServed = "hospital_admissions_served", "persons", "Requests for hospital admission served this month (longest-waiting first within the capacity).";
+    HospUnmet = "hospital_admissions_unmet", "persons", "Requests for hospital admission not served this month (demand − served = waiting + left).";
+    HospWaiting = "hospital_admissions_waiting", "persons", "On the hospital admission waiting list at the end of the month.";
+    HospLeft = "hospital_admissions_left", "persons", "Left the hospital admission waiting list unserved this month: waited the longest allowed, or the need ended.";
+    HospDiedWaiting = "hospital_admissions_died_waiting", "persons", "Died this month while on the hospital admission waiting list.";
+    HospUnits = "hospital_admissions_units", "bed-days", "Bed-days of hospital admission delivered this month.";
+    HospCost = "hospital_admissions_cost_pence", "pence", "Cost of the hospital admission delivered: units × the unit cost.";
+    CareDemand = "social_care_demand", "persons", "Requests for council-arranged social care this month: new ones and those carried over on the waiting list (one per person).";
+    CareNew = "social_care_new", "persons", "New requests for council-arranged social care this month.";
+    CareServed = "social_care_served", "persons", "Requests for council-arranged social care served this month (longest-waiting first within the capacity).";
+    CareUnmet = "social_care_unmet", "persons", "Requests for council-arranged social care not served this month (demand − served = waiting + left).";
+    CareWaiting = "social_care_waiting", "persons", "On the council-arranged social care waiting list at the end of the month.";
+    CareLeft = "social_care_left", "persons", "Left the council-arranged social care waiting list unserved this month: waited the longest allowed, or the need ended.";
+    CareDiedWaiting = "social_care_died_waiting", "persons", "Died this month while on the council-arranged social care waiting list.";
+    CareUnits = "social_care_units", "care hours", "Care hours of council-arranged social care delivered this month.";
+    CareCost = "social_care_cost_pence", "pence", "Cost of the council-arranged social care delivered: units × the unit cost.";
+    HomelessDemand = "homelessness_service_demand", "households", "Requests for homelessness service this month: new ones and those carried over on the waiting list (one per household).";
+    HomelessNew = "homelessness_service_new", "households", "New requests for homelessness service this month.";
+    HomelessServed = "homelessness_service_served", "households", "Requests for homelessness service served this month (longest-waiting first within the capacity).";
+    HomelessUnmet = "homelessness_service_unmet", "households", "Requests for homelessness service not served this month (demand − served = waiting + left).";
+    HomelessWaiting = "homelessness_service_waiting", "households", "On the homelessness service waiting list at the end of the month.";
+    HomelessLeft = "homelessness_service_left", "households", "Left the homelessness service waiting list unserved this month: waited the longest allowed, or the need ended.";
+    HomelessDiedWaiting = "homelessness_service_died_waiting", "persons", "Died this month while on the homelessness service waiting list.";
+    HomelessUnits = "homelessness_service_units", "cases", "Cases of homelessness service delivered this month.";
+    HomelessCost = "homelessness_service_cost_pence", "pence", "Cost of the homelessness service delivered: units × the unit cost.";
+    EmpDemand = "employment_support_demand", "persons", "Requests for employment support this month: new ones and those carried over on the waiting list (one per person).";
+    EmpNew = "employment_support_new", "persons", "New requests for employment support this month.";
+    EmpServed = "employment_support_served", "persons", "Requests for employment support served this month (longest-waiting first within the capacity).";
+    EmpUnmet = "employment_support_unmet", "persons", "Requests for employment support not served this month (demand − served = waiting + left).";
+    EmpWaiting = "employment_support_waiting", "persons", "On the employment support waiting list at the end of the month.";
+    EmpLeft = "employment_support_left", "persons", "Left the employment support waiting list unserved this month: waited the longest allowed, or the need ended.";
+    EmpDiedWaiting = "employment_support_died_waiting", "persons", "Died this month while on the employment support waiting list.";
+    EmpUnits = "employment_support_units", "person-months of support", "Person-months of support of employment support delivered this month.";
+    EmpCost = "employment_support_cost_pence", "pence", "Cost of the employment support delivered: units × the unit cost.";
+    LetDemand = "social_lettings_demand", "households", "Requests for social lettings this month: new ones and those carried over on the waiting list (one per household).";
+    LetNew = "social_lettings_new", "households", "New requests for social lettings this month.";
+    LetServed = "social_lettings_served", "households", "Requests for social lettings served this month (longest-waiting first within the capacity).";
+    LetUnmet = "social_lettings_unmet", "households", "Requests for social lettings not served this month (demand − served = waiting + left).";
+    LetWaiting = "social_lettings_waiting", "households", "On the social lettings waiting list at the end of the month.";
+    LetLeft = "social_lettings_left", "households", "Left the social lettings waiting list unserved this month: waited the longest allowed, or the need ended.";
+    LetDiedWaiting = "social_lettings_died_waiting", "persons", "Died this month while on the social lettings waiting list.";
+    LetUnits = "social_lettings_units", "lettings", "Lettings of social lettings delivered this month.";
+    LetCost = "social_lettings_cost_pence", "pence", "Cost of the social lettings delivered: units × the unit cost.";
+}
+
+/// Measures per service, in order: demand, new, served, unmet, waiting, left, died waiting,
+/// units, cost.
+pub const SERVICE_MEASURES: usize = 9;
+/// First service measure (GP demand); service `s`, measure `k` is `SERVICE_BASE + s * 9 + k`.
+pub const SERVICE_BASE: usize = M::GpDemand as usize;
+pub const SM_DEMAND: usize = 0;
+pub const SM_NEW: usize = 1;
+pub const SM_SERVED: usize = 2;
+pub const SM_UNMET: usize = 3;
+pub const SM_WAITING: usize = 4;
+pub const SM_LEFT: usize = 5;
+pub const SM_DIED: usize = 6;
+pub const SM_UNITS: usize = 7;
+pub const SM_COST: usize = 8;
+#[inline(always)]
+pub fn service_measure(service: u32, k: usize) -> usize {
+    SERVICE_BASE + service as usize * SERVICE_MEASURES + k
 }
 
 pub const N_MEASURES: usize = MEASURES.len();
@@ -82,7 +170,18 @@ impl Default for Acc {
 impl Acc {
     #[inline(always)]
     pub fn add(&mut self, cell: usize, m: M, v: u64) {
-        self.0[cell * N_MEASURES + m as usize] = self.0[cell * N_MEASURES + m as usize].wrapping_add(v);
+        self.add_at(cell, m as usize, v);
+    }
+    #[inline(always)]
+    pub fn add_at(&mut self, cell: usize, m: usize, v: u64) {
+        self.0[cell * N_MEASURES + m] = self.0[cell * N_MEASURES + m].wrapping_add(v);
+    }
+    pub fn get_at(&self, cell: usize, m: usize) -> u64 {
+        self.0[cell * N_MEASURES + m]
+    }
+    /// Sum of a measure (by index) over all cells.
+    pub fn total_at(&self, m: usize) -> u64 {
+        (0..N_CELLS).map(|c| self.get_at(c, m)).sum()
     }
     pub fn get(&self, cell: usize, m: M) -> u64 {
         self.0[cell * N_MEASURES + m as usize]

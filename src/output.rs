@@ -231,7 +231,7 @@ pub fn snapshot_schema() -> SchemaRef {
         field("disability_benefit_pence", u32f.clone(), p, "Disability benefit."),
         field("social_care_tariff_income_pence", u32f.clone(), p, "Tariff income from the care means test."),
         field("region", dict_type(), "", "Household region."),
-        field("tenure", dict_type(), "", "Household tenure."),
+        field("tenure", dict_type(), "", "Household tenure: owner, private_rent, social_rent, temporary_accommodation, homeless."),
         field("household_weight", u32f.clone(), "households", "Household weight."),
         field("household_reference", DataType::Boolean, "", "True on the household's first member (count household values once)."),
         field("universal_credit_pence", u32f.clone(), p, "Household Universal Credit."),
@@ -239,7 +239,17 @@ pub fn snapshot_schema() -> SchemaRef {
         field("child_benefit_pence", u32f.clone(), p, "Household child benefit."),
         field("child_benefit_charge_pence", u32f.clone(), p, "High income child benefit charge."),
         field("benefit_cap_reduction_pence", u32f.clone(), p, "Benefit cap reduction."),
-        field("household_net_income_pence", u32f, p, "Household net income."),
+        field("household_net_income_pence", u32f.clone(), p, "Household net income."),
+        field("rent_pence", u32f.clone(), p, "Household rent (kept while homeless; the rent they return to if they make their own arrangements)."),
+        field("rent_arrears_pence", u32f.clone(), "pence", "Household rent arrears."),
+        field("months_waiting_social_letting", u32f.clone(), "months", "Months the household has waited in temporary accommodation for a social letting."),
+        field("gp_wait_months", u32f.clone(), "months", "Months on the GP waiting list (0: not waiting)."),
+        field("ae_wait_months", u32f.clone(), "months", "Months on the A&E waiting list."),
+        field("hospital_wait_months", u32f.clone(), "months", "Months on the hospital admission waiting list."),
+        field("social_care_wait_months", u32f.clone(), "months", "Months on the social-care waiting list (0 also for people receiving a care package: see social_care_package)."),
+        field("homelessness_wait_months", u32f.clone(), "months", "Months the household (at its first member) has waited for the homelessness service."),
+        field("employment_support_wait_months", u32f.clone(), "months", "Months on the employment support waiting list."),
+        field("social_care_package", DataType::Boolean, "", "Receiving a council-arranged care package."),
     ]))
 }
 
@@ -301,7 +311,7 @@ fn snapshot_batch(scenario: &str, e: &StateView, month: i32, lo: usize, hi: usiz
         pcol(&po.disability),
         pcol(&po.care_tariff),
         dict(r.clone().map(|i| region(hh.info[p.household[i] as usize]) as i32).collect(), &codes::REGIONS),
-        dict(r.clone().map(|i| tenure(hh.info[p.household[i] as usize]) as i32).collect(), &codes::TENURE),
+        dict(r.clone().map(|i| tenure(hh.info[p.household[i] as usize]) as i32).collect(), &codes::TENURE_OUT),
         hcol(&hh.weight),
         Arc::new(BooleanArray::from_iter(r.clone().map(|i| Some(hh.start[p.household[i] as usize] as usize == i)))),
         hcol(&ho.universal_credit),
@@ -310,7 +320,18 @@ fn snapshot_batch(scenario: &str, e: &StateView, month: i32, lo: usize, hi: usiz
         hcol(&ho.hicbc),
         hcol(&ho.cap_reduction),
         hcol(&ho.net_income),
+        hcol(&hh.rent),
+        hcol(&hh.arrears),
+        hcol(&hh.wait),
     ];
+    let mut cols = cols;
+    for svc in 0..codes::N_PERSON_SERVICES as u32 {
+        cols.push(Arc::new(UInt32Array::from_iter_values(r.clone().map(|i| {
+            let k = wait_of(p.svc_wait[i], svc);
+            if k == IN_PACKAGE { 0 } else { k }
+        }))));
+    }
+    cols.push(Arc::new(BooleanArray::from_iter(r.clone().map(|i| Some(wait_of(p.svc_wait[i], codes::S_CARE) == IN_PACKAGE)))));
     RecordBatch::try_new(snapshot_schema(), cols)
 }
 

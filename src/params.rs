@@ -38,6 +38,15 @@ pub enum Kind {
     Score,
     /// A care-need level: unit `care_need`, values "moderate" or "substantial".
     CareLevel,
+    /// A multiplier on a hazard or amount: unit `multiplier` (1.0 = no effect); stored in basis
+    /// points (must be a whole number of them).
+    Multiplier,
+    /// A price per unit of a service: unit `GBP`; stored in pence.
+    Price,
+    /// A service capacity: unit `per_1000_residents/month` (units of the service per month per
+    /// 1,000 residents of the region at the start of the run); stored per million residents.
+    /// The engine turns it into units per month for each region's weighted population.
+    Capacity,
     /// A schedule dated by date of birth, not by calendar month (state pension age):
     /// unit `years` or `months`; becomes a lookup table by birth month.
     AgeByBirth,
@@ -57,6 +66,9 @@ impl Kind {
             Kind::BirthDate => &["date"],
             Kind::Score => &["score"],
             Kind::CareLevel => &["care_need"],
+            Kind::Multiplier => &["multiplier"],
+            Kind::Price => &["GBP"],
+            Kind::Capacity => &["per_1000_residents/month"],
         }
     }
 }
@@ -76,7 +88,7 @@ macro_rules! step_params {
         /// The parameters in force in one month, in engine units. Keep in sync with the WGSL
         /// struct generated from `FIELDS` (GPU path).
         #[repr(C)]
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Pod, Zeroable)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Pod, Zeroable)]
         pub struct StepParams {
             /// Absolute month index (year * 12 + month - 1) of this step.
             pub month: u32,
@@ -86,6 +98,21 @@ macro_rules! step_params {
             /// Local Housing Allowance by region (pence per month), from the
             /// `local_housing_allowance.<region>` parameters.
             pub lha: [u32; 12],
+            /// Social rent of a new letting, by region (pence per month).
+            pub social_rent: [u32; 12],
+            /// Rent of temporary accommodation, by region (pence per month; the housing
+            /// element pays it in full).
+            pub ta_rent: [u32; 12],
+            /// Capacity of each queue `service * 12 + region`: resolved from the scenario per
+            /// million residents, then turned by the engine into units per month for the
+            /// region's weighted population at the start of the run.
+            pub capacity: [u32; 84],
+        }
+
+        impl Default for StepParams {
+            fn default() -> Self {
+                Zeroable::zeroed()
+            }
         }
 
         /// Every scalar parameter, in `StepParams` field order.
@@ -176,6 +203,35 @@ step_params! {
     care_min_age = "social_care.min_age", Age, 0.0, 110.0, "Youngest age of adult social care.";
     // ---- economy ----
     growth_q20 = "economy.earnings_growth", Growth, -0.2, 0.3, "Mean nominal growth of earnings in work (stored as a monthly rate, 2^-20 units, two's complement).";
+    // ---- housing (MODEL.md §3 step 6) ----
+    afford_bp = "housing.affordable_share", Rate, 0.0, 1.0, "Share of household net income (after benefits) a renting household puts towards rent and arrears; rent above it builds arrears, income above it pays them off.";
+    evict_months = "housing.eviction_arrears_months", Count, 1.0, 120.0, "Arrears, in months of rent, from which a tenancy is at risk of eviction.";
+    evict_private_bp = "housing.eviction_probability.private_rent", Rate, 0.0, 1.0, "Monthly probability that a private tenancy at risk ends in eviction and a homelessness application.";
+    evict_social_bp = "housing.eviction_probability.social_rent", Rate, 0.0, 1.0, "Monthly probability that a social tenancy at risk ends in eviction and a homelessness application.";
+    ta_cost = "housing.temporary_accommodation_cost", Money, 0.0, GBP_MAX, "Councils' net cost of a household in temporary accommodation, beyond the rent the housing element pays.";
+    // ---- services (MODEL.md §3 step 7): what a request is, waits, unit costs ----
+    care_hours_moderate = "services.social_care.hours_moderate", Count, 0.0, 744.0, "Care hours a month requested by a council-supported adult with moderate eligible need.";
+    care_hours_substantial = "services.social_care.hours_substantial", Count, 0.0, 744.0, "Care hours a month requested by a council-supported adult with substantial need.";
+    emp_request_bp = "services.employment_support.request_probability", Rate, 0.0, 1.0, "Monthly probability that an unemployed person not already waiting asks for employment support.";
+    max_wait_gp = "services.gp.max_wait", Age, 0.0, 29.0, "Months a GP request waits before it is given up (left).";
+    max_wait_ae = "services.ae.max_wait", Age, 0.0, 29.0, "Months an A&E attendance waits (0: unmet attendances leave at once).";
+    max_wait_hospital = "services.hospital.max_wait", Age, 0.0, 29.0, "Months a hospital admission waits before it is given up.";
+    max_wait_care = "services.social_care.max_wait", Age, 0.0, 29.0, "Months a request for care waits before it is given up.";
+    max_wait_homeless = "services.homelessness.max_wait", Age, 0.0, 29.0, "Months a homeless household waits for the homelessness service before it makes its own arrangements (back to private renting).";
+    max_wait_employment = "services.employment_support.max_wait", Age, 0.0, 29.0, "Months a request for employment support waits before it is given up.";
+    cost_gp = "services.gp.unit_cost", Price, 0.0, 1.0e6, "Cost of one GP appointment.";
+    cost_ae = "services.ae.unit_cost", Price, 0.0, 1.0e6, "Cost of one A&E attendance.";
+    cost_hospital = "services.hospital.unit_cost", Price, 0.0, 1.0e6, "Cost of one hospital bed-day.";
+    cost_care = "services.social_care.unit_cost", Price, 0.0, 1.0e6, "Cost of one hour of council-arranged care.";
+    cost_homeless = "services.homelessness.unit_cost", Price, 0.0, 1.0e6, "Cost of one homelessness case (assessment and placement).";
+    cost_employment = "services.employment_support.unit_cost", Price, 0.0, 1.0e6, "Cost of one person-month of employment support.";
+    cost_lettings = "services.social_lettings.unit_cost", Price, 0.0, 1.0e6, "Cost to the council of one social letting.";
+    // ---- spillovers (MODEL.md §3 step 8): 1.0 switches a link off ----
+    sp_care_admission_bp = "spillovers.unmet_care_admission", Multiplier, 0.0, 10.0, "Hospital admission hazard of a person on the social-care waiting list.";
+    sp_care_stay_bp = "spillovers.unmet_care_length_of_stay", Multiplier, 0.0, 10.0, "Length of stay of a person on the social-care waiting list (delayed discharge).";
+    sp_homeless_health_bp = "spillovers.homelessness_health", Multiplier, 0.0, 10.0, "Health deterioration hazards (onset, worsening) of members of homeless households and households in temporary accommodation.";
+    sp_unemployed_health_bp = "spillovers.unemployment_health", Multiplier, 0.0, 10.0, "Health deterioration hazards of unemployed people.";
+    sp_income_arrears_bp = "spillovers.income_fall_arrears", Multiplier, 0.0, 10.0, "Arrears built in a month when household net income fell below last month's.";
     growth_sd_q20 = "economy.earnings_growth_sd", MonthlySd, 0.0, 0.015, "Standard deviation of a person's monthly earnings growth around the mean (the engine draws it from a 64-point table built at the start; one `value` per run). The ranges of this and the mean keep a month's growth below 2^16 / 2^20 = 6.25%.";
 }
 
@@ -183,7 +239,52 @@ step_params! {
 pub const SPA_KEY: &str = "state_pension.age";
 /// Keys of the Local Housing Allowance rates, by region code.
 pub fn lha_key(region: usize) -> String {
-    format!("local_housing_allowance.{}", crate::codes::REGION_KEYS[region])
+    region_key("local_housing_allowance", region)
+}
+
+/// A parameter set per region: `<prefix>.<region key>`.
+pub struct RegionArray {
+    pub prefix: &'static str,
+    pub kind: Kind,
+    pub max: f64,
+    pub about: &'static str,
+}
+
+/// Every per-region parameter, in `StepParams` order: LHA, social rent, TA rent, then the
+/// capacity of each service in `codes::SERVICES` order.
+pub const REGION_ARRAYS: [RegionArray; 10] = [
+    RegionArray { prefix: "local_housing_allowance", kind: Kind::Money, max: GBP_MAX, about: "Local Housing Allowance: the most private rent the housing element pays, for the region." },
+    RegionArray { prefix: "housing.social_rent", kind: Kind::Money, max: GBP_MAX, about: "Rent of a new social letting in the region." },
+    RegionArray { prefix: "housing.temporary_accommodation_rent", kind: Kind::Money, max: GBP_MAX, about: "Rent of temporary accommodation in the region (paid by the housing element)." },
+    RegionArray { prefix: "services.gp.capacity", kind: Kind::Capacity, max: 1.0e5, about: "GP appointments a month per 1,000 residents." },
+    RegionArray { prefix: "services.ae.capacity", kind: Kind::Capacity, max: 1.0e5, about: "A&E attendances a month per 1,000 residents." },
+    RegionArray { prefix: "services.hospital.capacity", kind: Kind::Capacity, max: 1.0e5, about: "Hospital bed-days a month per 1,000 residents." },
+    RegionArray { prefix: "services.social_care.capacity", kind: Kind::Capacity, max: 1.0e6, about: "Council-arranged care hours a month per 1,000 residents." },
+    RegionArray { prefix: "services.homelessness.capacity", kind: Kind::Capacity, max: 1.0e5, about: "Homelessness cases (placements in temporary accommodation) a month per 1,000 residents." },
+    RegionArray { prefix: "services.employment_support.capacity", kind: Kind::Capacity, max: 1.0e5, about: "Employment support places a month per 1,000 residents." },
+    RegionArray { prefix: "services.social_lettings.capacity", kind: Kind::Capacity, max: 1.0e5, about: "Social lettings a month to households in temporary accommodation, per 1,000 residents." },
+];
+
+/// Key of a per-region parameter.
+pub fn region_key(prefix: &str, region: usize) -> String {
+    format!("{prefix}.{}", crate::codes::REGION_KEYS[region])
+}
+
+impl StepParams {
+    /// The per-region value `k` of array `a` of [`REGION_ARRAYS`].
+    pub fn region_slot(&mut self, a: usize, region: usize) -> &mut u32 {
+        match a {
+            0 => &mut self.lha[region],
+            1 => &mut self.social_rent[region],
+            2 => &mut self.ta_rent[region],
+            s => &mut self.capacity[(s - 3) * 12 + region],
+        }
+    }
+    /// Capacity of a queue, units per month (after the engine's conversion).
+    #[inline(always)]
+    pub fn queue_capacity(&self, q: usize) -> u32 {
+        self.capacity[q]
+    }
 }
 
 /// Kind and range of any parameter key, including the per-region and by-birth ones.
@@ -194,8 +295,10 @@ pub fn spec_for(key: &str) -> Option<(Kind, f64, f64, &'static str)> {
     if key == SPA_KEY {
         return Some((Kind::AgeByBirth, 50.0, 100.0, "State pension age by date of birth (values dated by birth month)."));
     }
-    if (0..12).any(|r| lha_key(r) == key) {
-        return Some((Kind::Money, 0.0, GBP_MAX, "Local Housing Allowance: the most private rent the housing element pays, for the region."));
+    for a in &REGION_ARRAYS {
+        if (0..12).any(|r| region_key(a.prefix, r) == key) {
+            return Some((a.kind, 0.0, a.max, a.about));
+        }
     }
     None
 }
@@ -204,6 +307,8 @@ pub fn spec_for(key: &str) -> Option<(Kind, f64, f64, &'static str)> {
 pub fn all_keys() -> Vec<String> {
     let mut keys: Vec<String> = SPECS.iter().map(|s| s.key.to_string()).collect();
     keys.push(SPA_KEY.to_string());
-    keys.extend((0..12).map(lha_key));
+    for a in &REGION_ARRAYS {
+        keys.extend((0..12).map(|r| region_key(a.prefix, r)));
+    }
     keys
 }

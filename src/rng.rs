@@ -100,6 +100,13 @@ pub enum Process {
     DisabilityScore = 12,
     /// Persistent: month of birth within the year, for ages read in completed years.
     BirthMonth = 13,
+    Eviction = 14,
+    GpDemand = 15,
+    AeDemand = 16,
+    HospitalDemand = 17,
+    EmploymentDemand = 18,
+    LengthOfStay = 19,
+    Queue = 20,
 }
 
 impl Process {

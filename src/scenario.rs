@@ -57,6 +57,7 @@ pub struct DataPaths {
     pub education: PathBuf,
     pub retirement: PathBuf,
     pub earnings: PathBuf,
+    pub services: PathBuf,
 }
 
 #[derive(Clone, Debug)]
@@ -73,7 +74,7 @@ pub struct Scenario {
     pub params: BTreeMap<String, Param>,
 }
 
-const DATA_KEYS: [&str; 9] = ["life_table", "life_table_period", "fertility", "health", "care", "labour", "education", "retirement", "earnings"];
+const DATA_KEYS: [&str; 10] = ["life_table", "life_table_period", "fertility", "health", "care", "labour", "education", "retirement", "earnings", "services"];
 const SCENARIO_KEYS: [&str; 7] = ["name", "description", "question", "start", "years", "seed", "baseline"];
 const LEAF_KEYS: [&str; 7] = ["unit", "values", "value", "description", "reference", "assumption", "note"];
 
@@ -196,6 +197,7 @@ impl Scenario {
                         education: dp("education")?,
                         retirement: dp("retirement")?,
                         earnings: dp("earnings")?,
+                        services: dp("services")?,
                     },
                     params: BTreeMap::new(),
                 }
@@ -225,6 +227,7 @@ impl Scenario {
                 "education" => s.data.education = p,
                 "retirement" => s.data.retirement = p,
                 "earnings" => s.data.earnings = p,
+                "services" => s.data.services = p,
                 _ => unreachable!(),
             }
         }
@@ -285,8 +288,10 @@ impl Scenario {
             let v = self.engine_value(spec.key, month)?;
             out.set(spec.key, v);
         }
-        for r in 0..12 {
-            out.lha[r] = self.engine_value(&params::lha_key(r), month)?;
+        for (a, arr) in params::REGION_ARRAYS.iter().enumerate() {
+            for r in 0..12 {
+                *out.region_slot(a, r) = self.engine_value(&params::region_key(arr.prefix, r), month)?;
+            }
         }
         // cross-parameter rules
         let rule = |key: &str, msg: &str| Err(Error::scenario(&self.params[key].file, key, format!("{msg} (in {month})")));
@@ -369,6 +374,16 @@ fn convert(kind: Kind, unit: &str, v: &Value) -> std::result::Result<u32, String
             to_u32((yearly * 100.0).round())
         }
         Kind::Capital | Kind::Count | Kind::Score => to_u32(num()?.round()),
+        Kind::Price => to_u32((num()? * 100.0).round()),
+        Kind::Capacity => to_u32((num()? * 1000.0).round()),
+        Kind::Multiplier => {
+            let x = num()?;
+            let bp = x * 10_000.0;
+            if (bp - bp.round()).abs() > 1e-6 {
+                return Err(format!("multiplier {x} is not a whole number of basis points (0.0001)"));
+            }
+            to_u32(bp.round())
+        }
         Kind::Rate => {
             let x = num()?;
             let bp = x * 10_000.0;

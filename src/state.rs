@@ -5,9 +5,9 @@
 //! first as loaded, babies right after their mother), so household stages read a contiguous
 //! range. The births stage keeps this order when it removes the dead and inserts babies.
 //!
-//! Bytes per person on the host: 28 (state) + 28 (the second buffer the births stage writes
-//! into) + 20 (this month's person-level policy outputs) = 76. Per household: 8 (id) + 20
-//! (state and index) + 28 (outputs) = 56.
+//! Bytes per person on the host: 32 (state) + 32 (the second buffer the births stage writes
+//! into) + 20 (this month's person-level policy outputs) = 84. Per household: 8 (id) + 32
+//! (state and index) + 28 (outputs) = 68.
 
 use crate::codes::*;
 
@@ -72,11 +72,27 @@ pub fn region(info: u32) -> u32 {
 }
 #[inline(always)]
 pub fn tenure(info: u32) -> u32 {
-    (info >> TENURE_SHIFT) & 3
+    (info >> TENURE_SHIFT) & 7
 }
 #[inline(always)]
 pub fn pack_info(region: u32, tenure: u32) -> u32 {
     region | (tenure << TENURE_SHIFT)
+}
+
+// ---- the `svc_wait` word: 5 bits per person-level service (see src/cpu/services.rs) ----
+pub const WAIT_BITS: u32 = 5;
+pub const WAIT_MASK: u32 = 31;
+/// `svc_wait` value of a person holding a continuing social-care package.
+pub const IN_PACKAGE: u32 = 31;
+/// Longest wait representable for a person-level service, months.
+pub const MAX_PERSON_WAIT: u32 = 29;
+#[inline(always)]
+pub fn wait_of(w: u32, service: u32) -> u32 {
+    (w >> (service * WAIT_BITS)) & WAIT_MASK
+}
+#[inline(always)]
+pub fn set_wait(w: u32, service: u32, v: u32) -> u32 {
+    set_field(w, service * WAIT_BITS, WAIT_MASK, v)
 }
 
 /// Whether a person is a dependent child for benefits: under 16, or under 20 and in education.
@@ -98,6 +114,9 @@ pub struct Persons {
     pub earnings: Vec<u32>,
     /// Personal capital, whole pounds.
     pub wealth: Vec<u32>,
+    /// Waiting state for each person-level service, 5 bits each: 0 not waiting, k months
+    /// waited so far (1..=29), 31 holding a social-care package (see src/cpu/services.rs).
+    pub svc_wait: Vec<u32>,
 }
 
 impl Persons {
@@ -109,7 +128,7 @@ impl Persons {
     }
     pub fn with_capacity(n: usize) -> Persons {
         let v = || Vec::with_capacity(n);
-        Persons { id_lo: v(), id_hi: v(), household: v(), age_months: v(), status: v(), earnings: v(), wealth: v() }
+        Persons { id_lo: v(), id_hi: v(), household: v(), age_months: v(), status: v(), earnings: v(), wealth: v(), svc_wait: v() }
     }
     pub fn id(&self, i: usize) -> u64 {
         self.id_lo[i] as u64 | (self.id_hi[i] as u64) << 32
@@ -123,21 +142,22 @@ impl Persons {
         self.status.push(status);
         self.earnings.push(earnings);
         self.wealth.push(wealth);
+        self.svc_wait.push(0);
     }
     pub fn resize(&mut self, n: usize) {
         for v in self.columns_mut() {
             v.resize(n, 0);
         }
     }
-    pub fn columns_mut(&mut self) -> [&mut Vec<u32>; 7] {
-        [&mut self.id_lo, &mut self.id_hi, &mut self.household, &mut self.age_months, &mut self.status, &mut self.earnings, &mut self.wealth]
+    pub fn columns_mut(&mut self) -> [&mut Vec<u32>; 8] {
+        [&mut self.id_lo, &mut self.id_hi, &mut self.household, &mut self.age_months, &mut self.status, &mut self.earnings, &mut self.wealth, &mut self.svc_wait]
     }
     /// The next free person id (one above the largest; 1 when empty).
     pub fn next_id(&self) -> u64 {
         (0..self.len()).map(|i| self.id(i)).max().map_or(1, |m| m + 1)
     }
     pub fn bytes(&self) -> usize {
-        self.len() * 7 * 4
+        self.len() * 8 * 4
     }
 }
 
@@ -172,11 +192,25 @@ pub struct Households {
     /// First member's index in [`Persons`], and number of members (0 once all have died).
     pub start: Vec<u32>,
     pub len: Vec<u32>,
+    /// Rent arrears, pence (MODEL.md §3 step 6).
+    pub arrears: Vec<u32>,
+    /// Months in temporary accommodation waiting for a social letting.
+    pub wait: Vec<u32>,
+    /// Last month's net income, pence per month (the income-fall spillover compares with it).
+    pub prev_net: Vec<u32>,
 }
 
 impl Households {
     pub fn count(&self) -> usize {
         self.id.len()
+    }
+    /// Size the housing state (arrears, wait, last month's income) to the households, zero
+    /// where new: a loaded population starts with no arrears and nobody waiting.
+    pub fn init_housing(&mut self) {
+        let n = self.count();
+        for v in [&mut self.arrears, &mut self.wait, &mut self.prev_net] {
+            v.resize(n, 0);
+        }
     }
     /// Rebuild `start`/`len` from the persons' household indices (persons grouped by household).
     pub fn index_members(&mut self, person_household: &[u32]) {

@@ -49,7 +49,12 @@ pub mod layout {
     pub const GROWTH_NOISE: usize = EARNINGS + BANDS * 2 * EARN_Q;
     /// State pension age in months by birth month from `SPA_FROM_YEAR`-01.
     pub const SPA: usize = GROWTH_NOISE + NOISE_Q;
-    pub const LEN: usize = SPA + SPA_LEN;
+    /// Monthly thresholds of a new request `[band][health][3]`: GP appointment, A&E
+    /// attendance, hospital admission.
+    pub const SERVICE: usize = SPA + SPA_LEN;
+    /// Mean hospital length of stay in days, by band.
+    pub const STAY: usize = SERVICE + BANDS * 3 * 3;
+    pub const LEN: usize = STAY + BANDS;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,6 +105,17 @@ impl Tables {
         let from = SPA_FROM_YEAR * 12;
         let i = birth_month.saturating_sub(from).min(SPA_LEN as u32 - 1);
         self.words[layout::SPA + i as usize]
+    }
+
+    /// Threshold of a new request for service `k` (0 GP, 1 A&E, 2 hospital).
+    #[inline(always)]
+    pub fn service(&self, band: u32, health: u32, k: u32) -> u32 {
+        self.words[layout::SERVICE + (band as usize * 3 + health as usize) * 3 + k as usize]
+    }
+    /// Mean length of stay, days.
+    #[inline(always)]
+    pub fn stay(&self, band: u32) -> u32 {
+        self.words[layout::STAY + band as usize]
     }
 
     /// Build every table for a scenario.
@@ -273,6 +289,31 @@ impl Tables {
         // --- state pension age by birth month ---
         let spa = s.spa_table(Month::new(SPA_FROM_YEAR, 1), SPA_LEN)?;
         w[layout::SPA..layout::SPA + SPA_LEN].copy_from_slice(&spa);
+
+        // --- service demand: yearly rates -> monthly probability of at least one request
+        // (Poisson: 1 - exp(-rate / 12)), times the relative rate of each health state ---
+        let sv = CsvTable::read(&d.services)?;
+        let sb = sv.band_rows()?;
+        let rates = [sv.col("gp_appointments_per_year")?, sv.col("ae_attendances_per_year")?, sv.col("admissions_per_year")?];
+        let (c_rl, c_rs, c_stay) = (sv.col("rr_limiting")?, sv.col("rr_severe")?, sv.col("mean_length_of_stay_days")?);
+        for b in 0..BANDS {
+            let r = sb[b];
+            let rr = [1.0, sv.f64_at(r, c_rl)?, sv.f64_at(r, c_rs)?];
+            for (k, c) in rates.iter().enumerate() {
+                let rate = sv.f64_at(r, *c)?;
+                if !(0.0..=1000.0).contains(&rate) || rr[1] < 0.0 || rr[2] < 0.0 {
+                    return Err(Error::data(&sv.path, Some(r as u64 + 1), "rates must be in 0..=1000 a year and relative rates not negative"));
+                }
+                for h in 0..3 {
+                    w[layout::SERVICE + (b * 3 + h) * 3 + k] = threshold(1.0 - (-(rate * rr[h]) / 12.0).exp());
+                }
+            }
+            let stay = sv.f64_at(r, c_stay)?;
+            if !(1.0..=365.0).contains(&stay) {
+                return Err(Error::data(&sv.path, Some(r as u64 + 1), "mean_length_of_stay_days must be in 1..=365"));
+            }
+            w[layout::STAY + b] = stay.round() as u32;
+        }
 
         Ok(Tables { words: w })
     }

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, acc: &mut Acc) {
+pub fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32, acc: &mut Acc) {
     let h = persons.household[i] as usize;
     let w = hh.weight[h] as u64;
     let s = persons.status[i];
@@ -60,17 +60,29 @@ pub fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Hou
             }
         }
         acc.add(c, M::Hicbc, w * hout.hicbc[h] as u64);
+        match tenure(hh.info[h]) {
+            PRIVATE_RENT | SOCIAL_RENT if hh.arrears[h] > 0 => {
+                acc.add(c, M::InArrears, w);
+                acc.add(c, M::Arrears, w * hh.arrears[h] as u64);
+            }
+            HOMELESS => acc.add(c, M::Homeless, w),
+            TEMPORARY => {
+                acc.add(c, M::Ta, w);
+                acc.add(c, M::TaCost, w * ta_cost as u64);
+            }
+            _ => {}
+        }
     }
 }
 
-pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut) -> Acc {
+pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
     let n = persons.len();
     (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .map(|c| {
             let mut acc = Acc::default();
             for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                accounting_person(i, persons, pout, hh, hout, &mut acc);
+                accounting_person(i, persons, pout, hh, hout, ta_cost, &mut acc);
             }
             acc
         })

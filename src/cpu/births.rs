@@ -66,6 +66,7 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: 
             d[4][o] = s & !GIVES_BIRTH;
             d[5][o] = src.earnings[i];
             d[6][o] = src.wealth[i];
+            d[7][o] = src.svc_wait[i];
             o += 1;
             if s & GIVES_BIRTH != 0 {
                 let st = stream(&ctx.keys, src.id_lo[i], src.id_hi[i]);
@@ -76,6 +77,7 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: 
                 d[4][o] = pack_status(baby_sex(st), CHILD, GOOD, CARE_NONE) | BORN;
                 d[5][o] = 0;
                 d[6][o] = 0;
+                d[7][o] = 0;
                 o += 1;
                 baby += 1;
             }
@@ -87,13 +89,13 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: 
     born
 }
 
-/// Split the seven columns of `p` into consecutive pieces of the given sizes, one set of
-/// seven slices per piece.
-fn split_columns<'a>(p: &'a mut Persons, sizes: &[usize]) -> Vec<[&'a mut [u32]; 7]> {
+/// Split the eight columns of `p` into consecutive pieces of the given sizes, one set of
+/// eight slices per piece.
+fn split_columns<'a>(p: &'a mut Persons, sizes: &[usize]) -> Vec<[&'a mut [u32]; 8]> {
     let mut rests: Vec<&'a mut [u32]> = p.columns_mut().into_iter().map(|v| v.as_mut_slice()).collect();
     let mut out = Vec::with_capacity(sizes.len());
     for &n in sizes {
-        let mut piece: Vec<&'a mut [u32]> = Vec::with_capacity(7);
+        let mut piece: Vec<&'a mut [u32]> = Vec::with_capacity(8);
         for r in rests.iter_mut() {
             let (a, b) = std::mem::take(r).split_at_mut(n);
             piece.push(a);

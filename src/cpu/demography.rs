@@ -5,11 +5,12 @@
 //! months); death with the monthly probability for age, sex and health; for women 15–49 who
 //! survive, a birth with the monthly fertility probability for their age. Deaths and births
 //! are flagged here and counted into the month's events (the baby is counted in its own cell);
-//! the `births` stage then removes the dead and inserts the babies.
+//! the `births` stage then removes the dead and inserts the babies. A death on a service's
+//! waiting list is counted as `<service>_died_waiting`.
 
 use super::{Ctx, CHUNK};
-use crate::codes::{age_band, FEMALE, MALE};
-use crate::measures::{cell, Acc, M};
+use crate::codes::{age_band, FEMALE, MALE, N_PERSON_SERVICES};
+use crate::measures::{cell, service_measure, Acc, M, SM_DIED};
 use crate::rng::{draw, happens, stream, Process, Stream};
 use crate::state::*;
 use rayon::prelude::*;
@@ -41,6 +42,7 @@ pub fn demography_person(
     status: &mut u32,
     hh_info: u32,
     hh_weight: u32,
+    svc_wait: u32,
     ev: &mut Acc,
 ) {
     let mut s = *status & !EVENT_FLAGS;
@@ -53,7 +55,14 @@ pub fn demography_person(
     let w = hh_weight as u64;
     if happens(st, Process::Death, ctx.t.death(sx, age, health(s))) {
         s |= DEAD;
-        ev.add(cell(region, age_band(age), sx), M::Deaths, w);
+        let c = cell(region, age_band(age), sx);
+        ev.add(c, M::Deaths, w);
+        for svc in 0..N_PERSON_SERVICES as u32 {
+            let k = wait_of(svc_wait, svc);
+            if k != 0 && k != IN_PACKAGE {
+                ev.add_at(c, service_measure(svc, SM_DIED), w);
+            }
+        }
     } else if sx == FEMALE && (15..=49).contains(&age) && happens(st, Process::Birth, ctx.t.birth(age)) {
         s |= GIVES_BIRTH;
         ev.add(cell(region, 0, baby_sex(st)), M::Births, w);
@@ -64,7 +73,7 @@ pub fn demography_person(
 /// Run the stage over all persons; returns the month's death and birth counts.
 #[allow(clippy::too_many_arguments)]
 pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
-    let Persons { id_lo, id_hi, household, age_months, status, .. } = persons;
+    let Persons { id_lo, id_hi, household, age_months, status, svc_wait, .. } = persons;
     age_months
         .par_chunks_mut(CHUNK)
         .zip(status.par_chunks_mut(CHUNK))
@@ -74,7 +83,7 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
             for j in 0..age.len() {
                 let i = c * CHUNK + j;
                 let h = household[i] as usize;
-                demography_person(ctx, id_lo[i], id_hi[i], &mut age[j], &mut st[j], hh.info[h], hh.weight[h], &mut ev);
+                demography_person(ctx, id_lo[i], id_hi[i], &mut age[j], &mut st[j], hh.info[h], hh.weight[h], svc_wait[i], &mut ev);
             }
             ev
         })

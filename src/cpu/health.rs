@@ -4,7 +4,9 @@
 //! Health: good → limiting (onset), limiting → severe, limiting → good (recovery),
 //! severe → limiting. Care need, which arises only in limiting or severe health:
 //! none → moderate (onset, by health), moderate → substantial, moderate → none (recovery).
-//! Spillover multipliers (MODEL.md §3 step 8) arrive with the services issue.
+//! Spillovers (MODEL.md §3 step 8): the deterioration hazards (good → limiting, limiting →
+//! severe) are multiplied for unemployed people and for members of homeless households or
+//! households in temporary accommodation (last month's housing state).
 
 use super::{Ctx, CHUNK};
 use crate::codes::*;
@@ -13,18 +15,26 @@ use crate::state::*;
 use rayon::prelude::*;
 
 #[inline(always)]
-pub fn health_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32) {
+pub fn health_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32, hh_info: u32) {
     let s = *status;
     let band = age_band(age_months / 12);
     let st = stream(&ctx.keys, id_lo, id_hi);
     let mut h = crate::state::health(s);
     let d = draw(st, Process::Health);
+    let ten = tenure(hh_info);
+    let mut mult = crate::fixed::BP;
+    if ten == HOMELESS || ten == TEMPORARY {
+        mult = crate::fixed::mul_mult(mult, ctx.p.sp_homeless_health_bp);
+    }
+    if employment(s) == UNEMPLOYED {
+        mult = crate::fixed::mul_mult(mult, ctx.p.sp_unemployed_health_bp);
+    }
     if h == GOOD {
-        if d < ctx.t.health(band, 0) {
+        if d < crate::fixed::mul_mult(ctx.t.health(band, 0), mult) {
             h = LIMITING;
         }
     } else if h == LIMITING {
-        let to_severe = ctx.t.health(band, 1);
+        let to_severe = crate::fixed::mul_mult(ctx.t.health(band, 1), mult);
         if d < to_severe {
             h = SEVERE;
         } else if d - to_severe < ctx.t.health(band, 2) {
@@ -50,12 +60,12 @@ pub fn health_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status:
     *status = set_field(set_field(s, HEALTH_SHIFT, 3, h), CARE_SHIFT, 3, c);
 }
 
-pub fn health(ctx: &Ctx, persons: &mut Persons) {
-    let Persons { id_lo, id_hi, age_months, status, .. } = persons;
+pub fn health(ctx: &Ctx, persons: &mut Persons, hh: &Households) {
+    let Persons { id_lo, id_hi, age_months, status, household, .. } = persons;
     status.par_chunks_mut(CHUNK).enumerate().for_each(|(c, st)| {
         for j in 0..st.len() {
             let i = c * CHUNK + j;
-            health_person(ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j]);
+            health_person(ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j], hh.info[household[i] as usize]);
         }
     });
 }

@@ -80,7 +80,7 @@ pub fn universal_credit(p: &StepParams, f: &Finances, region: u32, tenure: u32, 
     }
     let housing = if tenure == PRIVATE_RENT {
         rent.min(p.lha[region as usize])
-    } else if tenure == OWNER {
+    } else if tenure == OWNER || tenure == HOMELESS {
         0
     } else {
         rent

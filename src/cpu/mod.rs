@@ -12,8 +12,10 @@ pub mod births;
 pub mod demography;
 pub mod health;
 pub mod household_policy;
+pub mod housing;
 pub mod labour;
 pub mod person_policy;
+pub mod services;
 
 use crate::params::StepParams;
 use crate::rng::StepKeys;

@@ -15,6 +15,8 @@ use super::Gpu;
 use crate::engine::{run_cpu_stage, Engine, StateView};
 use crate::cpu::Ctx;
 use crate::error::{Error, Result};
+use crate::codes::N_QUEUES;
+use crate::cpu::services::{BINS, SEL_WORDS};
 use crate::measures::{Acc, N_CELLS, N_MEASURES};
 use crate::month::Month;
 use crate::params::StepParams;
@@ -40,7 +42,7 @@ pub struct Dispatch {
     pub chunk: u32,
     pub baby_lo: u32,
     pub baby_hi: u32,
-    pub copy: u32,
+    pub hpass: u32,
     pub pad: u32,
     pub keys: [u32; 4],
     pub persistent: [u32; 4],
@@ -50,9 +52,24 @@ const SLOT: u64 = 256;
 /// Persons per block of the births prefix sum (BLOCK in births.wgsl).
 const BLOCK: u32 = 64;
 
-const PERSON_STATE: [&str; 7] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth"];
+const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth", "svc_wait"];
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
-const HH_COLS: [&str; 11] = ["hh_info", "hh_rent", "hh_weight", "hh_start", "hh_len", "universal_credit", "pension_credit", "child_benefit", "hicbc", "cap_reduction", "net_income"];
+const HH_COLS: [&str; 14] = [
+    "hh_info",
+    "hh_rent",
+    "hh_weight",
+    "hh_start",
+    "hh_len",
+    "universal_credit",
+    "pension_credit",
+    "child_benefit",
+    "hicbc",
+    "cap_reduction",
+    "net_income",
+    "hh_arrears",
+    "hh_wait",
+    "hh_prev_net",
+];
 
 /// Options of the GPU engine.
 #[derive(Clone, Debug)]
@@ -258,7 +275,7 @@ impl GpuEngine {
         self.cap_p = self.cap_p.max(self.n_p + 64);
         let cap = self.cap_p as u64;
         let mut bufs = HashMap::new();
-        let pcols: [&Vec<u32>; 7] = [&h.persons.id_lo, &h.persons.id_hi, &h.persons.household, &h.persons.age_months, &h.persons.status, &h.persons.earnings, &h.persons.wealth];
+        let pcols: [&Vec<u32>; 8] = [&h.persons.id_lo, &h.persons.id_hi, &h.persons.household, &h.persons.age_months, &h.persons.status, &h.persons.earnings, &h.persons.wealth, &h.persons.svc_wait];
         for (name, col) in PERSON_STATE.iter().zip(pcols) {
             let b = self.storage(name, cap)?;
             self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
@@ -274,7 +291,22 @@ impl GpuEngine {
             bufs.insert(name.to_string(), b);
         }
         let hh = &h.households;
-        let hcols: [&Vec<u32>; 11] = [&hh.info, &hh.rent, &hh.weight, &hh.start, &hh.len, &h.hout.universal_credit, &h.hout.pension_credit, &h.hout.child_benefit, &h.hout.hicbc, &h.hout.cap_reduction, &h.hout.net_income];
+        let hcols: [&Vec<u32>; 14] = [
+            &hh.info,
+            &hh.rent,
+            &hh.weight,
+            &hh.start,
+            &hh.len,
+            &h.hout.universal_credit,
+            &h.hout.pension_credit,
+            &h.hout.child_benefit,
+            &h.hout.hicbc,
+            &h.hout.cap_reduction,
+            &h.hout.net_income,
+            &hh.arrears,
+            &hh.wait,
+            &hh.prev_net,
+        ];
         for (name, col) in HH_COLS.iter().zip(hcols) {
             let b = self.storage(name, self.n_h as u64 + self.align as u64)?;
             if col.len() == hh.count() && !col.is_empty() {
@@ -284,7 +316,7 @@ impl GpuEngine {
         }
         // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
         // accumulator keeps the month's GPU sums, the parameters stay written
-        for name in ["tables", "params", "acc", "totals", "blocks"] {
+        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel"] {
             if let Some(b) = self.bufs.remove(name) {
                 bufs.insert(name.to_string(), b);
             }
@@ -295,6 +327,8 @@ impl GpuEngine {
             bufs.insert("acc".into(), self.storage("acc", wgsl::ACC_COPIES as u64 * (N_CELLS * N_MEASURES * 2) as u64)?);
             bufs.insert("totals".into(), self.storage("totals", 2)?);
             bufs.insert("blocks".into(), self.storage("blocks", 2)?);
+            bufs.insert("qhist".into(), self.storage("qhist", wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64)?);
+            bufs.insert("qsel".into(), self.storage("qsel", (N_QUEUES * SEL_WORDS) as u64)?);
         }
         self.bufs = bufs;
         self.hh_ids = hh.id.clone();
@@ -315,7 +349,7 @@ impl GpuEngine {
             let b = self.storage("totals", totals * 2)?;
             self.bufs.insert("totals".into(), b);
         }
-        let slots = 16 * self.chunks.len() as u32 + 16;
+        let slots = 24 * self.chunks.len() as u32 + 32;
         if slots > self.uniform_slots {
             self.uniform = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("dispatch"),
@@ -404,8 +438,13 @@ impl GpuEngine {
     }
 
     fn per_person(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, keys: StepKeys) {
+        self.per_person_pass(enc, ep, keys, 0);
+    }
+
+    fn per_person_pass(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, keys: StepKeys, pass: u32) {
         for c in self.chunks.clone() {
             let mut d = self.base_dispatch(keys);
+            d.hpass = pass;
             let w = self.chunk_windows(&c, &mut d);
             d.n = c.p1 - c.p0;
             self.dispatch(enc, ep, d, w, d.n);
@@ -449,13 +488,31 @@ impl GpuEngine {
                 Stage::Labour => self.per_person(&mut enc, "labour", keys),
                 Stage::Health => self.per_person(&mut enc, "health", keys),
                 Stage::PersonPolicy => self.per_person(&mut enc, "person_policy", keys),
-                Stage::HouseholdPolicy => {
+                Stage::HouseholdPolicy | Stage::Housing => {
+                    gpu_acc |= stage == Stage::Housing;
                     for c in self.chunks.clone() {
                         let mut d = self.base_dispatch(keys);
                         let w = self.chunk_windows(&c, &mut d);
                         d.n = c.h1 - c.h0;
-                        self.dispatch(&mut enc, "household_policy", d, w, d.n);
+                        self.dispatch(&mut enc, info.name, d, w, d.n);
                     }
+                }
+                Stage::Services => {
+                    // demand + priority histograms, then the radix select: 4 key-byte passes,
+                    // each followed by the per-queue select, then apply (src/cpu/services.rs)
+                    gpu_acc = true;
+                    enc.clear_buffer(&self.bufs["qhist"], 0, None);
+                    enc.clear_buffer(&self.bufs["qsel"], 0, None);
+                    self.per_person_pass(&mut enc, "services_demand", keys, 0);
+                    for pass in 0..=4u32 {
+                        if pass > 0 {
+                            enc.clear_buffer(&self.bufs["qhist"], 0, None);
+                            self.per_person_pass(&mut enc, "services_hist", keys, pass);
+                        }
+                        let d = Dispatch { n: N_QUEUES as u32, hpass: pass, ..self.base_dispatch(keys) };
+                        self.dispatch(&mut enc, "services_select", d, Windows::default(), d.n);
+                    }
+                    self.per_person_pass(&mut enc, "services_apply", keys, 0);
                 }
                 Stage::Accounting => {
                     gpu_acc = true;
@@ -607,6 +664,7 @@ impl GpuEngine {
             status: r("status", n)?,
             earnings: r("earnings", n)?,
             wealth: r("wealth", n)?,
+            svc_wait: r("svc_wait", n)?,
         };
         let m = self.n_h as usize;
         let households = Households {
@@ -616,6 +674,9 @@ impl GpuEngine {
             weight: r("hh_weight", m)?,
             start: r("hh_start", m)?,
             len: r("hh_len", m)?,
+            arrears: r("hh_arrears", m)?,
+            wait: r("hh_wait", m)?,
+            prev_net: r("hh_prev_net", m)?,
         };
         let pout = PersonOut { income_tax: r("income_tax", n)?, ni: r("ni", n)?, state_pension: r("state_pension", n)?, disability: r("disability", n)?, care_tariff: r("care_tariff", n)? };
         let hout = HouseholdOut {

@@ -21,6 +21,8 @@ pub const STAGES: &[(&str, &str)] = &[
     ("health", include_str!("../../shaders/health.wgsl")),
     ("person_policy", include_str!("../../shaders/person_policy.wgsl")),
     ("household_policy", include_str!("../../shaders/household_policy.wgsl")),
+    ("housing", include_str!("../../shaders/housing.wgsl")),
+    ("services", include_str!("../../shaders/services.wgsl")),
     ("accounting", include_str!("../../shaders/accounting.wgsl")),
     ("selftest", include_str!("../../shaders/selftest.wgsl")),
 ];
@@ -74,6 +76,21 @@ pub fn prelude(workgroup_size: u32) -> String {
         ("EARNINGS_CAP", state::EARNINGS_CAP),
         ("MAX_AGE_MONTHS", state::MAX_AGE_MONTHS),
         ("MALE_BIRTH_THRESHOLD", crate::cpu::demography::MALE_BIRTH_THRESHOLD),
+        ("HOMELESS", codes::HOMELESS),
+        ("WAIT_BITS", state::WAIT_BITS),
+        ("WAIT_MASK", state::WAIT_MASK),
+        ("IN_PACKAGE", state::IN_PACKAGE),
+        ("S_GP", codes::S_GP),
+        ("S_AE", codes::S_AE),
+        ("S_HOSPITAL", codes::S_HOSPITAL),
+        ("S_CARE", codes::S_CARE),
+        ("S_HOMELESS", codes::S_HOMELESS),
+        ("S_EMPLOYMENT", codes::S_EMPLOYMENT),
+        ("S_LETTINGS", codes::S_LETTINGS),
+        ("SEL_SEARCH", crate::cpu::services::SEL_SEARCH),
+        ("SEL_ALL", crate::cpu::services::SEL_ALL),
+        ("SEL_CUT", crate::cpu::services::SEL_CUT),
+        ("MAX_LETTING_PRIORITY", crate::cpu::services::MAX_LETTING_PRIORITY),
     ] {
         c(name, v as u64);
     }
@@ -94,6 +111,24 @@ pub fn prelude(workgroup_size: u32) -> String {
         ("SPA_FROM_MONTH", (tables::SPA_FROM_YEAR * 12) as usize),
         ("SPA_LEN", tables::SPA_LEN),
         ("N_MEASURES", N_MEASURES),
+        ("T_SERVICE", layout::SERVICE),
+        ("T_STAY", layout::STAY),
+        ("N_SERVICES", codes::N_SERVICES),
+        ("N_PERSON_SERVICES", codes::N_PERSON_SERVICES),
+        ("N_QUEUES", codes::N_QUEUES),
+        ("BINS", crate::cpu::services::BINS),
+        ("SEL_WORDS", crate::cpu::services::SEL_WORDS),
+        ("SERVICE_BASE", crate::measures::SERVICE_BASE),
+        ("SERVICE_MEASURES", crate::measures::SERVICE_MEASURES),
+        ("SM_DEMAND", crate::measures::SM_DEMAND),
+        ("SM_NEW", crate::measures::SM_NEW),
+        ("SM_SERVED", crate::measures::SM_SERVED),
+        ("SM_UNMET", crate::measures::SM_UNMET),
+        ("SM_WAITING", crate::measures::SM_WAITING),
+        ("SM_LEFT", crate::measures::SM_LEFT),
+        ("SM_DIED", crate::measures::SM_DIED),
+        ("SM_UNITS", crate::measures::SM_UNITS),
+        ("SM_COST", crate::measures::SM_COST),
         ("N_CELLS", N_CELLS),
     ] {
         c(name, v as u64);
@@ -112,6 +147,13 @@ pub fn prelude(workgroup_size: u32) -> String {
         Process::Care,
         Process::DisabilityScore,
         Process::BirthMonth,
+        Process::Eviction,
+        Process::GpDemand,
+        Process::AeDemand,
+        Process::HospitalDemand,
+        Process::EmploymentDemand,
+        Process::LengthOfStay,
+        Process::Queue,
     ] {
         c(&format!("SALT_{}", upper_snake(&format!("{p:?}"))), p.salt() as u64);
     }
@@ -122,7 +164,7 @@ pub fn prelude(workgroup_size: u32) -> String {
     for f in StepParams::FIELDS {
         let _ = writeln!(s, "    {f}: u32,");
     }
-    s.push_str("    lha: array<u32, 12>,\n}\n");
+    s.push_str("    lha: array<u32, 12>,\n    social_rent: array<u32, 12>,\n    ta_rent: array<u32, 12>,\n    capacity: array<u32, 84>,\n}\n");
     s
 }
 

@@ -171,22 +171,41 @@ fn labour_stage_deterministic_rules() {
     assert!((left as f64 - expect).abs() < 4.0 * (expect * 0.985).sqrt(), "{left} left work, expected {expect}");
 }
 
-/// Health onset follows its table: good → limiting for ages 50-64 at 3.5% a year.
+/// Health onset follows its table: good → limiting for ages 50-64 at 3.5% a year; the
+/// unemployment and homelessness spillovers multiply it (1.2 and 1.5 in the baseline), and a
+/// multiplier of 1.0 switches a link off.
 #[test]
-fn health_stage_onset_rate() {
+fn health_stage_onset_rate_and_spillovers() {
     let s = util::baseline();
     let t = Tables::build(&s).unwrap();
-    let p = s.resolve(s.start, 0).unwrap();
-    let ctx = ctx_for(&p, &t);
-    let n = 200_000u32;
-    let mut onset = 0;
-    for id in 0..n {
-        let mut st = pack_status(FEMALE, EMPLOYED, GOOD, CARE_NONE);
-        policy_twin::cpu::health::health_person(&ctx, id, 9, 55 * 12, &mut st);
-        onset += (health(st) == LIMITING) as u32;
-        assert_eq!(care(st), CARE_NONE, "no care need arises in good health");
+    let p0 = s.resolve(s.start, 0).unwrap();
+    assert_eq!((p0.sp_unemployed_health_bp, p0.sp_homeless_health_bp), (12_000, 15_000), "baseline multipliers");
+    let mut off = p0;
+    off.sp_unemployed_health_bp = 10_000;
+    off.sp_homeless_health_bp = 10_000;
+    let owner = pack_info(0, OWNER);
+    let ta = pack_info(0, TEMPORARY);
+    let homeless = pack_info(0, HOMELESS);
+    for (p, emp, info, mult) in [
+        (&p0, EMPLOYED, owner, 1.0),
+        (&p0, UNEMPLOYED, owner, 1.2),
+        (&p0, EMPLOYED, ta, 1.5),
+        (&p0, UNEMPLOYED, homeless, 1.8),
+        (&off, UNEMPLOYED, ta, 1.0),
+    ] {
+        let ctx = ctx_for(p, &t);
+        let n = 200_000u32;
+        let mut onset = 0;
+        for id in 0..n {
+            let mut st = pack_status(FEMALE, emp, GOOD, CARE_NONE);
+            policy_twin::cpu::health::health_person(&ctx, id, 9, 55 * 12, &mut st, info);
+            onset += (health(st) == LIMITING) as u32;
+            if health(st) == GOOD {
+                assert_eq!(care(st), CARE_NONE, "no care need arises in good health");
+            }
+        }
+        let pm = annual_to_monthly(0.035) * mult;
+        let expect = n as f64 * pm;
+        assert!((onset as f64 - expect).abs() < 4.0 * (expect * (1.0 - pm)).sqrt(), "multiplier {mult}: {onset} vs {expect}");
     }
-    let pm = annual_to_monthly(0.035);
-    let expect = n as f64 * pm;
-    assert!((onset as f64 - expect).abs() < 4.0 * (expect * (1.0 - pm)).sqrt(), "{onset} vs {expect}");
 }

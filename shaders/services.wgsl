@@ -1,0 +1,337 @@
+// services.wgsl: service demand, capacity and waiting lists served longest-waiting first by a
+// radix select over weighted histograms. Twin of src/cpu/services.rs (read its header for the
+// rules). Entry points, per month:
+//   services_demand : per person, this month's priorities, then histogram pass 0
+//   services_select : per queue, narrow the cut after a pass (d.hpass)
+//   services_hist   : per person, histogram pass d.hpass (1..4) of the key bytes
+//   services_apply  : per person, who is served, new waits, household moves, measures
+
+// ---- 64-bit helpers on (lo, hi) ----
+fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.x + b.x;
+    return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+fn sub64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    return vec2<u32>(a.x - b.x, a.y - b.y - select(0u, 1u, a.x < b.x));
+}
+fn gt64(a: vec2<u32>, b: vec2<u32>) -> bool {
+    return a.y > b.y || (a.y == b.y && a.x > b.x);
+}
+
+fn queue_key(id_lo_: u32, id_hi_: u32, service: u32) -> u32 {
+    let base = draw(stream(d.keys, id_lo_, id_hi_), SALT_QUEUE);
+    return mix32(base ^ ((service + 1u) * 0x9e3779b9u));
+}
+
+fn length_of_stay(id_lo_: u32, id_hi_: u32, req_step: u32, mean: u32, delayed: bool) -> u32 {
+    let ps = stream(d.persistent, id_lo_, id_hi_);
+    let x = mix32(mix32(ps.l ^ (SALT_LENGTH_OF_STAY ^ mix32(req_step))) ^ ps.r);
+    let los = 1u + x % (2u * mean - 1u);
+    if (delayed) {
+        return max(mul_mult(los, params.sp_care_stay_bp), 1u);
+    }
+    return los;
+}
+
+fn care_waiting(w: u32) -> bool {
+    let k = wait_of(w, S_CARE);
+    return k >= 2u && k <= 30u;
+}
+
+fn care_hours(s: u32) -> u32 {
+    return select(params.care_hours_moderate, params.care_hours_substantial, st_care(s) == CARE_SUBSTANTIAL);
+}
+
+fn service_units(service: u32, prio: u32, i: u32, w: u32) -> u32 {
+    if (service == S_HOSPITAL) {
+        let req_step = params.step - (prio - 1u);
+        let mean = t_stay(age_band(age_months[i] / 12u));
+        return length_of_stay(id_lo[i], id_hi[i], req_step, mean, care_waiting(w));
+    }
+    if (service == S_CARE) {
+        return care_hours(status[i]);
+    }
+    return 1u;
+}
+
+fn max_wait(service: u32) -> u32 {
+    switch service {
+        case 0u: { return params.max_wait_gp; }
+        case 1u: { return params.max_wait_ae; }
+        case 2u: { return params.max_wait_hospital; }
+        case 3u: { return params.max_wait_care; }
+        case 4u: { return params.max_wait_homeless; }
+        default: { return params.max_wait_employment; }
+    }
+}
+
+fn unit_cost(service: u32) -> u32 {
+    switch service {
+        case 0u: { return params.cost_gp; }
+        case 1u: { return params.cost_ae; }
+        case 2u: { return params.cost_hospital; }
+        case 3u: { return params.cost_care; }
+        case 4u: { return params.cost_homeless; }
+        case 5u: { return params.cost_employment; }
+        default: { return params.cost_lettings; }
+    }
+}
+
+fn sel_word(q: u32, k: u32) -> u32 { return qsel[q * SEL_WORDS + k]; }
+
+fn is_served(q: u32, prio: u32, key: u32) -> bool {
+    let state = sel_word(q, 0u);
+    if (state == SEL_ALL) { return true; }
+    if (state == SEL_CUT) {
+        let p = sel_word(q, 1u);
+        return prio > p || (prio == p && key > sel_word(q, 2u));
+    }
+    return false;
+}
+
+// a person's requests after the demand pass: (priority, units) per service, 0 = none
+fn requests(i: u32, w: u32, h: u32) -> array<vec2<u32>, 7> {
+    var out: array<vec2<u32>, 7>;
+    for (var s = 0u; s < N_PERSON_SERVICES; s++) {
+        let prio = wait_of(w, s);
+        if (prio != 0u) {
+            out[s] = vec2<u32>(prio, service_units(s, prio, i, w));
+        }
+    }
+    if (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY) {
+        out[S_LETTINGS] = vec2<u32>(min(hh_wait[h] + 1u, MAX_LETTING_PRIORITY), 1u);
+    }
+    return out;
+}
+
+fn hist_add(copy: u32, q: u32, bin: u32, w: u32, v: u32) {
+    let p = mul64(w, v);
+    if (p.x == 0u && p.y == 0u) { return; }
+    let k = ((copy * N_QUEUES + q) * BINS + bin) * 2u;
+    let old = atomicAdd(&qhist[k], p.x);
+    let hi = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
+    if (hi != 0u) { atomicAdd(&qhist[k + 1u], hi); }
+}
+
+fn hist_person(hp: u32, i: u32, h: u32, copy: u32) {
+    let reqs = requests(i, svc_wait[i], h);
+    let r = hh_region(hh_info[h]);
+    let w = hh_weight[h];
+    for (var s = 0u; s < N_SERVICES; s++) {
+        let prio = reqs[s].x;
+        if (prio == 0u) { continue; }
+        let q = s * 12u + r;
+        if (hp == 0u) {
+            hist_add(copy, q, prio, w, reqs[s].y);
+            continue;
+        }
+        if (sel_word(q, 0u) != SEL_SEARCH || prio != sel_word(q, 1u)) { continue; }
+        let key = queue_key(id_lo[i], id_hi[i], s);
+        if (hp > 1u) {
+            let shift = 32u - 8u * (hp - 1u);
+            if ((key >> shift) != (sel_word(q, 2u) >> shift)) { continue; }
+        }
+        hist_add(copy, q, (key >> (32u - 8u * hp)) & 0xffu, w, reqs[s].y);
+    }
+}
+
+fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
+    let s = status[i];
+    let band = age_band(age_months[i] / 12u);
+    let hl = st_health(s);
+    let st = stream(d.keys, id_lo[i], id_hi[i]);
+    let is_ref = hh_start[h] == d.p_base + i;
+    let info = hh_info[h];
+    let c = cell(hh_region(info), band, st_sex(s));
+    let w = hh_weight[h];
+    var out = 0u;
+    // care first: its waiting state drives the admission spillover
+    let order = array<u32, 6>(S_CARE, S_GP, S_AE, S_HOSPITAL, S_HOMELESS, S_EMPLOYMENT);
+    for (var o = 0u; o < 6u; o++) {
+        let svc = order[o];
+        let k = wait_of(w0, svc);
+        var need = true;
+        var new_draw = false;
+        switch svc {
+            case 0u: { new_draw = draw(st, SALT_GP_DEMAND) < t_service(band, hl, 0u); }
+            case 1u: { new_draw = draw(st, SALT_AE_DEMAND) < t_service(band, hl, 1u); }
+            case 2u: {
+                var thr = t_service(band, hl, 2u);
+                if (care_waiting(out)) {
+                    thr = mul_mult(thr, params.sp_care_admission_bp);
+                }
+                new_draw = draw(st, SALT_HOSPITAL_DEMAND) < thr;
+            }
+            case 3u: {
+                need = st_care_funding(s) == FUNDING_COUNCIL;
+                new_draw = need;
+            }
+            case 4u: {
+                need = is_ref && hh_tenure(info) == HOMELESS;
+                new_draw = need;
+            }
+            default: {
+                need = st_employment(s) == UNEMPLOYED;
+                new_draw = need && draw(st, SALT_EMPLOYMENT_DEMAND) % 10000u < params.emp_request_bp;
+            }
+        }
+        var prio = 0u;
+        if (k == IN_PACKAGE) {
+            prio = select(0u, IN_PACKAGE, need);
+        } else if (k != 0u) {
+            if (need) {
+                prio = min(k + 1u, 30u);
+            } else {
+                acc_add(copy, c, service_measure(svc, SM_DEMAND), w, 1u);
+                acc_add(copy, c, service_measure(svc, SM_LEFT), w, 1u);
+            }
+        } else if (new_draw) {
+            prio = 1u;
+        }
+        out = set_wait(out, svc, prio);
+    }
+    return out;
+}
+
+@compute @workgroup_size(WG)
+fn services_demand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let j = linear(gid, nwg);
+    if (j >= d.n) { return; }
+    let i = d.p_skip + j;
+    let h = household[i] - d.h_base;
+    let copy = acc_copy(wid, nwg);
+    svc_wait[i] = demand_person(i, h, svc_wait[i], copy);
+    hist_person(0u, i, h, copy);
+}
+
+@compute @workgroup_size(WG)
+fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let j = linear(gid, nwg);
+    if (j >= d.n) { return; }
+    let i = d.p_skip + j;
+    hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
+}
+
+// one invocation per queue: sum the histogram replicas, then narrow the cut (services.rs select)
+@compute @workgroup_size(WG)
+fn services_select(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let q = linear(gid, nwg);
+    if (q >= N_QUEUES) { return; }
+    let hp = d.hpass;
+    var hist: array<vec2<u32>, 256>;
+    var total = vec2<u32>(0u, 0u);
+    for (var b = 0u; b < BINS; b++) {
+        var v = vec2<u32>(0u, 0u);
+        for (var r = 0u; r < ACC_COPIES; r++) {
+            let k = ((r * N_QUEUES + q) * BINS + b) * 2u;
+            v = add64(v, vec2<u32>(atomicLoad(&qhist[k]), atomicLoad(&qhist[k + 1u])));
+        }
+        hist[b] = v;
+        total = add64(total, v);
+    }
+    let base = q * SEL_WORDS;
+    var limit: vec2<u32>;
+    if (hp == 0u) {
+        limit = vec2<u32>(params.capacity[q], 0u);
+        if (!gt64(total, limit)) {
+            qsel[base] = SEL_ALL;
+            return;
+        }
+        qsel[base] = SEL_SEARCH;
+        qsel[base + 2u] = 0u;
+    } else {
+        if (qsel[base] != SEL_SEARCH) { return; }
+        limit = vec2<u32>(qsel[base + 3u], qsel[base + 4u]);
+    }
+    var cum = vec2<u32>(0u, 0u);
+    for (var k = 0u; k < BINS; k++) {
+        let b = BINS - 1u - k;
+        let next = add64(cum, hist[b]);
+        if (gt64(next, limit)) {
+            let rem = sub64(limit, cum);
+            if (hp == 0u) {
+                qsel[base + 1u] = b;
+            } else {
+                qsel[base + 2u] = qsel[base + 2u] | (b << (32u - 8u * hp));
+                if (hp == 4u) { qsel[base] = SEL_CUT; }
+            }
+            qsel[base + 3u] = rem.x;
+            qsel[base + 4u] = rem.y;
+            return;
+        }
+        cum = next;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn services_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let j = linear(gid, nwg);
+    if (j >= d.n) { return; }
+    let i = d.p_skip + j;
+    let h = household[i] - d.h_base;
+    let wv = svc_wait[i];
+    let reqs = requests(i, wv, h);
+    let info = hh_info[h];
+    let r = hh_region(info);
+    let c = cell(r, age_band(age_months[i] / 12u), st_sex(status[i]));
+    let w = hh_weight[h];
+    let copy = acc_copy(wid, nwg);
+    let old_wait = hh_wait[h];
+    let old_rent = hh_rent[h];
+    var out = wv;
+    for (var svc = 0u; svc < N_SERVICES; svc++) {
+        let prio = reqs[svc].x;
+        if (prio == 0u) { continue; }
+        let u = reqs[svc].y;
+        let q = svc * 12u + r;
+        let key = queue_key(id_lo[i], id_hi[i], svc);
+        acc_add(copy, c, service_measure(svc, SM_DEMAND), w, 1u);
+        var is_new = prio == 1u;
+        if (svc == S_LETTINGS) { is_new = old_wait == 0u; }
+        if (is_new) {
+            acc_add(copy, c, service_measure(svc, SM_NEW), w, 1u);
+        }
+        if (is_served(q, prio, key)) {
+            acc_add(copy, c, service_measure(svc, SM_SERVED), w, 1u);
+            acc_add(copy, c, service_measure(svc, SM_UNITS), w, u);
+            acc_add(copy, c, service_measure(svc, SM_COST), w, mul_sat(u, unit_cost(svc)));
+            if (svc == S_CARE) {
+                out = set_wait(out, svc, IN_PACKAGE);
+            } else if (svc == S_HOMELESS) {
+                out = set_wait(out, svc, 0u);
+                hh_info[h] = r | (TEMPORARY << TENURE_SHIFT);
+                hh_rent[h] = params.ta_rent[r];
+                hh_wait[h] = 0u;
+            } else if (svc == S_LETTINGS) {
+                hh_info[h] = r | (SOCIAL_RENT << TENURE_SHIFT);
+                hh_rent[h] = params.social_rent[r];
+                hh_wait[h] = 0u;
+            } else {
+                out = set_wait(out, svc, 0u);
+            }
+        } else {
+            acc_add(copy, c, service_measure(svc, SM_UNMET), w, 1u);
+            if (svc == S_LETTINGS) {
+                acc_add(copy, c, service_measure(svc, SM_WAITING), w, 1u);
+                hh_info[h] = info;
+                hh_rent[h] = old_rent;
+                hh_wait[h] = sat_add(old_wait, 1u);
+                continue;
+            }
+            let waited = select(prio, 1u, prio == IN_PACKAGE);
+            if (waited > max_wait(svc)) {
+                acc_add(copy, c, service_measure(svc, SM_LEFT), w, 1u);
+                out = set_wait(out, svc, 0u);
+                if (svc == S_HOMELESS) {
+                    hh_info[h] = r | (PRIVATE_RENT << TENURE_SHIFT);
+                    hh_rent[h] = old_rent;
+                    hh_wait[h] = 0u;
+                }
+            } else {
+                acc_add(copy, c, service_measure(svc, SM_WAITING), w, 1u);
+                out = set_wait(out, svc, waited);
+            }
+        }
+    }
+    svc_wait[i] = out;
+}
