@@ -286,6 +286,7 @@ fn services_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         let q = svc * 12u + r;
         let key = queue_key(id_lo[i], id_hi[i], svc);
         acc_add(copy, c, service_measure(svc, SM_DEMAND), w, 1u);
+        acc_add(copy, c, service_measure(svc, SM_UNITS_DEMANDED), w, u);
         var is_new = prio == 1u;
         if (svc == S_LETTINGS) { is_new = old_wait == 0u; }
         if (is_new) {

@@ -72,6 +72,7 @@ measures! {
     GpDiedWaiting = "gp_appointments_died_waiting", "persons", "Died this month while on the GP waiting list.";
     GpUnits = "gp_appointments_units", "appointments", "Appointments of GP delivered this month.";
     GpCost = "gp_appointments_cost_pence", "pence", "Cost of the GP delivered: units × the unit cost.";
+    GpUnitsDemanded = "gp_appointments_units_demanded", "appointments", "Appointments of GP requested this month (new and carried-over requests).";
     AeDemand = "ae_attendances_demand", "persons", "Requests for A&E this month: new ones and those carried over on the waiting list (one per person).";
     AeNew = "ae_attendances_new", "persons", "New requests for A&E this month.";
     AeServed = "ae_attendances_served", "persons", "Requests for A&E served this month (longest-waiting first within the capacity).";
@@ -81,6 +82,7 @@ measures! {
     AeDiedWaiting = "ae_attendances_died_waiting", "persons", "Died this month while on the A&E waiting list.";
     AeUnits = "ae_attendances_units", "attendances", "Attendances of A&E delivered this month.";
     AeCost = "ae_attendances_cost_pence", "pence", "Cost of the A&E delivered: units × the unit cost.";
+    AeUnitsDemanded = "ae_attendances_units_demanded", "attendances", "Attendances of A&E requested this month (new and carried-over requests).";
     HospDemand = "hospital_admissions_demand", "persons", "Requests for hospital admission this month: new ones and those carried over on the waiting list (one per person).";
     HospNew = "hospital_admissions_new", "persons", "New requests for hospital admission this month.";
     HospServed = "hospital_admissions_served", "persons", "Requests for hospital admission served this month (longest-waiting first within the capacity).";
@@ -90,6 +92,7 @@ measures! {
     HospDiedWaiting = "hospital_admissions_died_waiting", "persons", "Died this month while on the hospital admission waiting list.";
     HospUnits = "hospital_admissions_units", "bed-days", "Bed-days of hospital admission delivered this month.";
     HospCost = "hospital_admissions_cost_pence", "pence", "Cost of the hospital admission delivered: units × the unit cost.";
+    HospUnitsDemanded = "hospital_admissions_units_demanded", "bed-days", "Bed-days of hospital admission requested this month (new and carried-over requests).";
     CareDemand = "social_care_demand", "persons", "Requests for council-arranged social care this month: new ones and those carried over on the waiting list (one per person).";
     CareNew = "social_care_new", "persons", "New requests for council-arranged social care this month.";
     CareServed = "social_care_served", "persons", "Requests for council-arranged social care served this month (longest-waiting first within the capacity).";
@@ -99,6 +102,7 @@ measures! {
     CareDiedWaiting = "social_care_died_waiting", "persons", "Died this month while on the council-arranged social care waiting list.";
     CareUnits = "social_care_units", "care hours", "Care hours of council-arranged social care delivered this month.";
     CareCost = "social_care_cost_pence", "pence", "Cost of the council-arranged social care delivered: units × the unit cost.";
+    CareUnitsDemanded = "social_care_units_demanded", "care hours", "Care hours of council-arranged social care requested this month (new and carried-over requests).";
     HomelessDemand = "homelessness_service_demand", "households", "Requests for homelessness service this month: new ones and those carried over on the waiting list (one per household).";
     HomelessNew = "homelessness_service_new", "households", "New requests for homelessness service this month.";
     HomelessServed = "homelessness_service_served", "households", "Requests for homelessness service served this month (longest-waiting first within the capacity).";
@@ -108,6 +112,7 @@ measures! {
     HomelessDiedWaiting = "homelessness_service_died_waiting", "persons", "Died this month while on the homelessness service waiting list.";
     HomelessUnits = "homelessness_service_units", "cases", "Cases of homelessness service delivered this month.";
     HomelessCost = "homelessness_service_cost_pence", "pence", "Cost of the homelessness service delivered: units × the unit cost.";
+    HomelessUnitsDemanded = "homelessness_service_units_demanded", "cases", "Cases of homelessness service requested this month (new and carried-over requests).";
     EmpDemand = "employment_support_demand", "persons", "Requests for employment support this month: new ones and those carried over on the waiting list (one per person).";
     EmpNew = "employment_support_new", "persons", "New requests for employment support this month.";
     EmpServed = "employment_support_served", "persons", "Requests for employment support served this month (longest-waiting first within the capacity).";
@@ -117,6 +122,7 @@ measures! {
     EmpDiedWaiting = "employment_support_died_waiting", "persons", "Died this month while on the employment support waiting list.";
     EmpUnits = "employment_support_units", "person-months of support", "Person-months of support of employment support delivered this month.";
     EmpCost = "employment_support_cost_pence", "pence", "Cost of the employment support delivered: units × the unit cost.";
+    EmpUnitsDemanded = "employment_support_units_demanded", "person-months of support", "Person-months of support of employment support requested this month (new and carried-over requests).";
     LetDemand = "social_lettings_demand", "households", "Requests for social lettings this month: new ones and those carried over on the waiting list (one per household).";
     LetNew = "social_lettings_new", "households", "New requests for social lettings this month.";
     LetServed = "social_lettings_served", "households", "Requests for social lettings served this month (longest-waiting first within the capacity).";
@@ -126,12 +132,13 @@ measures! {
     LetDiedWaiting = "social_lettings_died_waiting", "persons", "Died this month while on the social lettings waiting list.";
     LetUnits = "social_lettings_units", "lettings", "Lettings of social lettings delivered this month.";
     LetCost = "social_lettings_cost_pence", "pence", "Cost of the social lettings delivered: units × the unit cost.";
+    LetUnitsDemanded = "social_lettings_units_demanded", "lettings", "Lettings of social lettings requested this month (new and carried-over requests).";
 }
 
 /// Measures per service, in order: demand, new, served, unmet, waiting, left, died waiting,
-/// units, cost.
-pub const SERVICE_MEASURES: usize = 9;
-/// First service measure (GP demand); service `s`, measure `k` is `SERVICE_BASE + s * 9 + k`.
+/// units, cost, units demanded.
+pub const SERVICE_MEASURES: usize = 10;
+/// First service measure (GP demand); service `s`, measure `k` is `SERVICE_BASE + s * 10 + k`.
 pub const SERVICE_BASE: usize = M::GpDemand as usize;
 pub const SM_DEMAND: usize = 0;
 pub const SM_NEW: usize = 1;
@@ -142,6 +149,7 @@ pub const SM_LEFT: usize = 5;
 pub const SM_DIED: usize = 6;
 pub const SM_UNITS: usize = 7;
 pub const SM_COST: usize = 8;
+pub const SM_UNITS_DEMANDED: usize = 9;
 #[inline(always)]
 pub fn service_measure(service: u32, k: usize) -> usize {
     SERVICE_BASE + service as usize * SERVICE_MEASURES + k

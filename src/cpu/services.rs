@@ -331,6 +331,7 @@ fn apply_person(ctx: &Ctx, i: usize, persons: &Persons, hh: &Households, sel: &[
         let key = queue_key(&ctx.keys, persons.id_lo[i], persons.id_hi[i], svc);
         let m = |k: usize| service_measure(svc, k);
         ev.add_at(c, m(SM_DEMAND), w);
+        ev.add_at(c, m(SM_UNITS_DEMANDED), w * u as u64);
         let is_new = if svc == S_LETTINGS { hh.wait[h] == 0 } else { prio == 1 };
         if is_new {
             ev.add_at(c, m(SM_NEW), w);

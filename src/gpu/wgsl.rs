@@ -129,6 +129,7 @@ pub fn prelude(workgroup_size: u32) -> String {
         ("SM_DIED", crate::measures::SM_DIED),
         ("SM_UNITS", crate::measures::SM_UNITS),
         ("SM_COST", crate::measures::SM_COST),
+        ("SM_UNITS_DEMANDED", crate::measures::SM_UNITS_DEMANDED),
         ("N_CELLS", N_CELLS),
     ] {
         c(name, v as u64);

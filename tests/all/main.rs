@@ -6,6 +6,8 @@
 //! - `determinism`: same seed same files; 1 thread vs N threads; chunk sizes
 //! - `validation`: every input rule refused with a message naming file, column, row and rule
 //! - `scenario`: scenario files: unknown keys, units, ranges, reforms
+//! - `services`: arrears and queues by hand, waiting-list conservation and capacity, capacity
+//!   reforms' direction
 //! - `reforms`: reform vs baseline with common random numbers: zero difference, direction
 //! - `synthetic`: the synthetic population against the ONS / EHS / LFS / FRS figures
 //! - `e2e`: the `twin` binary on real files
@@ -19,6 +21,7 @@ mod gpu;
 mod policy;
 mod reforms;
 mod scenario;
+mod services;
 mod stages;
 mod synthetic;
 mod validation;
