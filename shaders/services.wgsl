@@ -18,8 +18,10 @@ fn gt64(a: vec2<u32>, b: vec2<u32>) -> bool {
     return a.y > b.y || (a.y == b.y && a.x > b.x);
 }
 
-fn queue_key(id_lo_: u32, id_hi_: u32, service: u32) -> u32 {
-    let base = draw(stream(d.keys, id_lo_, id_hi_), SALT_QUEUE);
+fn queue_base(id_lo_: u32, id_hi_: u32) -> u32 {
+    return draw(stream(d.keys, id_lo_, id_hi_), SALT_QUEUE);
+}
+fn key_of(base: u32, service: u32) -> u32 {
     return mix32(base ^ ((service + 1u) * 0x9e3779b9u));
 }
 
@@ -113,7 +115,12 @@ fn hist_add(copy: u32, q: u32, bin: u32, w: u32, v: u32) {
     if (hi != 0u) { atomicAdd(&qhist[k + 1u], hi); }
 }
 
+fn has_requests(i: u32, w: u32, h: u32) -> bool {
+    return w != 0u || (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY);
+}
+
 fn hist_person(hp: u32, i: u32, h: u32, copy: u32) {
+    if (!has_requests(i, svc_wait[i], h)) { return; }
     let reqs = requests(i, svc_wait[i], h);
     let r = hh_region(hh_info[h]);
     let w = hh_weight[h];
@@ -126,7 +133,7 @@ fn hist_person(hp: u32, i: u32, h: u32, copy: u32) {
             continue;
         }
         if (sel_word(q, 0u) != SEL_SEARCH || prio != sel_word(q, 1u)) { continue; }
-        let key = queue_key(id_lo[i], id_hi[i], s);
+        let key = key_of(queue_base(id_lo[i], id_hi[i]), s);
         if (hp > 1u) {
             let shift = 32u - 8u * (hp - 1u);
             if ((key >> shift) != (sel_word(q, 2u) >> shift)) { continue; }
@@ -270,12 +277,14 @@ fn services_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let i = d.p_skip + j;
     let h = household[i] - d.h_base;
     let wv = svc_wait[i];
+    if (!has_requests(i, wv, h)) { return; }
     let reqs = requests(i, wv, h);
     let info = hh_info[h];
     let r = hh_region(info);
     let c = cell(r, age_band(age_months[i] / 12u), st_sex(status[i]));
     let w = hh_weight[h];
     let copy = acc_copy(wid, nwg);
+    let kbase = queue_base(id_lo[i], id_hi[i]);
     let old_wait = hh_wait[h];
     let old_rent = hh_rent[h];
     var out = wv;
@@ -284,7 +293,7 @@ fn services_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         if (prio == 0u) { continue; }
         let u = reqs[svc].y;
         let q = svc * 12u + r;
-        let key = queue_key(id_lo[i], id_hi[i], svc);
+        let key = key_of(kbase, svc);
         acc_add(copy, c, service_measure(svc, SM_DEMAND), w, 1u);
         acc_add(copy, c, service_measure(svc, SM_UNITS_DEMANDED), w, u);
         var is_new = prio == 1u;

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use policy_twin::sim::Simulation;
-use policy_twin::measures::{Acc, M};
+use policy_twin::codes::{N_SERVICES, S_CARE, S_GP, S_HOSPITAL};
+use policy_twin::measures::{service_measure, Acc, M, SM_COST, SM_UNITS, SM_UNITS_DEMANDED, SM_WAITING};
 use policy_twin::month::Month;
 use policy_twin::output::{self, SnapshotWriter};
 use policy_twin::scenario::Scenario;
@@ -587,6 +588,28 @@ fn print_reform(base: &Scenario, r: &policy_twin::run::ScenarioRun, base_accs: &
     for (name, m) in [("universal credit caseload", M::UcCaseload), ("state pension caseload", M::StatePensionCaseload), ("social care council-funded", M::CareCouncilCaseload), ("disability benefit caseload", M::DisabilityCaseload)] {
         println!("{:<34} {:>16} {:>16}", name, format!("{:+}", end(&r.accs, 0, m) - end(base_accs, 0, m)), format!("{:+}", end(&r.accs, last, m) - end(base_accs, last, m)));
     }
+    let end_at = |accs: &[Acc], y: usize, m: usize| accs[y * 12 + 11].total_at(m) as i64;
+    let sum_at = |accs: &[Acc], y: usize, m: usize| accs[y * 12..y * 12 + 12].iter().map(|a| a.total_at(m) as i64).sum::<i64>();
+    let services: [(&str, usize, bool); 6] = [
+        ("households homeless or in TA", M::Homeless as usize, true),
+        ("social care waiting list", service_measure(S_CARE, SM_WAITING), true),
+        ("social care hours served", service_measure(S_CARE, SM_UNITS), false),
+        ("hospital bed-days demanded", service_measure(S_HOSPITAL, SM_UNITS_DEMANDED), false),
+        ("hospital waiting list", service_measure(S_HOSPITAL, SM_WAITING), true),
+        ("GP waiting list", service_measure(S_GP, SM_WAITING), true),
+    ];
+    for (name, m, stock) in services {
+        let d = |y| {
+            let mut v = if stock { end_at(&r.accs, y, m) - end_at(base_accs, y, m) } else { sum_at(&r.accs, y, m) - sum_at(base_accs, y, m) };
+            if m == M::Homeless as usize {
+                v += end_at(&r.accs, y, M::Ta as usize) - end_at(base_accs, y, M::Ta as usize);
+            }
+            format!("{v:+}")
+        };
+        println!("{:<34} {:>16} {:>16}", name, d(0), d(last));
+    }
+    let cost = |accs: &[Acc], y| (0..N_SERVICES as u32).map(|s| sum_at(accs, y, service_measure(s, SM_COST))).sum::<i64>() + sum_at(accs, y, M::TaCost as usize);
+    println!("{:<34} {:>16} {:>16}", "service costs £m", format!("{:+.1}", (cost(&r.accs, 0) - cost(base_accs, 0)) as f64 / 1e8), format!("{:+.1}", (cost(&r.accs, last) - cost(base_accs, last)) as f64 / 1e8));
     let last_year = base.start.add(last as u32 * 12).0;
     let all: Vec<_> = r.distribution.iter().filter(|d| d.region.is_none() && d.htype.is_none() && d.year == last_year).collect();
     if !all.is_empty() {
@@ -608,6 +631,8 @@ fn print_summary(s: &Scenario, accs: &[Acc]) {
     let year = |y: usize| &accs[y * 12..y * 12 + 12];
     let end = |y: usize, m: M| year(y)[11].total(m) as f64;
     let sum = |y: usize, m: M| year(y).iter().map(|a| a.total(m)).sum::<u64>() as f64;
+    let end_at = |y: usize, m: usize| year(y)[11].total_at(m) as f64;
+    let sum_at = |y: usize, m: usize| year(y).iter().map(|a| a.total_at(m)).sum::<u64>() as f64;
     let mid_pop = |y: usize| (year(y)[0].total(M::Population) + year(y)[11].total(M::Population)) as f64 / 2.0;
     let last = years - 1;
     println!("\nscenario `{}` (weighted; money in £ million per year, stocks at year end)", s.name);
@@ -630,6 +655,13 @@ fn print_summary(s: &Scenario, accs: &[Acc]) {
         ("child benefit £m", Box::new(|y| format!("{:.1}", sum(y, M::Cb) / 1e8))),
         ("disability benefit £m", Box::new(|y| format!("{:.1}", sum(y, M::Disability) / 1e8))),
         ("social care eligible", Box::new(|y| format!("{:.0}", end(y, M::CareEligible)))),
+        ("households in rent arrears", Box::new(|y| format!("{:.0}", end(y, M::InArrears)))),
+        ("homeless + temporary accommodation", Box::new(|y| format!("{:.0}", end(y, M::Homeless) + end(y, M::Ta)))),
+        ("GP waiting list", Box::new(|y| format!("{:.0}", end_at(y, service_measure(S_GP, SM_WAITING))))),
+        ("hospital waiting list", Box::new(|y| format!("{:.0}", end_at(y, service_measure(S_HOSPITAL, SM_WAITING))))),
+        ("hospital bed-days served", Box::new(|y| format!("{:.0}", sum_at(y, service_measure(S_HOSPITAL, SM_UNITS))))),
+        ("social care waiting list", Box::new(|y| format!("{:.0}", end_at(y, service_measure(S_CARE, SM_WAITING))))),
+        ("service costs £m", Box::new(|y| format!("{:.1}", (0..N_SERVICES as u32).map(|s| sum_at(y, service_measure(s, SM_COST))).sum::<f64>() / 1e8))),
     ];
     for (name, f) in rows {
         println!("{:<34} {:>16} {:>16}", name, f(0), f(last));

@@ -59,7 +59,15 @@ pub const MAX_LETTING_PRIORITY: u32 = 255;
 /// The random tie-break key of a person's request to a service this month.
 #[inline(always)]
 pub fn queue_key(keys: &StepKeys, id_lo: u32, id_hi: u32, service: u32) -> u32 {
-    let base = draw(stream(keys, id_lo, id_hi), Process::Queue);
+    key_of(queue_base(keys, id_lo, id_hi), service)
+}
+/// A person's draw from which the keys of each service derive (computed once per person).
+#[inline(always)]
+pub fn queue_base(keys: &StepKeys, id_lo: u32, id_hi: u32) -> u32 {
+    draw(stream(keys, id_lo, id_hi), Process::Queue)
+}
+#[inline(always)]
+pub fn key_of(base: u32, service: u32) -> u32 {
     mix32(base ^ (service + 1).wrapping_mul(0x9e37_79b9))
 }
 
@@ -270,31 +278,48 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
     out
 }
 
+/// Whether a person has any request this month (the fast path of every pass after demand).
+#[inline(always)]
+fn has_requests(i: usize, svc_wait: u32, hh: &Households, h: usize) -> bool {
+    svc_wait != 0 || (hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY)
+}
+
 /// Add a person's requests to the pass's histograms (`hist[queue * BINS + bin]`).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn hist_person(ctx: &Ctx, pass: u32, i: usize, persons: &Persons, hh: &Households, sel: &[u32], hist: &mut [u64]) {
+fn hist_person(ctx: &Ctx, pass: u32, i: usize, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], hist: &mut [u64]) {
     let h = persons.household[i] as usize;
-    let wv = persons.svc_wait[i];
-    let reqs = requests(ctx, i, persons, wv, hh, h);
+    if !has_requests(i, wv, hh, h) {
+        return;
+    }
     let r = region(hh.info[h]) as usize;
     let w = hh.weight[h] as u64;
-    for (s, &(prio, u)) in reqs.iter().enumerate() {
+    let mut base = None;
+    for s in 0..N_SERVICES as u32 {
+        let prio = if s == S_LETTINGS {
+            if hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY { (hh.wait[h] + 1).min(MAX_LETTING_PRIORITY) } else { 0 }
+        } else {
+            wait_of(wv, s)
+        };
         if prio == 0 {
             continue;
         }
-        let q = s * 12 + r;
+        let q = s as usize * 12 + r;
         let sq = &sel[q * SEL_WORDS..(q + 1) * SEL_WORDS];
         let bin = if pass == 0 {
-            Some(prio as usize)
-        } else if sq[0] != SEL_SEARCH || prio != sq[1] {
-            None
+            prio as usize
         } else {
-            hist_bin(sq, pass, prio, queue_key(&ctx.keys, persons.id_lo[i], persons.id_hi[i], s as u32))
+            if sq[0] != SEL_SEARCH || prio != sq[1] {
+                continue;
+            }
+            let b = *base.get_or_insert_with(|| queue_base(&ctx.keys, persons.id_lo[i], persons.id_hi[i]));
+            match hist_bin(sq, pass, prio, key_of(b, s)) {
+                Some(bin) => bin,
+                None => continue,
+            }
         };
-        if let Some(b) = bin {
-            hist[q * BINS + b] += w * u as u64;
-        }
+        let u = if s == S_LETTINGS { 1 } else { units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv) };
+        hist[q * BINS + bin] += w * u as u64;
     }
 }
 
@@ -314,7 +339,11 @@ fn apply_person(ctx: &Ctx, i: usize, persons: &Persons, hh: &Households, sel: &[
     let p = ctx.p;
     let h = persons.household[i] as usize;
     let wv = persons.svc_wait[i];
+    if !has_requests(i, wv, hh, h) {
+        return (wv, None);
+    }
     let reqs = requests(ctx, i, persons, wv, hh, h);
+    let kbase = queue_base(&ctx.keys, persons.id_lo[i], persons.id_hi[i]);
     let info = hh.info[h];
     let r = region(info);
     let s = persons.status[i];
@@ -328,7 +357,7 @@ fn apply_person(ctx: &Ctx, i: usize, persons: &Persons, hh: &Households, sel: &[
         }
         let svc = svc as u32;
         let q = svc as usize * 12 + r as usize;
-        let key = queue_key(&ctx.keys, persons.id_lo[i], persons.id_hi[i], svc);
+        let key = key_of(kbase, svc);
         let m = |k: usize| service_measure(svc, k);
         ev.add_at(c, m(SM_DEMAND), w);
         ev.add_at(c, m(SM_UNITS_DEMANDED), w * u as u64);
@@ -383,47 +412,49 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     let caps = capacities(ctx);
     let mut sel = vec![0u32; N_QUEUES * SEL_WORDS];
 
-    // pass 0: demand, written to svc_wait, then the priority histograms
+    // pass 0: demand, written to svc_wait, with the priority histograms
+    let new_hist = || vec![0u64; N_QUEUES * BINS];
+    let add_hist = |mut a: Vec<u64>, b: Vec<u64>| {
+        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+        a
+    };
     let mut new_wait = std::mem::take(&mut persons.svc_wait);
-    let mut acc = {
-        let (pp, hr) = (&*persons, &*hh);
+    let (hist, mut acc) = {
+        let (pp, hr, sl) = (&*persons, &*hh, &sel);
         new_wait
             .par_chunks_mut(CHUNK)
             .enumerate()
-            .map(|(c, wv)| {
-                let mut ev = Acc::default();
-                for j in 0..wv.len() {
-                    let i = c * CHUNK + j;
-                    wv[j] = demand_person(ctx, i, pp, wv[j], hr, pp.household[i] as usize, &mut ev);
-                }
-                ev
-            })
-            .reduce(Acc::default, |a, b| a.merge(&b))
+            .fold(
+                || (new_hist(), Acc::default()),
+                |(mut hist, mut ev), (c, wv)| {
+                    for j in 0..wv.len() {
+                        let i = c * CHUNK + j;
+                        wv[j] = demand_person(ctx, i, pp, wv[j], hr, pp.household[i] as usize, &mut ev);
+                        hist_person(ctx, 0, i, pp, wv[j], hr, sl, &mut hist);
+                    }
+                    (hist, ev)
+                },
+            )
+            .reduce(|| (new_hist(), Acc::default()), |a, b| (add_hist(a.0, b.0), a.1.merge(&b.1)))
     };
     persons.svc_wait = new_wait;
-    for pass in 0..=4u32 {
-        if pass > 0 && !sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
+    for q in 0..N_QUEUES {
+        select(0, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
+    }
+    for pass in 1..=4u32 {
+        if !sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
             break; // every queue decided (the GPU path runs the empty passes)
         }
         let (pp, hr, sl) = (&*persons, &*hh, &sel);
         let hist = (0..n.div_ceil(CHUNK))
             .into_par_iter()
-            .fold(
-                || vec![0u64; N_QUEUES * BINS],
-                |mut hist, c| {
-                    for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                        hist_person(ctx, pass, i, pp, hr, sl, &mut hist);
-                    }
-                    hist
-                },
-            )
-            .reduce(
-                || vec![0u64; N_QUEUES * BINS],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
+            .fold(new_hist, |mut hist, c| {
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    hist_person(ctx, pass, i, pp, pp.svc_wait[i], hr, sl, &mut hist);
+                }
+                hist
+            })
+            .reduce(new_hist, add_hist);
         for q in 0..N_QUEUES {
             select(pass, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
         }
