@@ -79,7 +79,6 @@ fn births_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let nblocks = (d.n + BLOCK - 1u) / BLOCK;
     if (b >= nblocks) { return; }
     var o = d.out_skip + blocks[d.blk_skip + 2u * b];
-    var ordinal = blocks[d.blk_skip + 2u * b + 1u];
     for (var k = 0u; k < BLOCK; k++) {
         let j = b * BLOCK + k;
         if (j >= d.n) { break; }
@@ -97,11 +96,10 @@ fn births_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
         o += 1u;
         if ((s & GIVES_BIRTH) != 0u) {
             let st = stream(d.keys, id_lo[i], id_hi[i]);
-            // baby id = chunk's first baby id + ordinal, as a 64-bit add
-            let lo = d.baby_lo + ordinal;
-            let hi = d.baby_hi + select(0u, 1u, lo < ordinal);
-            new_id_lo[o] = lo;
-            new_id_hi[o] = hi;
+            // baby id: 2^63 + the mother's id under the month's permutation (rng.rs baby_id)
+            let b = stream(d.baby_keys, id_lo[i], id_hi[i]);
+            new_id_lo[o] = b.l;
+            new_id_hi[o] = (b.r & 0x7fffffffu) | 0x80000000u;
             new_household[o] = household[i];
             new_age_months[o] = 0u;
             new_status[o] = pack_status(select(FEMALE, MALE, draw(st, SALT_BIRTH_SEX) < MALE_BIRTH_THRESHOLD), CHILD, GOOD, CARE_NONE) | BORN;
@@ -109,7 +107,6 @@ fn births_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
             new_wealth[o] = 0u;
             new_svc_wait[o] = 0u;
             o += 1u;
-            ordinal += 1u;
         }
     }
 }

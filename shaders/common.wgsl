@@ -141,12 +141,13 @@ struct Dispatch {
     out_skip: u32, // births: first output slot within the bound output window
     blk_skip: u32, // births: first block word within the bound block window
     chunk: u32,    // births: index of this chunk (totals)
-    baby_lo: u32,  // births: id of the chunk's first baby
-    baby_hi: u32,
     hpass: u32,    // services: histogram pass (0 priorities, 1..4 key bytes)
-    pad: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
     keys: vec4<u32>,
     persistent: vec4<u32>,
+    baby_keys: vec4<u32>, // births: keys of the month's baby-id permutation (rng.rs baby_keys)
 }
 
 @group(0) @binding(0) var<uniform> d: Dispatch;

@@ -28,7 +28,8 @@ pub struct Engine {
     pub start: Month,
     /// Months completed.
     pub step: u32,
-    pub next_id: u64,
+    /// Babies born so far in the run.
+    pub born: u64,
     persistent: StepKeys,
 }
 
@@ -51,14 +52,14 @@ pub fn run_cpu_stage(
     households: &mut Households,
     pout: &mut PersonOut,
     hout: &mut HouseholdOut,
-    next_id: &mut u64,
+    born: &mut u64,
     acc: &mut Acc,
 ) {
     match stage {
         Stage::Demography => *acc = std::mem::take(acc).merge(&cpu::demography::demography(ctx, persons, households)),
         Stage::Births => {
-            let born = cpu::births::births(ctx, persons, scratch, *next_id);
-            *next_id += born;
+            let n = cpu::births::births(ctx, persons, scratch);
+            *born += n;
             households.index_members(&persons.household);
         }
         Stage::Labour => cpu::labour::labour(ctx, persons),
@@ -114,7 +115,6 @@ impl Engine {
             persons.age_months[i] = (persons.age_months[i] + offset).min(MAX_AGE_MONTHS);
         }
         households.index_members(&persons.household);
-        let next_id = persons.next_id();
         let n = persons.len();
         let mut pout = PersonOut::default();
         pout.resize(n);
@@ -131,7 +131,7 @@ impl Engine {
             seed,
             start: scenario.start,
             step: 0,
-            next_id,
+            born: 0,
             persistent,
         })
     }
@@ -170,7 +170,7 @@ impl Engine {
     pub fn run_stage(&mut self, stage: Stage, acc: &mut Acc) {
         let p = self.params[self.step as usize];
         let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
-        run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.scratch, &mut self.households, &mut self.pout, &mut self.hout, &mut self.next_id, acc);
+        run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.scratch, &mut self.households, &mut self.pout, &mut self.hout, &mut self.born, acc);
     }
 
     /// The state at the end of the last simulated month, for snapshots.
@@ -181,7 +181,7 @@ impl Engine {
     /// Split into its parts (the GPU engine takes them over).
     #[allow(clippy::type_complexity)]
     pub fn into_parts(self) -> (Persons, Households, PersonOut, HouseholdOut, Tables, Vec<StepParams>, u64, Month, u32, u64, StepKeys) {
-        (self.persons, self.households, self.pout, self.hout, self.tables, self.params, self.seed, self.start, self.step, self.next_id, self.persistent)
+        (self.persons, self.households, self.pout, self.hout, self.tables, self.params, self.seed, self.start, self.step, self.born, self.persistent)
     }
 
     /// Run every remaining month. `on_month` gets the engine after each month (for snapshots

@@ -47,6 +47,24 @@ impl StepKeys {
 }
 
 /// A person's random stream for one step.
+/// Keys of the month's baby-id permutation (the same for every seed and scenario).
+pub fn baby_keys(month: u32) -> StepKeys {
+    StepKeys::new(0xba5e_ba11_0b1d, month)
+}
+
+/// The id of a baby born in a month to the mother with id (lo, hi): 2^63 plus 63 bits of the
+/// mother's id under a Feistel permutation keyed by the absolute month. It depends on nothing
+/// but the mother and the month, so a baby has the same id (and so the same random draws) in a
+/// baseline and its reform even when policy changes other births, and no prefix over births
+/// is needed. Within a month the permutation maps distinct mothers to distinct 64-bit words;
+/// dropping the top bit, and babies of different months, leave a chance of two equal ids of
+/// about B²/2^64 for B births in a run (about 3·10⁻⁶ for the UK over ten years).
+#[inline(always)]
+pub fn baby_id(keys: &StepKeys, mother_lo: u32, mother_hi: u32) -> u64 {
+    let s = stream(keys, mother_lo, mother_hi);
+    (1u64 << 63) | ((s.r & 0x7fff_ffff) as u64) << 32 | s.l as u64
+}
+
 #[derive(Clone, Copy, Debug)]
 pub struct Stream {
     pub l: u32,

@@ -2,20 +2,20 @@
 //! deterministic prefix sum (MODEL.md §6). Twin of `shaders/births.wgsl`.
 //!
 //! Person i moves to `sum over j < i of (alive_j + baby_j)`; a mother's baby is placed right
-//! after her, so households stay contiguous. The k-th baby of the month (in person order) gets
-//! id `next_id + k`. Nothing depends on thread count or on racing counters.
+//! after her, so households stay contiguous. A baby's id is a function of its mother's id and
+//! the month ([`crate::rng::baby_id`]). Nothing depends on thread count or on racing counters.
 
 use super::{Ctx, CHUNK};
 use crate::codes::{CARE_NONE, CHILD, GOOD};
-use crate::rng::stream;
+use crate::rng::{baby_id, baby_keys, stream};
 use crate::state::*;
 use rayon::prelude::*;
 
 use super::demography::baby_sex;
 
 /// Remove the dead, insert babies. `scratch` is the second buffer (swapped with `persons`).
-/// Returns the number of babies born (their ids are `next_id..next_id + born`).
-pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: u64) -> u64 {
+/// Returns the number of babies born.
+pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons) -> u64 {
     // 1. per chunk: survivors + babies, and babies alone
     let counts: Vec<(usize, u64)> = persons
         .status
@@ -36,14 +36,9 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: 
         return 0; // nobody died or was born: order and ids unchanged
     }
 
-    // 2. exclusive scans give each chunk its output range and its first baby's ordinal
+    // 2. each chunk's output range follows from the sizes
     let sizes: Vec<usize> = counts.iter().map(|c| c.0).collect();
-    let mut first_baby = Vec::with_capacity(counts.len());
-    let mut acc = 0u64;
-    for c in &counts {
-        first_baby.push(acc);
-        acc += c.1;
-    }
+    let bkeys = baby_keys(ctx.p.month);
 
     // 3. scatter: each chunk writes its own contiguous output range
     scratch.resize(total);
@@ -53,7 +48,6 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: 
         let base = c * CHUNK;
         let end = (base + CHUNK).min(src.len());
         let mut o = 0usize;
-        let mut baby = next_id + first_baby[c];
         for i in base..end {
             let s = src.status[i];
             if s & DEAD != 0 {
@@ -70,6 +64,7 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: 
             o += 1;
             if s & GIVES_BIRTH != 0 {
                 let st = stream(&ctx.keys, src.id_lo[i], src.id_hi[i]);
+                let baby = baby_id(&bkeys, src.id_lo[i], src.id_hi[i]);
                 d[0][o] = baby as u32;
                 d[1][o] = (baby >> 32) as u32;
                 d[2][o] = src.household[i];
@@ -79,7 +74,6 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons, next_id: 
                 d[6][o] = 0;
                 d[7][o] = 0;
                 o += 1;
-                baby += 1;
             }
         }
         debug_assert_eq!(o, d[0].len());

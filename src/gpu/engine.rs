@@ -40,12 +40,12 @@ pub struct Dispatch {
     pub out_skip: u32,
     pub blk_skip: u32,
     pub chunk: u32,
-    pub baby_lo: u32,
-    pub baby_hi: u32,
     pub hpass: u32,
-    pub pad: u32,
+    pub pad: [u32; 3],
     pub keys: [u32; 4],
     pub persistent: [u32; 4],
+    /// Keys of this month's baby-id permutation (`rng::baby_keys`).
+    pub baby_keys: [u32; 4],
 }
 
 const SLOT: u64 = 256;
@@ -129,7 +129,8 @@ pub struct GpuEngine {
     pub seed: u64,
     pub start: Month,
     pub step: u32,
-    pub next_id: u64,
+    /// Babies born so far in the run.
+    pub born: u64,
     persistent: StepKeys,
     align: u32,
     max_window: u32,
@@ -178,7 +179,7 @@ impl GpuEngine {
     /// Take over a prepared CPU engine (tables, parameters, birth months already set) and put
     /// its state on the device.
     pub fn from_engine(engine: Engine, gpu: Gpu, opts: GpuOptions) -> Result<GpuEngine> {
-        let (persons, households, pout, hout, tables, params, seed, start, step, next_id, persistent) = engine.into_parts();
+        let (persons, households, pout, hout, tables, params, seed, start, step, born, persistent) = engine.into_parts();
         let align = (gpu.limits.min_storage_buffer_offset_alignment / 4).max(1);
         let binding_words = (gpu.limits.max_storage_buffer_binding_size / 4) as u64;
         let max_window = (binding_words.min(u32::MAX as u64) as u32).saturating_sub(align);
@@ -222,7 +223,7 @@ impl GpuEngine {
             seed,
             start,
             step,
-            next_id,
+            born,
             persistent,
             align,
             max_window,
@@ -568,10 +569,9 @@ impl GpuEngine {
         if out_total > self.cap_p as u64 {
             self.grow((out_total as f64 * 1.25) as u32)?;
         }
-        // output ranges and first baby ids, in chunk order
+        // output ranges, in chunk order
         let mut enc = self.encoder();
         let mut q = 0u32;
-        let mut baby = self.next_id;
         let mut next_chunks = Vec::with_capacity(self.chunks.len());
         for (k, c) in self.chunks.clone().into_iter().enumerate() {
             let (n_out, n_babies) = (totals[2 * k], totals[2 * k + 1]);
@@ -583,15 +583,13 @@ impl GpuEngine {
             let (oa, olen, oskip) = self.window(q, q + n_out);
             w.out = (oa, olen);
             d.out_skip = oskip;
-            d.baby_lo = baby as u32;
-            d.baby_hi = (baby >> 32) as u32;
+            d.baby_keys = crate::rng::baby_keys(self.params[self.step as usize].month).0;
             self.dispatch(&mut enc, "births_scatter", d, w, d.n.div_ceil(BLOCK));
             next_chunks.push(Chunk { h0: c.h0, h1: c.h1, p0: q, p1: q + n_out });
             q += n_out;
-            baby += n_babies as u64;
+            self.born += n_babies as u64;
         }
         self.submit(enc, &format!("month {}: births scatter", self.month()))?;
-        self.next_id = baby;
         self.n_p = q;
         for name in PERSON_STATE {
             let a = self.bufs.remove(name).expect("column");
@@ -695,7 +693,7 @@ impl GpuEngine {
         let mut h = self.download()?;
         let ctx = Ctx { p, t: &self.tables, keys, persistent: self.persistent };
         let mut scratch = Persons::default();
-        run_cpu_stage(&ctx, stage, &mut h.persons, &mut scratch, &mut h.households, &mut h.pout, &mut h.hout, &mut self.next_id, acc);
+        run_cpu_stage(&ctx, stage, &mut h.persons, &mut scratch, &mut h.households, &mut h.pout, &mut h.hout, &mut self.born, acc);
         self.upload(&h)
     }
 

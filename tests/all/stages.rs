@@ -88,25 +88,28 @@ fn accounting_identity_is_exact() {
     }
 }
 
-/// After two years of births and deaths: ids unique, babies have fresh ids above the input's,
-/// each baby sits in its mother's household right after her, households stay contiguous.
+/// After two years of births and deaths: ids unique, babies have ids from 2^63 (reserved for
+/// them), each baby sits in its mother's household right after her and has the id its mother
+/// and the month give it, households stay contiguous.
 #[test]
 fn births_stage_keeps_households_contiguous_with_fresh_unique_ids() {
     let (_, pop) = util::pop60k();
     let s = util::baseline();
-    let first_new = pop.persons.next_id();
     let mut e = util::engine(pop, &s, 24);
     let mut babies_seen = 0;
     let mut born = 0;
     for _ in 0..24 {
+        let month = e.step_params().month;
         born += e.step().total(M::Births) / 3;
         let p = &e.persons;
         for i in 0..p.len() {
             if p.status[i] & BORN != 0 {
                 babies_seen += 1;
                 assert_eq!(p.age_months[i], 0);
-                assert!(p.id(i) >= first_new);
+                assert!(p.id(i) >= 1 << 63);
                 assert!(i > 0 && p.household[i - 1] == p.household[i], "baby {i} not after a member of its household");
+                let mother = (p.id_lo[i - 1], p.id_hi[i - 1]);
+                assert_eq!(p.id(i), policy_twin::rng::baby_id(&policy_twin::rng::baby_keys(month), mother.0, mother.1), "baby {i}'s id from its mother and the month");
             }
         }
     }
@@ -120,7 +123,7 @@ fn births_stage_keeps_households_contiguous_with_fresh_unique_ids() {
             assert!(seen.insert(p.household[i]), "household {} appears in two runs", p.household[i]);
         }
     }
-    assert_eq!(e.next_id, first_new + born, "one new id per birth");
+    assert_eq!(e.born, born, "births counted");
 }
 
 fn ctx_for<'a>(p: &'a policy_twin::params::StepParams, t: &'a Tables) -> Ctx<'a> {
