@@ -31,6 +31,8 @@ pub struct Engine {
     /// Babies born so far in the run.
     pub born: u64,
     persistent: StepKeys,
+    /// Wall seconds spent in each stage of [`ORDER`] so far (for `twin bench`'s profile).
+    pub stage_seconds: Vec<f64>,
 }
 
 /// Borrowed state at the end of a month: what snapshots write and parity tests compare.
@@ -132,6 +134,7 @@ impl Engine {
             start: scenario.start,
             step: 0,
             born: 0,
+            stage_seconds: vec![0.0; ORDER.len()],
             persistent,
         })
     }
@@ -148,8 +151,10 @@ impl Engine {
     /// Simulate one month; returns its aggregates.
     pub fn step(&mut self) -> Acc {
         let mut acc = Acc::default();
-        for info in ORDER.iter() {
+        for (k, info) in ORDER.iter().enumerate() {
+            let t = std::time::Instant::now();
             self.run_stage(info.stage, &mut acc);
+            self.stage_seconds[k] += t.elapsed().as_secs_f64();
         }
         self.step += 1;
         acc

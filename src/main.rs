@@ -321,11 +321,20 @@ fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
             accs.push(sim.step()?);
         }
         let secs = t.elapsed().as_secs_f64();
+        let stages = sim.stage_seconds();
+        if let Some(st) = &stages {
+            println!("CPU time by stage (seconds over {} months; share of the step):", a.months);
+            let total: f64 = st.iter().map(|s| s.1).sum();
+            for (name, s) in st {
+                println!("  {name:<18} {s:>9.3}  {:>5.1}%", 100.0 * s / total.max(1e-12));
+            }
+        }
         let name = choice.adapter.as_ref().map_or(format!("cpu ({} threads)", rayon::current_num_threads()), |ad| format!("{} ({})", ad.name, ad.backend));
         rows.push(serde_json::json!({
             "backend": choice.backend, "device": name, "persons": pop.persons.len(), "months": a.months,
             "setup_s": setup_s, "seconds": secs, "person_months": pm, "person_months_per_second": pm as f64 / secs,
             "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
+            "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
         }));
         results.push(accs);
     }

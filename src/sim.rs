@@ -65,6 +65,14 @@ impl Simulation {
         }
     }
 
+    /// Seconds spent in each stage so far, by stage name (CPU path only).
+    pub fn stage_seconds(&self) -> Option<Vec<(&'static str, f64)>> {
+        match self {
+            Simulation::Cpu(e) => Some(crate::stages::ORDER.iter().map(|i| i.name).zip(e.stage_seconds.iter().copied()).collect()),
+            Simulation::Gpu(_) => None,
+        }
+    }
+
     pub fn persons(&self) -> usize {
         match self {
             Simulation::Cpu(e) => e.persons.len(),

@@ -77,10 +77,10 @@ pub fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Hou
 
 pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
     let n = persons.len();
+    // fold, not map: one accumulator per rayon task rather than per chunk
     (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .map(|c| {
-            let mut acc = Acc::default();
+        .fold(Acc::default, |mut acc, c| {
             for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
                 accounting_person(i, persons, pout, hh, hout, ta_cost, &mut acc);
             }

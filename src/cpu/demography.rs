@@ -78,8 +78,7 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
         .par_chunks_mut(CHUNK)
         .zip(status.par_chunks_mut(CHUNK))
         .enumerate()
-        .map(|(c, (age, st))| {
-            let mut ev = Acc::default();
+        .fold(Acc::default, |mut ev, (c, (age, st))| {
             for j in 0..age.len() {
                 let i = c * CHUNK + j;
                 let h = household[i] as usize;

@@ -51,8 +51,7 @@ pub fn housing(ctx: &Ctx, persons: &Persons, hh: &mut Households, hout: &Househo
         .zip(arrears.par_chunks_mut(CHUNK))
         .zip(prev_net.par_chunks_mut(CHUNK))
         .enumerate()
-        .map(|(c, ((info, arr), prev))| {
-            let mut ev = Acc::default();
+        .fold(Acc::default, |mut ev, (c, ((info, arr), prev))| {
             for j in 0..info.len() {
                 let h = c * CHUNK + j;
                 if len[h] == 0 {

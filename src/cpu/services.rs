@@ -323,6 +323,34 @@ fn hist_person(ctx: &Ctx, pass: u32, i: usize, persons: &Persons, wv: u32, hh: &
     }
 }
 
+/// A person's requests at the cut priority of a queue still searching for its cut, as
+/// (queue, key, weighted units).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cut_candidates(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], out: &mut Vec<(u32, u32, u64)>) {
+    let h = persons.household[i] as usize;
+    if !has_requests(i, wv, hh, h) {
+        return;
+    }
+    let r = region(hh.info[h]) as usize;
+    let w = hh.weight[h] as u64;
+    let mut base = None;
+    for s in 0..N_SERVICES as u32 {
+        let prio = if s == S_LETTINGS {
+            if hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY { (hh.wait[h] + 1).min(MAX_LETTING_PRIORITY) } else { 0 }
+        } else {
+            wait_of(wv, s)
+        };
+        let q = s as usize * 12 + r;
+        if prio == 0 || sel[q * SEL_WORDS] != SEL_SEARCH || sel[q * SEL_WORDS + 1] != prio {
+            continue;
+        }
+        let b = *base.get_or_insert_with(|| queue_base(&ctx.keys, persons.id_lo[i], persons.id_hi[i]));
+        let u = if s == S_LETTINGS { 1 } else { units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv) };
+        out.push((q as u32, key_of(b, s), w * u as u64));
+    }
+}
+
 /// A change to a household decided by its first member's service outcome.
 #[derive(Clone, Copy, Debug)]
 struct HouseholdChange {
@@ -335,10 +363,9 @@ struct HouseholdChange {
 /// The apply pass for one person: who is served, the new waiting state, the measures.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn apply_person(ctx: &Ctx, i: usize, persons: &Persons, hh: &Households, sel: &[u32], ev: &mut Acc) -> (u32, Option<HouseholdChange>) {
+fn apply_person(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], ev: &mut Acc) -> (u32, Option<HouseholdChange>) {
     let p = ctx.p;
     let h = persons.household[i] as usize;
-    let wv = persons.svc_wait[i];
     if !has_requests(i, wv, hh, h) {
         return (wv, None);
     }
@@ -419,7 +446,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         a
     };
     let mut new_wait = std::mem::take(&mut persons.svc_wait);
-    let (hist, mut acc) = {
+    let (hist, acc) = {
         let (pp, hr, sl) = (&*persons, &*hh, &sel);
         new_wait
             .par_chunks_mut(CHUNK)
@@ -441,52 +468,70 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     for q in 0..N_QUEUES {
         select(0, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
     }
-    for pass in 1..=4u32 {
-        if !sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
-            break; // every queue decided (the GPU path runs the empty passes)
-        }
+    // passes 1-4 on the CPU: the requests at each undecided queue's cut priority are
+    // collected once (queue, key, weighted units), then histogrammed from that list; the GPU
+    // runs the same passes over every person instead. Same histograms, same cut.
+    if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
         let (pp, hr, sl) = (&*persons, &*hh, &sel);
-        let hist = (0..n.div_ceil(CHUNK))
+        let cands: Vec<(u32, u32, u64)> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
-            .fold(new_hist, |mut hist, c| {
+            .flat_map_iter(|c| {
+                let mut v = Vec::new();
                 for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    hist_person(ctx, pass, i, pp, pp.svc_wait[i], hr, sl, &mut hist);
+                    cut_candidates(ctx, i, pp, pp.svc_wait[i], hr, sl, &mut v);
                 }
-                hist
+                v
             })
-            .reduce(new_hist, add_hist);
-        for q in 0..N_QUEUES {
-            select(pass, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
+            .collect();
+        for pass in 1..=4u32 {
+            let mut hist = vec![0u64; N_QUEUES * BINS];
+            for &(q, key, wu) in &cands {
+                let sq = &sel[q as usize * SEL_WORDS..(q as usize + 1) * SEL_WORDS];
+                let prio = sq[1];
+                if let Some(b) = hist_bin(sq, pass, prio, key) {
+                    hist[q as usize * BINS + b] += wu;
+                }
+            }
+            for q in 0..N_QUEUES {
+                select(pass, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
+            }
         }
     }
 
-    // apply
-    let (pp, hr) = (&*persons, &*hh);
-    let results: Vec<(Vec<u32>, Vec<HouseholdChange>, Acc)> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut ev = Acc::default();
-            let mut waits = Vec::with_capacity(CHUNK);
-            let mut changes = Vec::new();
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                let (wv, ch) = apply_person(ctx, i, pp, hr, &sel, &mut ev);
-                waits.push(wv);
-                changes.extend(ch);
-            }
-            (waits, changes, ev)
-        })
-        .collect();
-    for (c, (waits, changes, ev)) in results.into_iter().enumerate() {
-        persons.svc_wait[c * CHUNK..c * CHUNK + waits.len()].copy_from_slice(&waits);
-        for ch in changes {
-            let h = ch.h as usize;
-            hh.info[h] = ch.info;
-            hh.rent[h] = ch.rent;
-            hh.wait[h] = ch.wait;
-        }
-        acc = acc.merge(&ev);
+    // apply: new waits in place; household moves (decided by first members) applied after
+    let mut waits = std::mem::take(&mut persons.svc_wait);
+    let (changes, ev) = {
+        let (pp, hr, sl) = (&*persons, &*hh, &sel);
+        waits
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .fold(
+                || (Vec::new(), Acc::default()),
+                |(mut changes, mut ev), (c, wv)| {
+                    for j in 0..wv.len() {
+                        let (w, ch) = apply_person(ctx, c * CHUNK + j, pp, wv[j], hr, sl, &mut ev);
+                        wv[j] = w;
+                        changes.extend(ch);
+                    }
+                    (changes, ev)
+                },
+            )
+            .reduce(
+                || (Vec::new(), Acc::default()),
+                |(mut a, ea), (b, eb)| {
+                    a.extend(b);
+                    (a, ea.merge(&eb))
+                },
+            )
+    };
+    persons.svc_wait = waits;
+    for ch in changes {
+        let h = ch.h as usize;
+        hh.info[h] = ch.info;
+        hh.rent[h] = ch.rent;
+        hh.wait[h] = ch.wait;
     }
-    acc
+    acc.merge(&ev)
 }
 
 #[cfg(test)]
