@@ -2,6 +2,7 @@
 // radix select over weighted histograms. Twin of src/cpu/services.rs (read its header for the
 // rules). Entry points, per month:
 //   services_demand : per person, this month's priorities, then histogram pass 0
+//   services_reduce : per (queue, bin), sum the histogram replicas
 //   services_select : per queue, narrow the cut after a pass (d.hpass)
 //   services_hist   : per person, histogram pass d.hpass (1..4) of the key bytes
 //   services_apply  : per person, who is served, new waits, household moves, measures
@@ -120,25 +121,41 @@ fn has_requests(i: u32, w: u32, h: u32) -> bool {
 }
 
 fn hist_person(hp: u32, i: u32, h: u32, copy: u32) {
-    if (!has_requests(i, svc_wait[i], h)) { return; }
-    let reqs = requests(i, svc_wait[i], h);
-    let r = hh_region(hh_info[h]);
+    let w0 = svc_wait[i];
+    if (!has_requests(i, w0, h)) { return; }
+    let info = hh_info[h];
+    let r = hh_region(info);
     let w = hh_weight[h];
+    let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
+    var kbase = 0u;
+    var have_base = false;
     for (var s = 0u; s < N_SERVICES; s++) {
-        let prio = reqs[s].x;
+        var prio = 0u;
+        if (s == S_LETTINGS) {
+            if (is_ta_ref) { prio = min(hh_wait[h] + 1u, MAX_LETTING_PRIORITY); }
+        } else {
+            prio = wait_of(w0, s);
+        }
         if (prio == 0u) { continue; }
         let q = s * 12u + r;
-        if (hp == 0u) {
-            hist_add(copy, q, prio, w, reqs[s].y);
-            continue;
+        var bin = prio;
+        if (hp > 0u) {
+            // only the requests at an undecided queue's cut priority take part
+            if (sel_word(q, 0u) != SEL_SEARCH || prio != sel_word(q, 1u)) { continue; }
+            if (!have_base) {
+                kbase = queue_base(id_lo[i], id_hi[i]);
+                have_base = true;
+            }
+            let key = key_of(kbase, s);
+            if (hp > 1u) {
+                let shift = 32u - 8u * (hp - 1u);
+                if ((key >> shift) != (sel_word(q, 2u) >> shift)) { continue; }
+            }
+            bin = (key >> (32u - 8u * hp)) & 0xffu;
         }
-        if (sel_word(q, 0u) != SEL_SEARCH || prio != sel_word(q, 1u)) { continue; }
-        let key = key_of(queue_base(id_lo[i], id_hi[i]), s);
-        if (hp > 1u) {
-            let shift = 32u - 8u * (hp - 1u);
-            if ((key >> shift) != (sel_word(q, 2u) >> shift)) { continue; }
-        }
-        hist_add(copy, q, (key >> (32u - 8u * hp)) & 0xffu, w, reqs[s].y);
+        var u = 1u;
+        if (s != S_LETTINGS) { u = service_units(s, prio, i, w0); }
+        hist_add(copy, q, bin, w, u);
     }
 }
 
@@ -219,22 +236,30 @@ fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
 }
 
-// one invocation per queue: sum the histogram replicas, then narrow the cut (services.rs select)
+// one invocation per (queue, bin): sum the histogram replicas into replica 0
+@compute @workgroup_size(WG)
+fn services_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let k = linear(gid, nwg);
+    if (k >= N_QUEUES * BINS) { return; }
+    var v = vec2<u32>(0u, 0u);
+    for (var r = 0u; r < ACC_COPIES; r++) {
+        let x = (r * N_QUEUES * BINS + k) * 2u;
+        v = add64(v, vec2<u32>(atomicLoad(&qhist[x]), atomicLoad(&qhist[x + 1u])));
+    }
+    atomicStore(&qhist[2u * k], v.x);
+    atomicStore(&qhist[2u * k + 1u], v.y);
+}
+
+// one invocation per queue: narrow the cut (services.rs select), from the reduced histogram
 @compute @workgroup_size(WG)
 fn services_select(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let q = linear(gid, nwg);
     if (q >= N_QUEUES) { return; }
     let hp = d.hpass;
-    var hist: array<vec2<u32>, 256>;
     var total = vec2<u32>(0u, 0u);
     for (var b = 0u; b < BINS; b++) {
-        var v = vec2<u32>(0u, 0u);
-        for (var r = 0u; r < ACC_COPIES; r++) {
-            let k = ((r * N_QUEUES + q) * BINS + b) * 2u;
-            v = add64(v, vec2<u32>(atomicLoad(&qhist[k]), atomicLoad(&qhist[k + 1u])));
-        }
-        hist[b] = v;
-        total = add64(total, v);
+        let x = (q * BINS + b) * 2u;
+        total = add64(total, vec2<u32>(atomicLoad(&qhist[x]), atomicLoad(&qhist[x + 1u])));
     }
     let base = q * SEL_WORDS;
     var limit: vec2<u32>;
@@ -253,7 +278,8 @@ fn services_select(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     var cum = vec2<u32>(0u, 0u);
     for (var k = 0u; k < BINS; k++) {
         let b = BINS - 1u - k;
-        let next = add64(cum, hist[b]);
+        let x = (q * BINS + b) * 2u;
+        let next = add64(cum, vec2<u32>(atomicLoad(&qhist[x]), atomicLoad(&qhist[x + 1u])));
         if (gt64(next, limit)) {
             let rem = sub64(limit, cum);
             if (hp == 0u) {

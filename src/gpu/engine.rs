@@ -510,6 +510,8 @@ impl GpuEngine {
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
                             self.per_person_pass(&mut enc, "services_hist", keys, pass);
                         }
+                        let d = Dispatch { n: (N_QUEUES * BINS) as u32, hpass: pass, ..self.base_dispatch(keys) };
+                        self.dispatch(&mut enc, "services_reduce", d, Windows::default(), d.n);
                         let d = Dispatch { n: N_QUEUES as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_select", d, Windows::default(), d.n);
                     }
