@@ -92,30 +92,6 @@ fn is_served(q: u32, prio: u32, key: u32) -> bool {
     return false;
 }
 
-// a person's requests after the demand pass: (priority, units) per service, 0 = none
-fn requests(i: u32, w: u32, h: u32) -> array<vec2<u32>, 7> {
-    var out: array<vec2<u32>, 7>;
-    for (var s = 0u; s < N_PERSON_SERVICES; s++) {
-        let prio = wait_of(w, s);
-        if (prio != 0u) {
-            out[s] = vec2<u32>(prio, service_units(s, prio, i, w));
-        }
-    }
-    if (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY) {
-        out[S_LETTINGS] = vec2<u32>(min(hh_wait[h] + 1u, MAX_LETTING_PRIORITY), 1u);
-    }
-    return out;
-}
-
-fn hist_add(copy: u32, q: u32, bin: u32, w: u32, v: u32) {
-    let p = mul64(w, v);
-    if (p.x == 0u && p.y == 0u) { return; }
-    let k = ((copy * N_QUEUES + q) * BINS + bin) * 2u;
-    let old = atomicAdd(&qhist[k], p.x);
-    let hi = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
-    if (hi != 0u) { atomicAdd(&qhist[k + 1u], hi); }
-}
-
 fn has_requests(i: u32, w: u32, h: u32) -> bool {
     return w != 0u || (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY);
 }
@@ -304,8 +280,8 @@ fn services_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let h = household[i] - d.h_base;
     let wv = svc_wait[i];
     if (!has_requests(i, wv, h)) { return; }
-    let reqs = requests(i, wv, h);
     let info = hh_info[h];
+    let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
     let r = hh_region(info);
     let c = cell(r, age_band(age_months[i] / 12u), st_sex(status[i]));
     let w = hh_weight[h];
@@ -315,9 +291,16 @@ fn services_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     let old_rent = hh_rent[h];
     var out = wv;
     for (var svc = 0u; svc < N_SERVICES; svc++) {
-        let prio = reqs[svc].x;
+        // this person's request to the service (requests() without the array)
+        var prio = 0u;
+        if (svc == S_LETTINGS) {
+            if (is_ta_ref) { prio = min(old_wait + 1u, MAX_LETTING_PRIORITY); }
+        } else {
+            prio = wait_of(wv, svc);
+        }
         if (prio == 0u) { continue; }
-        let u = reqs[svc].y;
+        var u = 1u;
+        if (svc != S_LETTINGS) { u = service_units(svc, prio, i, wv); }
         let q = svc * 12u + r;
         let key = key_of(kbase, svc);
         acc_add(copy, c, service_measure(svc, SM_DEMAND), w, 1u);
