@@ -92,6 +92,15 @@ fn is_served(q: u32, prio: u32, key: u32) -> bool {
     return false;
 }
 
+fn hist_add(copy: u32, q: u32, bin: u32, w: u32, v: u32) {
+    let p = mul64(w, v);
+    if (p.x == 0u && p.y == 0u) { return; }
+    let k = ((copy * N_QUEUES + q) * BINS + bin) * 2u;
+    let old = atomicAdd(&qhist[k], p.x);
+    let hi = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
+    if (hi != 0u) { atomicAdd(&qhist[k + 1u], hi); }
+}
+
 fn has_requests(i: u32, w: u32, h: u32) -> bool {
     return w != 0u || (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY);
 }
