@@ -70,6 +70,13 @@ struct BenchArgs {
     /// GPU persons per chunk.
     #[arg(long)]
     chunk_persons: Option<u32>,
+    /// Scaling curve: time every backend on synthetic populations of each size in
+    /// --sweep-sizes, and write the table (--json, and a CSV beside it) and a chart (SVG beside it).
+    #[arg(long)]
+    sweep: bool,
+    /// Population sizes of the sweep, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000,10000000")]
+    sweep_sizes: Vec<u64>,
 }
 
 #[derive(Args)]
@@ -282,7 +289,7 @@ fn devices(a: &DevicesArgs) -> Result<()> {
 }
 
 fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
-    use policy_twin::gpu::{engine::GpuOptions, Backend};
+    use policy_twin::gpu::Backend;
     let backends: Vec<Backend> = match a.backend.as_str() {
         "cpu" => vec![Backend::Cpu],
         "gpu" => vec![Backend::Gpu],
@@ -293,25 +300,57 @@ fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
     let scen_path = a.scenario.clone().unwrap_or_else(|| default_path("scenarios/baseline.toml"));
     let mut scenario = Scenario::load(&scen_path)?;
     scenario.years = a.months.div_ceil(12).max(1);
+    if a.sweep {
+        return sweep(a, &scenario, &backends, quiet);
+    }
     let tmp;
     let dir = match &a.population {
         Some(p) => p.clone(),
         None => {
-            tmp = tempfile_dir()?;
-            let b = bar(quiet, a.persons, "synth    [{bar:30}] {pos}/{len} persons {elapsed}");
-            let opts = synth::SynthOptions { persons: a.persons, seed: 1, weight: 1, data_dir: default_path("data") };
-            synth::synth(&opts, &tmp.0, &|done, _| b.set_position(done))?;
-            b.finish_and_clear();
+            tmp = synth_temp(a.persons, quiet)?;
             tmp.0.clone()
         }
     };
     let pop = load_population(&dir, quiet)?;
+    let (rows, results) = bench_backends(a, &pop, &scenario, &backends, true)?;
+    print_bench_rows(&rows);
+    let mut summary = serde_json::json!({ "runs": rows });
+    if results.len() == 2 {
+        let ratio = rows[1]["person_months_per_second"].as_f64().unwrap_or(0.0) / rows[0]["person_months_per_second"].as_f64().unwrap_or(1.0);
+        let identical = results[0] == results[1];
+        println!("GPU/CPU ratio: {ratio:.3}; aggregates identical on both backends: {}", if identical { "yes" } else { "NO" });
+        summary["gpu_cpu_ratio"] = serde_json::json!(ratio);
+        summary["aggregates_identical"] = serde_json::json!(identical);
+        anyhow::ensure!(identical, "the CPU and GPU backends gave different aggregates");
+    }
+    std::fs::write(&a.json, serde_json::to_string_pretty(&summary)?).with_context(|| format!("writing {}", a.json.display()))?;
+    Ok(())
+}
+
+fn synth_temp(persons: u64, quiet: bool) -> Result<TempDir> {
+    let tmp = tempfile_dir()?;
+    let b = bar(quiet, persons, "synth    [{bar:30}] {pos}/{len} persons {elapsed}");
+    let opts = synth::SynthOptions { persons, seed: 1, weight: 1, data_dir: default_path("data") };
+    synth::synth(&opts, &tmp.0, &|done, _| b.set_position(done))?;
+    b.finish_and_clear();
+    Ok(tmp)
+}
+
+/// Time each backend on one population: JSON rows and each backend's aggregates.
+fn bench_backends(
+    a: &BenchArgs,
+    pop: &policy_twin::state::Population,
+    scenario: &Scenario,
+    backends: &[policy_twin::gpu::Backend],
+    profile: bool,
+) -> Result<(Vec<serde_json::Value>, Vec<Vec<Acc>>)> {
+    use policy_twin::gpu::engine::GpuOptions;
     let mut rows = Vec::new();
-    let mut results: Vec<Vec<policy_twin::measures::Acc>> = Vec::new();
-    for backend in backends {
+    let mut results: Vec<Vec<Acc>> = Vec::new();
+    for &backend in backends {
         let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, ..Default::default() };
         let t_setup = Instant::now();
-        let (mut sim, choice) = Simulation::open(pop.clone(), &scenario, scenario.seed, a.months, backend, opts)?;
+        let (mut sim, choice) = Simulation::open(pop.clone(), scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();
         let mut pm = 0u64;
         let mut accs = Vec::new();
@@ -322,7 +361,7 @@ fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
         }
         let secs = t.elapsed().as_secs_f64();
         let stages = sim.stage_seconds();
-        if let Some(st) = &stages {
+        if let (true, Some(st)) = (profile, &stages) {
             println!("CPU time by stage (seconds over {} months; share of the step):", a.months);
             let total: f64 = st.iter().map(|s| s.1).sum();
             for (name, s) in st {
@@ -338,8 +377,12 @@ fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
         }));
         results.push(accs);
     }
+    Ok((rows, results))
+}
+
+fn print_bench_rows(rows: &[serde_json::Value]) {
     println!("{:<44} {:>10} {:>7} {:>10} {:>26}", "backend", "persons", "months", "seconds", "person-months per second");
-    for r in &rows {
+    for r in rows {
         println!(
             "{:<44} {:>10} {:>7} {:>10.3} {:>26.0}",
             r["device"].as_str().unwrap_or(""),
@@ -349,17 +392,101 @@ fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
             r["person_months_per_second"].as_f64().unwrap_or(0.0)
         );
     }
-    let mut summary = serde_json::json!({ "runs": rows });
-    if results.len() == 2 {
-        let ratio = rows[1]["person_months_per_second"].as_f64().unwrap_or(0.0) / rows[0]["person_months_per_second"].as_f64().unwrap_or(1.0);
-        let identical = results[0] == results[1];
-        println!("GPU/CPU ratio: {ratio:.3}; aggregates identical on both backends: {}", if identical { "yes" } else { "NO" });
-        summary["gpu_cpu_ratio"] = serde_json::json!(ratio);
-        summary["aggregates_identical"] = serde_json::json!(identical);
-        anyhow::ensure!(identical, "the CPU and GPU backends gave different aggregates");
+}
+
+/// `twin bench --sweep`: every backend at every size; a table (JSON and CSV) and an SVG chart.
+fn sweep(a: &BenchArgs, scenario: &Scenario, backends: &[policy_twin::gpu::Backend], quiet: bool) -> Result<()> {
+    anyhow::ensure!(!a.sweep_sizes.is_empty() && a.sweep_sizes.iter().all(|&n| n >= 100), policy_twin::Error::Config("--sweep-sizes: sizes of at least 100 persons".into()));
+    let mut rows = Vec::new();
+    for &n in &a.sweep_sizes {
+        let tmp = synth_temp(n, quiet)?;
+        let pop = policy_twin::input::load_dir(&tmp.0, &|_, _| {})?;
+        let (r, results) = bench_backends(a, &pop, scenario, backends, false)?;
+        if results.len() == 2 {
+            anyhow::ensure!(results[0] == results[1], "the CPU and GPU backends gave different aggregates at {n} persons");
+        }
+        print_bench_rows(&r);
+        rows.extend(r);
     }
-    std::fs::write(&a.json, serde_json::to_string_pretty(&summary)?).with_context(|| format!("writing {}", a.json.display()))?;
+    if let Some(dir) = a.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let csv_path = a.json.with_extension("csv");
+    let svg_path = a.json.with_extension("svg");
+    let mut csv = String::from("backend,device,persons,months,seconds,person_months_per_second\n");
+    for r in &rows {
+        csv.push_str(&format!(
+            "{},\"{}\",{},{},{:.6},{:.0}\n",
+            r["backend"].as_str().unwrap_or(""),
+            r["device"].as_str().unwrap_or("").replace('"', "'"),
+            r["persons"],
+            r["months"],
+            r["seconds"].as_f64().unwrap_or(0.0),
+            r["person_months_per_second"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    std::fs::write(&csv_path, csv).with_context(|| format!("writing {}", csv_path.display()))?;
+    let series: Vec<(String, Vec<(f64, f64)>)> = {
+        let mut names: Vec<String> = Vec::new();
+        for r in &rows {
+            let d = r["device"].as_str().unwrap_or("").to_string();
+            if !names.contains(&d) {
+                names.push(d);
+            }
+        }
+        names
+            .into_iter()
+            .map(|d| {
+                let pts = rows.iter().filter(|r| r["device"].as_str() == Some(&d)).map(|r| (r["persons"].as_f64().unwrap_or(1.0), r["person_months_per_second"].as_f64().unwrap_or(0.0) / 1e6)).collect();
+                (d, pts)
+            })
+            .collect()
+    };
+    let title = format!("policy-twin month step: throughput by population size ({} months, scenario {})", a.months, scenario.name);
+    std::fs::write(&svg_path, sweep_svg(&title, &series)).with_context(|| format!("writing {}", svg_path.display()))?;
+    std::fs::write(&a.json, serde_json::to_string_pretty(&serde_json::json!({ "sweep": rows }))?).with_context(|| format!("writing {}", a.json.display()))?;
+    println!("wrote {}, {} and {}", a.json.display(), csv_path.display(), svg_path.display());
     Ok(())
+}
+
+/// A line chart: x = persons (log scale), y = million person-months per second, one line per
+/// backend. Plain SVG, no scripts or fonts to fetch.
+fn sweep_svg(title: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
+    let (w, h, l, r, t, b) = (760.0, 440.0, 80.0, 30.0, 50.0, 60.0);
+    let xs: Vec<f64> = series.iter().flat_map(|s| s.1.iter().map(|p| p.0.log10())).collect();
+    let (x0, x1) = (xs.iter().cloned().fold(f64::INFINITY, f64::min).floor(), xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max).ceil().max(1.0));
+    let x1 = if x1 <= x0 { x0 + 1.0 } else { x1 };
+    let ymax = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(0.0, f64::max).max(1e-6) * 1.1;
+    let px = |x: f64| l + (x.log10() - x0) / (x1 - x0) * (w - l - r);
+    let py = |y: f64| h - b - y / ymax * (h - t - b);
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut o = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    o += &format!("<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", w / 2.0, esc(title));
+    o += &format!("<line x1=\"{l}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{}\" stroke=\"black\"/>\n", h - b, w - r, h - b, h - b);
+    let mut e = x0;
+    while e <= x1 + 1e-9 {
+        let x = px(10f64.powf(e));
+        o += &format!("<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"black\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">10^{}</text>\n", h - b, h - b + 5.0, h - b + 20.0, e as i32);
+        e += 1.0;
+    }
+    for k in 0..=5 {
+        let y = ymax * k as f64 / 5.0;
+        o += &format!("<line x1=\"{}\" y1=\"{}\" x2=\"{l}\" y2=\"{}\" stroke=\"black\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.2}</text>\n", l - 5.0, py(y), py(y), l - 8.0, py(y) + 4.0, y);
+    }
+    o += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">persons in the population (log scale)</text>\n", (l + w - r) / 2.0, h - 20.0);
+    o += &format!("<text transform=\"translate(20,{}) rotate(-90)\" text-anchor=\"middle\">million person-months per second</text>\n", (t + h - b) / 2.0);
+    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    for (k, (name, pts)) in series.iter().enumerate() {
+        let c = colours[k % colours.len()];
+        let path: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
+        o += &format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n", path.join(" "));
+        for &(x, y) in pts {
+            o += &format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"><title>{} persons: {:.3} million person-months/s</title></circle>\n", px(x), py(y), x, y);
+        }
+        o += &format!("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{}</text>\n", l + 15.0, t + 10.0 + 16.0 * k as f64, l + 32.0, t + 15.0 + 16.0 * k as f64, esc(name));
+    }
+    o += "</svg>\n";
+    o
 }
 
 /// A temporary directory removed on drop (for `twin bench`'s synthetic population).

@@ -143,3 +143,26 @@ fn reforms_write_comparison_and_distribution_tables() {
     let (code, _, stderr) = util::run_twin(&["run", "-q", "--population", pop.to_str().unwrap(), "--reform", bad.to_str().unwrap(), "--out", "o2"], d.path());
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// `twin bench --sweep` writes the scaling table (JSON, CSV) and a chart with a point per size.
+#[test]
+fn bench_sweep_writes_table_and_chart() {
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("sweep").join("s.json");
+    let args = ["bench", "-q", "--sweep", "--sweep-sizes", "1000,3000", "--months", "2", "--backend", "cpu", "--json", json.to_str().unwrap()];
+    let (code, stdout, stderr) = util::run_twin(&args, d.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("wrote"), "{stdout}");
+    let csv = std::fs::read_to_string(json.with_extension("csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "header and a row per size: {csv}");
+    assert!(lines[1].starts_with("cpu,") && lines[1].contains(",1000,2,") && lines[2].contains(",3000,2,"), "{csv}");
+    let rate: f64 = lines[2].rsplit(',').next().unwrap().parse().unwrap();
+    assert!(rate > 0.0);
+    let svg = std::fs::read_to_string(json.with_extension("svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert_eq!(svg.matches("<circle").count(), 2, "a point per size");
+    assert!(svg.contains("persons in the population") && svg.contains("million person-months per second"), "axis labels");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["sweep"].as_array().unwrap().len(), 2);
+}
