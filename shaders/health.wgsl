@@ -15,6 +15,7 @@ fn health_person(id_lo_: u32, id_hi_: u32, age_m: u32, status_: u32, info: u32) 
     if (st_employment(s) == UNEMPLOYED) {
         mult = mul_mult(mult, params.sp_unemployed_health_bp);
     }
+    mult = min(mult, MAX_HEALTH_MULT); // the product is capped at 10 (mul_mult's range)
     if (h == GOOD) {
         if (dh < mul_mult(t_health(band, 0u), mult)) {
             h = LIMITING;

@@ -192,6 +192,7 @@ fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
                 prio = min(k + 1u, 30u);
             } else {
                 acc_add(copy, c, service_measure(svc, SM_DEMAND), w, 1u);
+                acc_add(copy, c, service_measure(svc, SM_UNMET), w, 1u);
                 acc_add(copy, c, service_measure(svc, SM_LEFT), w, 1u);
             }
         } else if (new_draw) {
@@ -352,7 +353,7 @@ fn services_apply(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
                 out = set_wait(out, svc, 0u);
                 if (svc == S_HOMELESS) {
                     hh_info[h] = r | (PRIVATE_RENT << TENURE_SHIFT);
-                    hh_rent[h] = old_rent;
+                    hh_rent[h] = params.ta_rent[r];
                     hh_wait[h] = 0u;
                 }
             } else {

@@ -31,7 +31,8 @@ pub struct Engine {
     /// Babies born so far in the run.
     pub born: u64,
     persistent: StepKeys,
-    /// Wall seconds spent in each stage of [`ORDER`] so far (for `twin bench`'s profile).
+    /// Wall seconds spent in each stage of [`ORDER`] so far (for `twin bench`'s profile); the
+    /// fused labour + health + person policy pass is counted under `labour`.
     pub stage_seconds: Vec<f64>,
 }
 
@@ -151,10 +152,21 @@ impl Engine {
     /// Simulate one month; returns its aggregates.
     pub fn step(&mut self) -> Acc {
         let mut acc = Acc::default();
-        for (k, info) in ORDER.iter().enumerate() {
+        let mut k = 0;
+        while k < ORDER.len() {
             let t = std::time::Instant::now();
-            self.run_stage(info.stage, &mut acc);
+            // labour, health and person policy run fused, person by person (src/cpu/fused.rs)
+            if ORDER[k].stage == Stage::Labour && ORDER.get(k + 2).map(|i| i.stage) == Some(Stage::PersonPolicy) {
+                let p = self.params[self.step as usize];
+                let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
+                cpu::fused::labour_health_policy(&ctx, &mut self.persons, &self.households, &mut self.pout);
+                self.stage_seconds[k] += t.elapsed().as_secs_f64();
+                k += 3;
+                continue;
+            }
+            self.run_stage(ORDER[k].stage, &mut acc);
             self.stage_seconds[k] += t.elapsed().as_secs_f64();
+            k += 1;
         }
         self.step += 1;
         acc

@@ -240,7 +240,7 @@ pub fn snapshot_schema() -> SchemaRef {
         field("child_benefit_charge_pence", u32f.clone(), p, "High income child benefit charge."),
         field("benefit_cap_reduction_pence", u32f.clone(), p, "Benefit cap reduction."),
         field("household_net_income_pence", u32f.clone(), p, "Household net income."),
-        field("rent_pence", u32f.clone(), p, "Household rent (kept while homeless; the rent they return to if they make their own arrangements)."),
+        field("rent_pence", u32f.clone(), p, "Household rent (kept, unpaid, while homeless)."),
         field("rent_arrears_pence", u32f.clone(), "pence", "Household rent arrears."),
         field("months_waiting_social_letting", u32f.clone(), "months", "Months the household has waited in temporary accommodation for a social letting."),
         field("gp_wait_months", u32f.clone(), "months", "Months on the GP waiting list (0: not waiting)."),

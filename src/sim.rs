@@ -68,7 +68,17 @@ impl Simulation {
     /// Seconds spent in each stage so far, by stage name (CPU path only).
     pub fn stage_seconds(&self) -> Option<Vec<(&'static str, f64)>> {
         match self {
-            Simulation::Cpu(e) => Some(crate::stages::ORDER.iter().map(|i| i.name).zip(e.stage_seconds.iter().copied()).collect()),
+            Simulation::Cpu(e) => Some(
+                crate::stages::ORDER
+                    .iter()
+                    .map(|i| match i.name {
+                        "labour" => "labour+health+person_policy (fused)",
+                        n => n,
+                    })
+                    .zip(e.stage_seconds.iter().copied())
+                    .filter(|(n, _)| *n != "health" && *n != "person_policy")
+                    .collect(),
+            ),
             Simulation::Gpu(_) => None,
         }
     }

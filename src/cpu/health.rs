@@ -6,7 +6,8 @@
 //! none → moderate (onset, by health), moderate → substantial, moderate → none (recovery).
 //! Spillovers (MODEL.md §3 step 8): the deterioration hazards (good → limiting, limiting →
 //! severe) are multiplied for unemployed people and for members of homeless households or
-//! households in temporary accommodation (last month's housing state).
+//! households in temporary accommodation (last month's housing state); their product is capped
+//! at 10.
 
 use super::{Ctx, CHUNK};
 use crate::codes::*;
@@ -14,11 +15,19 @@ use crate::rng::{draw, stream, Process};
 use crate::state::*;
 use rayon::prelude::*;
 
+/// Cap on the product of the health spillover multipliers: 10, in basis points.
+pub const MAX_HEALTH_MULT: u32 = 100_000;
+
 #[inline(always)]
 pub fn health_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32, hh_info: u32) {
+    health_person_st(ctx, stream(&ctx.keys, id_lo, id_hi), age_months, status, hh_info)
+}
+
+/// [`health_person`] given the person's stream for the month (computed once by the fused pass).
+#[inline(always)]
+pub fn health_person_st(ctx: &Ctx, st: crate::rng::Stream, age_months: u32, status: &mut u32, hh_info: u32) {
     let s = *status;
     let band = age_band(age_months / 12);
-    let st = stream(&ctx.keys, id_lo, id_hi);
     let mut h = crate::state::health(s);
     let d = draw(st, Process::Health);
     let ten = tenure(hh_info);
@@ -29,6 +38,8 @@ pub fn health_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status:
     if employment(s) == UNEMPLOYED {
         mult = crate::fixed::mul_mult(mult, ctx.p.sp_unemployed_health_bp);
     }
+    // the combined multiplier is capped at 10 (mul_mult's range)
+    let mult = mult.min(MAX_HEALTH_MULT);
     if h == GOOD {
         if d < crate::fixed::mul_mult(ctx.t.health(band, 0), mult) {
             h = LIMITING;

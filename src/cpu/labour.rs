@@ -38,13 +38,18 @@ fn entry_earnings(ctx: &Ctx, st: Stream, band: u32, sx: u32) -> u32 {
 
 #[inline(always)]
 pub fn labour_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32, earnings: &mut u32) {
+    labour_person_st(ctx, stream(&ctx.keys, id_lo, id_hi), age_months, status, earnings)
+}
+
+/// [`labour_person`] given the person's stream for the month (computed once by the fused pass).
+#[inline(always)]
+pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, age_months: u32, status: &mut u32, earnings: &mut u32) {
     let s = *status;
     let e = employment(s);
     let age = age_months / 12;
     let band = age_band(age);
     let h = health(s);
     let sx = sex(s);
-    let st = stream(&ctx.keys, id_lo, id_hi);
     let mut next = e;
     if e == CHILD {
         if age >= 16 {

@@ -10,6 +10,7 @@
 pub mod accounting;
 pub mod births;
 pub mod demography;
+pub mod fused;
 pub mod health;
 pub mod household_policy;
 pub mod housing;

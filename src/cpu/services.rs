@@ -12,8 +12,9 @@
 //! **Priority.** The *priority* of a request is the months it will have waited at the end of
 //! this month if it is not served: 1 for a new request, k + 1 for one that has waited k
 //! months. A social-care package in payment continues at priority 31, above every waiter
-//! (care, once arranged, is not withdrawn to serve the list). Social lettings use months in
-//! temporary accommodation (up to 255).
+//! (care, once arranged, is not withdrawn to serve the list; if capacity falls below the
+//! packages in payment, packages compete by their random key and a dropped one rejoins the
+//! list). Social lettings use months in temporary accommodation (up to 255).
 //!
 //! **Service order.** Each queue (service × region) serves its requests longest-waiting first,
 //! ties broken by a random key drawn per person and month, while the units served (weighted)
@@ -29,14 +30,25 @@
 //! a homeless household moves to temporary accommodation; a household granted a letting moves
 //! to social rent). An unserved one waits another month, or leaves the list if it has waited
 //! the service's longest wait (a homeless household then makes its own arrangements and rents
-//! privately again). A waiter whose need ended (care need fell, found work, no longer
-//! homeless) leaves at the month's demand pass.
+//! privately again, at the region's private rent). A waiter whose need ended (care need fell,
+//! found work, no longer homeless) leaves at the month's demand pass, counted as unmet and
+//! left. A need that lasts (care) comes back the next month as a new request after leaving at
+//! the longest wait. A homeless household's wait is held by its first member: if that member
+//! dies, the household's request starts again (counted as died waiting, then new).
+//!
+//! A record of weight w needing u units takes w·u units of capacity at once: a single request
+//! larger than its region's monthly capacity is never served and holds the queue behind it
+//! until it leaves at the longest wait (social lettings have none), so weights must stay small
+//! against regional capacities.
 //!
 //! **Spillovers** (step 8): a person on the social-care waiting list has their admission
-//! hazard and length of stay multiplied (delayed discharge).
+//! hazard and length of stay multiplied (delayed discharge); the multiplier follows the
+//! person's care-waiting state in each month the admission waits.
 //!
 //! Conservation, per service and month: demand = new + carried over; demand = served +
-//! waiting + left; and last month's waiting = carried over + died waiting.
+//! waiting + left; unmet = demand − served; and last month's waiting = carried over + died
+//! waiting, except that care also carries its packages in payment and a household in temporary
+//! accommodation whose members all die leaves the lettings list without a count.
 
 use super::{Ctx, CHUNK};
 use crate::codes::*;
@@ -73,7 +85,8 @@ pub fn key_of(base: u32, service: u32) -> u32 {
 
 /// Length of stay in days of an admission requested at step `req_step`: uniform on
 /// 1..=2·mean−1 (mean `mean`), drawn from the person's persistent stream and the request step,
-/// so a waiting admission keeps its length; times the delayed-discharge multiplier.
+/// so a waiting admission keeps its drawn length; times the delayed-discharge multiplier while
+/// the person waits for care.
 #[inline(always)]
 pub fn length_of_stay(persistent: &StepKeys, id_lo: u32, id_hi: u32, req_step: u32, mean: u32, delayed: bool, mult: u32) -> u32 {
     let ps = stream(persistent, id_lo, id_hi);
@@ -265,6 +278,7 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
                 (k + 1).min(30)
             } else {
                 ev.add_at(c, service_measure(svc, SM_DEMAND), w);
+                ev.add_at(c, service_measure(svc, SM_UNMET), w);
                 ev.add_at(c, service_measure(svc, SM_LEFT), w);
                 0
             }
@@ -417,7 +431,9 @@ fn apply_person(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Households
                 ev.add_at(c, m(SM_LEFT), w);
                 out = set_wait(out, svc, 0);
                 if svc == S_HOMELESS {
-                    change = Some(HouseholdChange { h: h as u32, info: pack_info(r, PRIVATE_RENT), rent: hh.rent[h], wait: 0 });
+                    // own arrangements: a private tenancy at the region's private rent (the TA
+                    // rent table holds the regional private rents)
+                    change = Some(HouseholdChange { h: h as u32, info: pack_info(r, PRIVATE_RENT), rent: p.ta_rent[r as usize], wait: 0 });
                 }
             } else {
                 ev.add_at(c, m(SM_WAITING), w);

@@ -77,6 +77,7 @@ pub fn prelude(workgroup_size: u32) -> String {
         ("MAX_AGE_MONTHS", state::MAX_AGE_MONTHS),
         ("MALE_BIRTH_THRESHOLD", crate::cpu::demography::MALE_BIRTH_THRESHOLD),
         ("HOMELESS", codes::HOMELESS),
+        ("MAX_HEALTH_MULT", crate::cpu::health::MAX_HEALTH_MULT),
         ("WAIT_BITS", state::WAIT_BITS),
         ("WAIT_MASK", state::WAIT_MASK),
         ("IN_PACKAGE", state::IN_PACKAGE),

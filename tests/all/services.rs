@@ -113,6 +113,7 @@ fn waiting_lists_conserve_people_and_respect_capacity() {
             let m = |k| a.total_at(service_measure(svc, k));
             let (demand, new, served, waiting, left, died) = (m(SM_DEMAND), m(SM_NEW), m(SM_SERVED), m(SM_WAITING), m(SM_LEFT), m(SM_DIED));
             assert_eq!(demand, served + waiting + left, "month {month} service {svc}: demand = served + waiting + left");
+            assert_eq!(m(SM_UNMET), demand - served, "month {month} service {svc}: unmet = demand - served");
             let carried = demand - new;
             if svc == S_LETTINGS {
                 assert!(carried <= prev_waiting[svc as usize], "month {month}: lettings carried {carried} > waiting {}", prev_waiting[svc as usize]);

@@ -1,0 +1,40 @@
+//! The CPU path's fusion of consecutive per-person stages into one pass: `labour`, `health`
+//! and `person_policy` run person by person in that order, with the person's random stream
+//! computed once. Each stage's per-person function reads only the person's own state and its
+//! household's (which none of the three writes), so running them person by person gives
+//! exactly what running them stage by stage gives (the parity and determinism tests check the
+//! whole month). The GPU path runs the three shaders one after another.
+
+use super::{health, labour, person_policy, Ctx, CHUNK};
+use crate::rng::stream;
+use crate::state::*;
+use rayon::prelude::*;
+
+pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, out: &mut PersonOut) {
+    let n = persons.len();
+    out.resize(n);
+    let Persons { id_lo, id_hi, household, age_months, status, earnings, wealth, .. } = persons;
+    let PersonOut { income_tax, ni, state_pension, disability, care_tariff } = out;
+    (
+        status.par_chunks_mut(CHUNK),
+        earnings.par_chunks_mut(CHUNK),
+        income_tax.par_chunks_mut(CHUNK),
+        ni.par_chunks_mut(CHUNK),
+        state_pension.par_chunks_mut(CHUNK),
+        disability.par_chunks_mut(CHUNK),
+        care_tariff.par_chunks_mut(CHUNK),
+    )
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(c, (st, earn, tax, ni, sp, dis, care))| {
+            for j in 0..st.len() {
+                let i = c * CHUNK + j;
+                let s = stream(&ctx.keys, id_lo[i], id_hi[i]);
+                labour::labour_person_st(ctx, s, age_months[i], &mut st[j], &mut earn[j]);
+                health::health_person_st(ctx, s, age_months[i], &mut st[j], hh.info[household[i] as usize]);
+                person_policy::person_policy_person(
+                    ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j], earn[j], wealth[i], &mut tax[j], &mut ni[j], &mut sp[j], &mut dis[j], &mut care[j],
+                );
+            }
+        });
+}
