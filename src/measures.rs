@@ -202,6 +202,6 @@ impl Acc {
     }
     /// Sum of a measure over all cells.
     pub fn total(&self, m: M) -> u64 {
-        (0..N_CELLS).map(|c| self.get(c, m)).sum()
+        self.total_at(m as usize)
     }
 }

@@ -84,8 +84,6 @@ pub const WAIT_BITS: u32 = 5;
 pub const WAIT_MASK: u32 = 31;
 /// `svc_wait` value of a person holding a continuing social-care package.
 pub const IN_PACKAGE: u32 = 31;
-/// Longest wait representable for a person-level service, months.
-pub const MAX_PERSON_WAIT: u32 = 29;
 #[inline(always)]
 pub fn wait_of(w: u32, service: u32) -> u32 {
     (w >> (service * WAIT_BITS)) & WAIT_MASK
@@ -151,10 +149,6 @@ impl Persons {
     }
     pub fn columns_mut(&mut self) -> [&mut Vec<u32>; 8] {
         [&mut self.id_lo, &mut self.id_hi, &mut self.household, &mut self.age_months, &mut self.status, &mut self.earnings, &mut self.wealth, &mut self.svc_wait]
-    }
-    /// The next free person id (one above the largest; 1 when empty).
-    pub fn next_id(&self) -> u64 {
-        (0..self.len()).map(|i| self.id(i)).max().map_or(1, |m| m + 1)
     }
     pub fn bytes(&self) -> usize {
         self.len() * 8 * 4

@@ -224,10 +224,22 @@ fn requests(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Househol
             out[s as usize] = (prio, units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait));
         }
     }
-    if hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY {
-        out[S_LETTINGS as usize] = ((hh.wait[h] + 1).min(MAX_LETTING_PRIORITY), 1);
+    let lp = letting_priority(i, hh, h);
+    if lp != 0 {
+        out[S_LETTINGS as usize] = (lp, 1);
     }
     out
+}
+
+/// Priority of a household's request for a social letting, made by its first member while it
+/// is in temporary accommodation (0: no request).
+#[inline(always)]
+fn letting_priority(i: usize, hh: &Households, h: usize) -> u32 {
+    if hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY {
+        (hh.wait[h] + 1).min(MAX_LETTING_PRIORITY)
+    } else {
+        0
+    }
 }
 
 /// The demand pass for one person: this month's priorities (written to `svc_wait`), and the
@@ -298,42 +310,20 @@ fn has_requests(i: usize, svc_wait: u32, hh: &Households, h: usize) -> bool {
     svc_wait != 0 || (hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY)
 }
 
-/// Add a person's requests to the pass's histograms (`hist[queue * BINS + bin]`).
-#[allow(clippy::too_many_arguments)]
+/// Add a person's requests to the priority histograms (`hist[queue * BINS + priority]`); the
+/// CPU path's key-byte passes run over [`cut_candidates`] instead.
 #[inline(always)]
-fn hist_person(ctx: &Ctx, pass: u32, i: usize, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], hist: &mut [u64]) {
+fn hist_person(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Households, hist: &mut [u64]) {
     let h = persons.household[i] as usize;
     if !has_requests(i, wv, hh, h) {
         return;
     }
     let r = region(hh.info[h]) as usize;
     let w = hh.weight[h] as u64;
-    let mut base = None;
-    for s in 0..N_SERVICES as u32 {
-        let prio = if s == S_LETTINGS {
-            if hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY { (hh.wait[h] + 1).min(MAX_LETTING_PRIORITY) } else { 0 }
-        } else {
-            wait_of(wv, s)
-        };
-        if prio == 0 {
-            continue;
+    for (s, &(prio, u)) in requests(ctx, i, persons, wv, hh, h).iter().enumerate() {
+        if prio != 0 {
+            hist[(s * 12 + r) * BINS + prio as usize] += w * u as u64;
         }
-        let q = s as usize * 12 + r;
-        let sq = &sel[q * SEL_WORDS..(q + 1) * SEL_WORDS];
-        let bin = if pass == 0 {
-            prio as usize
-        } else {
-            if sq[0] != SEL_SEARCH || prio != sq[1] {
-                continue;
-            }
-            let b = *base.get_or_insert_with(|| queue_base(&ctx.keys, persons.id_lo[i], persons.id_hi[i]));
-            match hist_bin(sq, pass, prio, key_of(b, s)) {
-                Some(bin) => bin,
-                None => continue,
-            }
-        };
-        let u = if s == S_LETTINGS { 1 } else { units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv) };
-        hist[q * BINS + bin] += w * u as u64;
     }
 }
 
@@ -350,11 +340,7 @@ fn cut_candidates(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Househol
     let w = hh.weight[h] as u64;
     let mut base = None;
     for s in 0..N_SERVICES as u32 {
-        let prio = if s == S_LETTINGS {
-            if hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY { (hh.wait[h] + 1).min(MAX_LETTING_PRIORITY) } else { 0 }
-        } else {
-            wait_of(wv, s)
-        };
+        let prio = if s == S_LETTINGS { letting_priority(i, hh, h) } else { wait_of(wv, s) };
         let q = s as usize * 12 + r;
         if prio == 0 || sel[q * SEL_WORDS] != SEL_SEARCH || sel[q * SEL_WORDS + 1] != prio {
             continue;
@@ -463,7 +449,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     };
     let mut new_wait = std::mem::take(&mut persons.svc_wait);
     let (hist, acc) = {
-        let (pp, hr, sl) = (&*persons, &*hh, &sel);
+        let (pp, hr) = (&*persons, &*hh);
         new_wait
             .par_chunks_mut(CHUNK)
             .enumerate()
@@ -473,7 +459,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
                     for j in 0..wv.len() {
                         let i = c * CHUNK + j;
                         wv[j] = demand_person(ctx, i, pp, wv[j], hr, pp.household[i] as usize, &mut ev);
-                        hist_person(ctx, 0, i, pp, wv[j], hr, sl, &mut hist);
+                        hist_person(ctx, i, pp, wv[j], hr, &mut hist);
                     }
                     (hist, ev)
                 },
