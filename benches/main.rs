@@ -1,4 +1,4 @@
-//! Criterion benches: one month step of the CPU path and of the GPU path (when an adapter
+//! Criterion benches: loading a 1M-person population (throughput in bytes of Parquet); one month step of the CPU path and of the GPU path (when an adapter
 //! exists) at 100k and 1M persons (throughput in elements = person-months).
 //! `cargo bench --bench main`.
 
@@ -8,12 +8,31 @@ use policy_twin::scenario::Scenario;
 use policy_twin::synth::{self, SynthOptions};
 use std::path::PathBuf;
 
-fn population(n: u64) -> policy_twin::state::Population {
+fn synth_dir(n: u64) -> tempfile::TempDir {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
     let opts = SynthOptions { persons: n, seed: 1, weight: 1, data_dir: root.join("data") };
     synth::synth(&opts, dir.path(), &|_, _| {}).unwrap();
-    policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap()
+    dir
+}
+
+fn population(n: u64) -> policy_twin::state::Population {
+    policy_twin::input::load_dir(synth_dir(n).path(), &|_, _| {}).unwrap()
+}
+
+/// Loading and validating a synthetic population written by `twin synth` (throughput in
+/// bytes of compressed Parquet input).
+fn load(c: &mut Criterion) {
+    let mut g = c.benchmark_group("load");
+    for n in [1_000_000u64] {
+        let dir = synth_dir(n);
+        let (pp, hp) = policy_twin::input::paths(dir.path());
+        let bytes = std::fs::metadata(pp).unwrap().len() + std::fs::metadata(hp).unwrap().len();
+        g.throughput(Throughput::Bytes(bytes));
+        g.sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap()));
+    }
+    g.finish();
 }
 
 fn month_step(c: &mut Criterion) {
@@ -52,5 +71,5 @@ fn month_step_gpu(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, month_step, month_step_gpu);
+criterion_group!(benches, load, month_step, month_step_gpu);
 criterion_main!(benches);

@@ -311,10 +311,22 @@ fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
             tmp.0.clone()
         }
     };
+    let t_load = Instant::now();
     let pop = load_population(&dir, quiet)?;
+    let load_s = t_load.elapsed().as_secs_f64();
+    let (pp, hp) = input::paths(&dir);
+    let load_bytes: u64 = [pp, hp].iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum();
+    println!(
+        "load: {:.1} MB of Parquet ({} persons) in {:.3} s: {:.1} MB/s of compressed input ({} threads)",
+        load_bytes as f64 / 1e6,
+        pop.persons.len(),
+        load_s,
+        load_bytes as f64 / 1e6 / load_s,
+        rayon::current_num_threads()
+    );
     let (rows, results) = bench_backends(a, &pop, &scenario, &backends, true)?;
     print_bench_rows(&rows);
-    let mut summary = serde_json::json!({ "runs": rows });
+    let mut summary = serde_json::json!({ "runs": rows, "load": { "bytes": load_bytes, "seconds": load_s, "mb_per_second": load_bytes as f64 / 1e6 / load_s } });
     if results.len() == 2 {
         let ratio = rows[1]["person_months_per_second"].as_f64().unwrap_or(0.0) / rows[0]["person_months_per_second"].as_f64().unwrap_or(1.0);
         let identical = results[0] == results[1];

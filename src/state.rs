@@ -142,6 +142,11 @@ impl Persons {
         self.wealth.push(wealth);
         self.svc_wait.push(0);
     }
+    /// `n` persons with every column zero (allocated zeroed, so the pages are zeroed lazily,
+    /// by whichever thread first writes them).
+    pub fn zeroed(n: usize) -> Persons {
+        Persons { id_lo: vec![0; n], id_hi: vec![0; n], household: vec![0; n], age_months: vec![0; n], status: vec![0; n], earnings: vec![0; n], wealth: vec![0; n], svc_wait: vec![0; n] }
+    }
     pub fn resize(&mut self, n: usize) {
         for v in self.columns_mut() {
             v.resize(n, 0);
@@ -167,6 +172,11 @@ pub struct PersonOut {
 }
 
 impl PersonOut {
+    /// `n` persons with every column zero (allocated zeroed, so the pages are zeroed lazily,
+    /// by whichever thread first writes them).
+    pub fn zeroed(n: usize) -> Persons {
+        Persons { id_lo: vec![0; n], id_hi: vec![0; n], household: vec![0; n], age_months: vec![0; n], status: vec![0; n], earnings: vec![0; n], wealth: vec![0; n], svc_wait: vec![0; n] }
+    }
     pub fn resize(&mut self, n: usize) {
         for v in [&mut self.income_tax, &mut self.ni, &mut self.state_pension, &mut self.disability, &mut self.care_tariff] {
             v.resize(n, 0);
@@ -242,6 +252,11 @@ pub struct HouseholdOut {
 }
 
 impl HouseholdOut {
+    /// `n` persons with every column zero (allocated zeroed, so the pages are zeroed lazily,
+    /// by whichever thread first writes them).
+    pub fn zeroed(n: usize) -> Persons {
+        Persons { id_lo: vec![0; n], id_hi: vec![0; n], household: vec![0; n], age_months: vec![0; n], status: vec![0; n], earnings: vec![0; n], wealth: vec![0; n], svc_wait: vec![0; n] }
+    }
     pub fn resize(&mut self, n: usize) {
         for v in [&mut self.universal_credit, &mut self.pension_credit, &mut self.child_benefit, &mut self.hicbc, &mut self.cap_reduction, &mut self.net_income] {
             v.resize(n, 0);
