@@ -54,7 +54,7 @@ use super::{Ctx, CHUNK};
 use crate::codes::*;
 use crate::fixed::{mul_mult, mul_sat};
 use crate::measures::*;
-use crate::rng::{draw, mix32, stream, Process, StepKeys};
+use crate::rng::{draw, mix32, stream, Process, StepKeys, Stream};
 use crate::state::*;
 use rayon::prelude::*;
 
@@ -214,14 +214,19 @@ pub fn select(pass: u32, capacity: u64, hist: &[u64], sel: &mut [u32]) {
 }
 
 /// A person's requests after the demand pass: (priority, units) per service, 0 = none.
+/// `hospital_units`: the hospital request's units when already known (see [`Requester`]).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn requests(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize) -> [(u32, u32); N_SERVICES] {
+fn requests(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize, hospital_units: Option<u32>) -> [(u32, u32); N_SERVICES] {
     let mut out = [(0u32, 0u32); N_SERVICES];
     for s in 0..N_PERSON_SERVICES as u32 {
         let prio = wait_of(svc_wait, s);
         if prio != 0 {
-            out[s as usize] = (prio, units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait));
+            let u = match hospital_units {
+                Some(u) if s == S_HOSPITAL => u,
+                _ => units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait),
+            };
+            out[s as usize] = (prio, u);
         }
     }
     let lp = letting_priority(i, hh, h);
@@ -243,15 +248,15 @@ fn letting_priority(i: usize, hh: &Households, h: usize) -> u32 {
 }
 
 /// The demand pass for one person: this month's priorities (written to `svc_wait`), and the
-/// waiters whose need ended (counted as demand and left).
+/// waiters whose need ended (counted as demand and left). `st` is the person's stream this
+/// month.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize, ev: &mut Acc) -> u32 {
+pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize, st: Stream, ev: &mut Acc) -> u32 {
     let p = ctx.p;
     let s = persons.status[i];
-    let (id_lo, id_hi) = (persons.id_lo[i], persons.id_hi[i]);
     let band = age_band(persons.age_months[i] / 12);
     let hl = health(s);
-    let st = stream(&ctx.keys, id_lo, id_hi);
     let is_ref = hh.start[h] as usize == i;
     let r = region(hh.info[h]);
     let c = cell(r, band, sex(s));
@@ -310,44 +315,50 @@ fn has_requests(i: usize, svc_wait: u32, hh: &Households, h: usize) -> bool {
     svc_wait != 0 || (hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY)
 }
 
+/// A person with a request this month, found by the demand pass: later passes visit only
+/// these, and take the key base and the hospital stay from here instead of recomputing the
+/// person's streams (the GPU recomputes them; the values are the same).
+#[derive(Clone, Copy, Debug)]
+struct Requester {
+    i: u32,
+    /// [`queue_base`] of the person this month.
+    kbase: u32,
+    /// Units (bed-days) of the hospital request, 0 without one.
+    hospital: u32,
+}
+
 /// Add a person's requests to the priority histograms (`hist[queue * BINS + priority]`); the
 /// CPU path's key-byte passes run over [`cut_candidates`] instead.
 #[inline(always)]
-fn hist_person(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Households, hist: &mut [u64]) {
-    let h = persons.household[i] as usize;
-    if !has_requests(i, wv, hh, h) {
-        return;
-    }
-    let r = region(hh.info[h]) as usize;
-    let w = hh.weight[h] as u64;
-    for (s, &(prio, u)) in requests(ctx, i, persons, wv, hh, h).iter().enumerate() {
+fn hist_requests(reqs: &[(u32, u32); N_SERVICES], r: usize, w: u64, hist: &mut [u64]) {
+    for (s, &(prio, u)) in reqs.iter().enumerate() {
         if prio != 0 {
             hist[(s * 12 + r) * BINS + prio as usize] += w * u as u64;
         }
     }
 }
 
-/// A person's requests at the cut priority of a queue still searching for its cut, as
+/// A requester's requests at the cut priority of a queue still searching for its cut, as
 /// (queue, key, weighted units).
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn cut_candidates(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], out: &mut Vec<(u32, u32, u64)>) {
+fn cut_candidates(ctx: &Ctx, rq: &Requester, persons: &Persons, hh: &Households, sel: &[u32], out: &mut Vec<(u32, u32, u64)>) {
+    let i = rq.i as usize;
+    let wv = persons.svc_wait[i];
     let h = persons.household[i] as usize;
-    if !has_requests(i, wv, hh, h) {
-        return;
-    }
     let r = region(hh.info[h]) as usize;
     let w = hh.weight[h] as u64;
-    let mut base = None;
     for s in 0..N_SERVICES as u32 {
         let prio = if s == S_LETTINGS { letting_priority(i, hh, h) } else { wait_of(wv, s) };
         let q = s as usize * 12 + r;
         if prio == 0 || sel[q * SEL_WORDS] != SEL_SEARCH || sel[q * SEL_WORDS + 1] != prio {
             continue;
         }
-        let b = *base.get_or_insert_with(|| queue_base(&ctx.keys, persons.id_lo[i], persons.id_hi[i]));
-        let u = if s == S_LETTINGS { 1 } else { units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv) };
-        out.push((q as u32, key_of(b, s), w * u as u64));
+        let u = match s {
+            S_LETTINGS => 1,
+            S_HOSPITAL => rq.hospital,
+            _ => units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv),
+        };
+        out.push((q as u32, key_of(rq.kbase, s), w * u as u64));
     }
 }
 
@@ -363,14 +374,12 @@ struct HouseholdChange {
 /// The apply pass for one person: who is served, the new waiting state, the measures.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn apply_person(ctx: &Ctx, i: usize, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], ev: &mut Acc) -> (u32, Option<HouseholdChange>) {
+fn apply_person(ctx: &Ctx, rq: &Requester, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], ev: &mut Acc) -> (u32, Option<HouseholdChange>) {
     let p = ctx.p;
+    let i = rq.i as usize;
     let h = persons.household[i] as usize;
-    if !has_requests(i, wv, hh, h) {
-        return (wv, None);
-    }
-    let reqs = requests(ctx, i, persons, wv, hh, h);
-    let kbase = queue_base(&ctx.keys, persons.id_lo[i], persons.id_hi[i]);
+    let reqs = requests(ctx, i, persons, wv, hh, h, Some(rq.hospital));
+    let kbase = rq.kbase;
     let info = hh.info[h];
     let r = region(info);
     let s = persons.status[i];
@@ -448,18 +457,26 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         a
     };
     let mut new_wait = std::mem::take(&mut persons.svc_wait);
+    let mut lists: Vec<Vec<Requester>> = vec![Vec::new(); n.div_ceil(CHUNK)];
     let (hist, acc) = {
         let (pp, hr) = (&*persons, &*hh);
         new_wait
             .par_chunks_mut(CHUNK)
+            .zip(lists.par_iter_mut())
             .enumerate()
             .fold(
                 || (new_hist(), Acc::default()),
-                |(mut hist, mut ev), (c, wv)| {
+                |(mut hist, mut ev), (c, (wv, list))| {
                     for j in 0..wv.len() {
                         let i = c * CHUNK + j;
-                        wv[j] = demand_person(ctx, i, pp, wv[j], hr, pp.household[i] as usize, &mut ev);
-                        hist_person(ctx, i, pp, wv[j], hr, &mut hist);
+                        let h = pp.household[i] as usize;
+                        let st = stream(&ctx.keys, pp.id_lo[i], pp.id_hi[i]);
+                        wv[j] = demand_person(ctx, i, pp, wv[j], hr, h, st, &mut ev);
+                        if has_requests(i, wv[j], hr, h) {
+                            let reqs = requests(ctx, i, pp, wv[j], hr, h, None);
+                            hist_requests(&reqs, region(hr.info[h]) as usize, hr.weight[h] as u64, &mut hist);
+                            list.push(Requester { i: i as u32, kbase: draw(st, Process::Queue), hospital: reqs[S_HOSPITAL as usize].1 });
+                        }
                     }
                     (hist, ev)
                 },
@@ -475,12 +492,12 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     // runs the same passes over every person instead. Same histograms, same cut.
     if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
         let (pp, hr, sl) = (&*persons, &*hh, &sel);
-        let cands: Vec<(u32, u32, u64)> = (0..n.div_ceil(CHUNK))
-            .into_par_iter()
-            .flat_map_iter(|c| {
+        let cands: Vec<(u32, u32, u64)> = lists
+            .par_iter()
+            .flat_map_iter(|list| {
                 let mut v = Vec::new();
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    cut_candidates(ctx, i, pp, pp.svc_wait[i], hr, sl, &mut v);
+                for rq in list {
+                    cut_candidates(ctx, rq, pp, hr, sl, &mut v);
                 }
                 v
             })
@@ -500,18 +517,21 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         }
     }
 
-    // apply: new waits in place; household moves (decided by first members) applied after
+    // apply, over the requesters only: new waits in place; household moves (decided by first
+    // members) applied after
     let mut waits = std::mem::take(&mut persons.svc_wait);
     let (changes, ev) = {
         let (pp, hr, sl) = (&*persons, &*hh, &sel);
         waits
             .par_chunks_mut(CHUNK)
+            .zip(lists.par_iter())
             .enumerate()
             .fold(
                 || (Vec::new(), Acc::default()),
-                |(mut changes, mut ev), (c, wv)| {
-                    for j in 0..wv.len() {
-                        let (w, ch) = apply_person(ctx, c * CHUNK + j, pp, wv[j], hr, sl, &mut ev);
+                |(mut changes, mut ev), (c, (wv, list))| {
+                    for rq in list {
+                        let j = rq.i as usize - c * CHUNK;
+                        let (w, ch) = apply_person(ctx, rq, pp, wv[j], hr, sl, &mut ev);
                         wv[j] = w;
                         changes.extend(ch);
                     }
