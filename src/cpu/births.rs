@@ -47,22 +47,28 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons) -> u64 {
     dst.into_par_iter().enumerate().for_each(|(c, mut d)| {
         let base = c * CHUNK;
         let end = (base + CHUNK).min(src.len());
+        let cols = [&src.id_lo, &src.id_hi, &src.household, &src.age_months, &src.status, &src.earnings, &src.wealth, &src.svc_wait];
         let mut o = 0usize;
-        for i in base..end {
-            let s = src.status[i];
-            if s & DEAD != 0 {
-                continue;
+        let mut i = base;
+        while i < end {
+            // a run of survivors without a birth is copied column by column
+            let run = src.status[i..end].iter().position(|&s| s & (DEAD | GIVES_BIRTH) != 0).unwrap_or(end - i);
+            for (dc, sc) in d.iter_mut().zip(cols) {
+                dc[o..o + run].copy_from_slice(&sc[i..i + run]);
             }
-            d[0][o] = src.id_lo[i];
-            d[1][o] = src.id_hi[i];
-            d[2][o] = src.household[i];
-            d[3][o] = src.age_months[i];
-            d[4][o] = s & !GIVES_BIRTH;
-            d[5][o] = src.earnings[i];
-            d[6][o] = src.wealth[i];
-            d[7][o] = src.svc_wait[i];
-            o += 1;
-            if s & GIVES_BIRTH != 0 {
+            o += run;
+            i += run;
+            if i == end {
+                break;
+            }
+            let s = src.status[i];
+            if s & DEAD == 0 {
+                for (dc, sc) in d.iter_mut().zip(cols) {
+                    dc[o] = sc[i];
+                }
+                d[4][o] = s & !GIVES_BIRTH;
+                o += 1;
+                // a mother who survives has her baby placed right after her
                 let st = stream(&ctx.keys, src.id_lo[i], src.id_hi[i]);
                 let baby = baby_id(&bkeys, src.id_lo[i], src.id_hi[i]);
                 d[0][o] = baby as u32;
@@ -75,6 +81,7 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons) -> u64 {
                 d[7][o] = 0;
                 o += 1;
             }
+            i += 1;
         }
         debug_assert_eq!(o, d[0].len());
         let _ = &mut d;
