@@ -86,6 +86,65 @@ pub fn stream(keys: &StepKeys, id_lo: u32, id_hi: u32) -> Stream {
     Stream { l, r }
 }
 
+/// Persons per block of [`Block`].
+pub const BLOCK: usize = 256;
+
+/// The streams of a block of up to [`BLOCK`] consecutive persons, and the draws every person
+/// of a stage makes, computed lane by lane in loops the compiler vectorises (the CPU path's
+/// stages then read them instead of hashing person by person; the values are those of
+/// [`stream`] and [`draw`]).
+pub struct Block {
+    pub l: [u32; BLOCK],
+    pub r: [u32; BLOCK],
+    /// Draws of up to four processes, in the order given to [`Block::fill`].
+    pub d: [[u32; BLOCK]; 4],
+}
+
+impl Block {
+    pub fn new() -> Box<Block> {
+        Box::new(Block { l: [0; BLOCK], r: [0; BLOCK], d: [[0; BLOCK]; 4] })
+    }
+    /// Fill the streams of persons with ids (`lo`, `hi`) (at most [`BLOCK`]) and their draws for
+    /// `processes`.
+    pub fn fill(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            unsafe { self.fill_avx2(keys, lo, hi, processes) };
+            return;
+        }
+        self.fill_generic(keys, lo, hi, processes);
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn fill_avx2(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
+        self.fill_generic(keys, lo, hi, processes);
+    }
+    #[inline(always)]
+    fn fill_generic(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
+        let n = lo.len().min(BLOCK);
+        let (lo, hi) = (&lo[..n], &hi[..n]);
+        let (l, r) = (&mut self.l[..n], &mut self.r[..n]);
+        for k in 0..n {
+            let s = stream(keys, lo[k], hi[k]);
+            l[k] = s.l;
+            r[k] = s.r;
+        }
+        for (d, &p) in self.d.iter_mut().zip(processes) {
+            let salt = p.salt();
+            let d = &mut d[..n];
+            for k in 0..n {
+                d[k] = mix32(mix32(l[k] ^ salt) ^ r[k]);
+            }
+        }
+    }
+    /// The stream of person `k` of the block.
+    #[inline(always)]
+    pub fn stream(&self, k: usize) -> Stream {
+        Stream { l: self.l[k], r: self.r[k] }
+    }
+}
+
 /// One uniform 32-bit draw for a process.
 #[inline(always)]
 pub fn draw(s: Stream, process: Process) -> u32 {

@@ -11,7 +11,7 @@
 use super::{Ctx, CHUNK};
 use crate::codes::{age_band, FEMALE, MALE, N_PERSON_SERVICES};
 use crate::measures::{cell, service_measure, Acc, M, SM_DIED};
-use crate::rng::{draw, happens, stream, Process, Stream};
+use crate::rng::{draw, happens, stream, Block, Process, Stream, BLOCK};
 use crate::state::*;
 use rayon::prelude::*;
 
@@ -45,15 +45,22 @@ pub fn demography_person(
     svc_wait: u32,
     ev: &mut Acc,
 ) {
-    let mut s = *status & !EVENT_FLAGS;
+    let s = *status & !EVENT_FLAGS;
     let age_m = (*age_months + 1).min(MAX_AGE_MONTHS);
     *age_months = age_m;
+    let st = stream(&ctx.keys, id_lo, id_hi);
+    demography_person_st(ctx, st, draw(st, Process::Death), age_m, s, status, hh_info, hh_weight, svc_wait, ev);
+}
+
+/// [`demography_person`] after ageing, given the person's stream and death draw.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn demography_person_st(ctx: &Ctx, st: Stream, death_draw: u32, age_m: u32, mut s: u32, status: &mut u32, hh_info: u32, hh_weight: u32, svc_wait: u32, ev: &mut Acc) {
     let age = age_m / 12;
     let sx = sex(s);
-    let st = stream(&ctx.keys, id_lo, id_hi);
     let region = region(hh_info);
     let w = hh_weight as u64;
-    if happens(st, Process::Death, ctx.t.death(sx, age, health(s))) {
+    if death_draw < ctx.t.death(sx, age, health(s)) {
         s |= DEAD;
         let c = cell(region, age_band(age), sx);
         ev.add(c, M::Deaths, w);
@@ -78,14 +85,26 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
         .par_chunks_mut(CHUNK)
         .zip(status.par_chunks_mut(CHUNK))
         .enumerate()
-        .fold(Acc::default, |mut ev, (c, (age, st))| {
-            for j in 0..age.len() {
-                let i = c * CHUNK + j;
-                let h = household[i] as usize;
-                demography_person(ctx, id_lo[i], id_hi[i], &mut age[j], &mut st[j], hh.info[h], hh.weight[h], svc_wait[i], &mut ev);
-            }
-            ev
-        })
+        .fold(
+            || (Acc::default(), Block::new()),
+            |(mut ev, mut blk), (c, (age, st))| {
+                for b in (0..age.len()).step_by(BLOCK) {
+                    let i0 = c * CHUNK + b;
+                    let n = BLOCK.min(age.len() - b);
+                    blk.fill(&ctx.keys, &id_lo[i0..i0 + n], &id_hi[i0..i0 + n], &[Process::Death]);
+                    for k in 0..n {
+                        let (i, j) = (i0 + k, b + k);
+                        let h = household[i] as usize;
+                        let age_m = (age[j] + 1).min(MAX_AGE_MONTHS);
+                        age[j] = age_m;
+                        let s = st[j] & !EVENT_FLAGS;
+                        demography_person_st(ctx, blk.stream(k), blk.d[0][k], age_m, s, &mut st[j], hh.info[h], hh.weight[h], svc_wait[i], &mut ev);
+                    }
+                }
+                (ev, blk)
+            },
+        )
+        .map(|(ev, _)| ev)
         .reduce(Acc::default, |a, b| a.merge(&b))
 }
 

@@ -1,12 +1,13 @@
 //! The CPU path's fusion of consecutive per-person stages into one pass: `labour`, `health`
 //! and `person_policy` run person by person in that order, with the person's random stream
-//! computed once. Each stage's per-person function reads only the person's own state and its
+//! and the draws every person makes computed once, a block of persons at a time
+//! ([`crate::rng::Block`]). Each stage's per-person function reads only the person's own state and its
 //! household's (which none of the three writes), so running them person by person gives
 //! exactly what running them stage by stage gives (the parity and determinism tests check the
 //! whole month). The GPU path runs the three shaders one after another.
 
 use super::{health, labour, person_policy, Ctx, CHUNK};
-use crate::rng::stream;
+use crate::rng::{Block, Process, BLOCK};
 use crate::state::*;
 use rayon::prelude::*;
 
@@ -26,15 +27,19 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
     )
         .into_par_iter()
         .enumerate()
-        .for_each(|(c, (st, earn, tax, ni, sp, dis, care))| {
-            for j in 0..st.len() {
-                let i = c * CHUNK + j;
-                let s = stream(&ctx.keys, id_lo[i], id_hi[i]);
-                labour::labour_person_st(ctx, s, age_months[i], &mut st[j], &mut earn[j]);
-                health::health_person_st(ctx, s, age_months[i], &mut st[j], hh.info[household[i] as usize]);
-                person_policy::person_policy_person(
-                    ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j], earn[j], wealth[i], &mut tax[j], &mut ni[j], &mut sp[j], &mut dis[j], &mut care[j],
-                );
+        .for_each_init(Block::new, |blk, (c, (st, earn, tax, ni, sp, dis, care))| {
+            for b in (0..st.len()).step_by(BLOCK) {
+                let i0 = c * CHUNK + b;
+                let n = BLOCK.min(st.len() - b);
+                blk.fill(&ctx.keys, &id_lo[i0..i0 + n], &id_hi[i0..i0 + n], &[Process::Labour, Process::EarningsGrowth, Process::Health, Process::Care]);
+                for k in 0..n {
+                    let (i, j) = (i0 + k, b + k);
+                    labour::labour_person_st(ctx, blk.stream(k), blk.d[0][k], blk.d[1][k], age_months[i], &mut st[j], &mut earn[j]);
+                    health::health_person_st(ctx, blk.d[2][k], blk.d[3][k], age_months[i], &mut st[j], hh.info[household[i] as usize]);
+                    person_policy::person_policy_person(
+                        ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j], earn[j], wealth[i], &mut tax[j], &mut ni[j], &mut sp[j], &mut dis[j], &mut care[j],
+                    );
+                }
             }
         });
 }

@@ -20,16 +20,17 @@ pub const MAX_HEALTH_MULT: u32 = 100_000;
 
 #[inline(always)]
 pub fn health_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32, hh_info: u32) {
-    health_person_st(ctx, stream(&ctx.keys, id_lo, id_hi), age_months, status, hh_info)
+    let st = stream(&ctx.keys, id_lo, id_hi);
+    health_person_st(ctx, draw(st, Process::Health), draw(st, Process::Care), age_months, status, hh_info)
 }
 
-/// [`health_person`] given the person's stream for the month (computed once by the fused pass).
+/// [`health_person`] given the person's `Health` and `Care` draws for the month (computed
+/// once, by block, in the fused pass).
 #[inline(always)]
-pub fn health_person_st(ctx: &Ctx, st: crate::rng::Stream, age_months: u32, status: &mut u32, hh_info: u32) {
+pub fn health_person_st(ctx: &Ctx, d: u32, dc: u32, age_months: u32, status: &mut u32, hh_info: u32) {
     let s = *status;
     let band = age_band(age_months / 12);
     let mut h = crate::state::health(s);
-    let d = draw(st, Process::Health);
     let ten = tenure(hh_info);
     let mut mult = crate::fixed::BP;
     if ten == HOMELESS || ten == TEMPORARY {
@@ -55,7 +56,6 @@ pub fn health_person_st(ctx: &Ctx, st: crate::rng::Stream, age_months: u32, stat
         h = LIMITING;
     }
     let mut c = care(s);
-    let dc = draw(st, Process::Care);
     if c == CARE_NONE {
         if (h == LIMITING && dc < ctx.t.care(band, 0)) || (h == SEVERE && dc < ctx.t.care(band, 1)) {
             c = CARE_MODERATE;

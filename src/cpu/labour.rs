@@ -38,12 +38,14 @@ fn entry_earnings(ctx: &Ctx, st: Stream, band: u32, sx: u32) -> u32 {
 
 #[inline(always)]
 pub fn labour_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32, earnings: &mut u32) {
-    labour_person_st(ctx, stream(&ctx.keys, id_lo, id_hi), age_months, status, earnings)
+    let st = stream(&ctx.keys, id_lo, id_hi);
+    labour_person_st(ctx, st, draw(st, Process::Labour), draw(st, Process::EarningsGrowth), age_months, status, earnings)
 }
 
-/// [`labour_person`] given the person's stream for the month (computed once by the fused pass).
+/// [`labour_person`] given the person's stream for the month and its `Labour` and
+/// `EarningsGrowth` draws (computed once, by block, in the fused pass).
 #[inline(always)]
-pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, age_months: u32, status: &mut u32, earnings: &mut u32) {
+pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, d_labour: u32, d_growth: u32, age_months: u32, status: &mut u32, earnings: &mut u32) {
     let s = *status;
     let e = employment(s);
     let age = age_months / 12;
@@ -76,7 +78,7 @@ pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, age_months: u32, stat
             }
         } else {
             // cumulative thresholds out of the current state: (to a, to b)
-            let d = draw(st, Process::Labour);
+            let d = d_labour;
             let (i, to_a, to_b) = if e == EMPLOYED {
                 (0, UNEMPLOYED, INACTIVE)
             } else if e == UNEMPLOYED {
@@ -98,7 +100,7 @@ pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, age_months: u32, stat
         if e != EMPLOYED {
             earn = entry_earnings(ctx, st, band, sx);
         } else {
-            let g = ctx.p.growth_q20 as i32 + ctx.t.growth_noise(draw(st, Process::EarningsGrowth) >> 26);
+            let g = ctx.p.growth_q20 as i32 + ctx.t.growth_noise(d_growth >> 26);
             earn = grow(earn, g);
         }
     } else {

@@ -54,7 +54,7 @@ use super::{Ctx, CHUNK};
 use crate::codes::*;
 use crate::fixed::{mul_mult, mul_sat};
 use crate::measures::*;
-use crate::rng::{draw, mix32, stream, Process, StepKeys, Stream};
+use crate::rng::{draw, mix32, stream, Block, Process, StepKeys, Stream, BLOCK};
 use crate::state::*;
 use rayon::prelude::*;
 
@@ -249,10 +249,10 @@ fn letting_priority(i: usize, hh: &Households, h: usize) -> u32 {
 
 /// The demand pass for one person: this month's priorities (written to `svc_wait`), and the
 /// waiters whose need ended (counted as demand and left). `st` is the person's stream this
-/// month.
+/// month and `d` its GP, A&E and hospital demand draws.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize, st: Stream, ev: &mut Acc) -> u32 {
+pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize, st: Stream, d: [u32; 3], ev: &mut Acc) -> u32 {
     let p = ctx.p;
     let s = persons.status[i];
     let band = age_band(persons.age_months[i] / 12);
@@ -266,14 +266,14 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
     for svc in [S_CARE, S_GP, S_AE, S_HOSPITAL, S_HOMELESS, S_EMPLOYMENT] {
         let k = wait_of(svc_wait, svc);
         let (need, new_draw) = match svc {
-            S_GP => (true, draw(st, Process::GpDemand) < ctx.t.service(band, hl, 0)),
-            S_AE => (true, draw(st, Process::AeDemand) < ctx.t.service(band, hl, 1)),
+            S_GP => (true, d[0] < ctx.t.service(band, hl, 0)),
+            S_AE => (true, d[1] < ctx.t.service(band, hl, 1)),
             S_HOSPITAL => {
                 let mut thr = ctx.t.service(band, hl, 2);
                 if care_waiting(out) {
                     thr = mul_mult(thr, p.sp_care_admission_bp);
                 }
-                (true, draw(st, Process::HospitalDemand) < thr)
+                (true, d[2] < thr)
             }
             S_CARE => {
                 let need = care_funding(s) == FUNDING_COUNCIL;
@@ -465,22 +465,27 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
             .zip(lists.par_iter_mut())
             .enumerate()
             .fold(
-                || (new_hist(), Acc::default()),
-                |(mut hist, mut ev), (c, (wv, list))| {
-                    for j in 0..wv.len() {
-                        let i = c * CHUNK + j;
-                        let h = pp.household[i] as usize;
-                        let st = stream(&ctx.keys, pp.id_lo[i], pp.id_hi[i]);
-                        wv[j] = demand_person(ctx, i, pp, wv[j], hr, h, st, &mut ev);
-                        if has_requests(i, wv[j], hr, h) {
-                            let reqs = requests(ctx, i, pp, wv[j], hr, h, None);
-                            hist_requests(&reqs, region(hr.info[h]) as usize, hr.weight[h] as u64, &mut hist);
-                            list.push(Requester { i: i as u32, kbase: draw(st, Process::Queue), hospital: reqs[S_HOSPITAL as usize].1 });
+                || (new_hist(), Acc::default(), Block::new()),
+                |(mut hist, mut ev, mut blk), (c, (wv, list))| {
+                    for b in (0..wv.len()).step_by(BLOCK) {
+                        let i0 = c * CHUNK + b;
+                        let n = BLOCK.min(wv.len() - b);
+                        blk.fill(&ctx.keys, &pp.id_lo[i0..i0 + n], &pp.id_hi[i0..i0 + n], &[Process::GpDemand, Process::AeDemand, Process::HospitalDemand, Process::Queue]);
+                        for k in 0..n {
+                            let (i, j) = (i0 + k, b + k);
+                            let h = pp.household[i] as usize;
+                            wv[j] = demand_person(ctx, i, pp, wv[j], hr, h, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], &mut ev);
+                            if has_requests(i, wv[j], hr, h) {
+                                let reqs = requests(ctx, i, pp, wv[j], hr, h, None);
+                                hist_requests(&reqs, region(hr.info[h]) as usize, hr.weight[h] as u64, &mut hist);
+                                list.push(Requester { i: i as u32, kbase: blk.d[3][k], hospital: reqs[S_HOSPITAL as usize].1 });
+                            }
                         }
                     }
-                    (hist, ev)
+                    (hist, ev, blk)
                 },
             )
+            .map(|(hist, ev, _)| (hist, ev))
             .reduce(|| (new_hist(), Acc::default()), |a, b| (add_hist(a.0, b.0), a.1.merge(&b.1)))
     };
     persons.svc_wait = new_wait;
