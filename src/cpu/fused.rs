@@ -27,17 +27,18 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
     )
         .into_par_iter()
         .enumerate()
-        .for_each_init(Block::new, |blk, (c, (st, earn, tax, ni, sp, dis, care))| {
+        .for_each_init(|| (Block::new(), Block::new()), |(blk, pers), (c, (st, earn, tax, ni, sp, dis, care))| {
             for b in (0..st.len()).step_by(BLOCK) {
                 let i0 = c * CHUNK + b;
                 let n = BLOCK.min(st.len() - b);
                 blk.fill(&ctx.keys, &id_lo[i0..i0 + n], &id_hi[i0..i0 + n], &[Process::Labour, Process::EarningsGrowth, Process::Health, Process::Care]);
+                pers.fill(&ctx.persistent, &id_lo[i0..i0 + n], &id_hi[i0..i0 + n], &[Process::DisabilityScore]);
                 for k in 0..n {
                     let (i, j) = (i0 + k, b + k);
                     labour::labour_person_st(ctx, blk.stream(k), blk.d[0][k], blk.d[1][k], age_months[i], &mut st[j], &mut earn[j]);
                     health::health_person_st(ctx, blk.d[2][k], blk.d[3][k], age_months[i], &mut st[j], hh.info[household[i] as usize]);
                     person_policy::person_policy_person(
-                        ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j], earn[j], wealth[i], &mut tax[j], &mut ni[j], &mut sp[j], &mut dis[j], &mut care[j],
+                        ctx, || person_policy::score_of(pers.d[0][k]), age_months[i], &mut st[j], earn[j], wealth[i], &mut tax[j], &mut ni[j], &mut sp[j], &mut dis[j], &mut care[j],
                     );
                 }
             }

@@ -52,7 +52,13 @@ pub fn national_insurance(p: &StepParams, earnings_month: u32, at_spa: bool) -> 
 /// The disability-assessment score of a person: 0..=99, a persistent draw.
 #[inline(always)]
 pub fn disability_score(ctx: &Ctx, id_lo: u32, id_hi: u32) -> u32 {
-    ((draw(stream(&ctx.persistent, id_lo, id_hi), Process::DisabilityScore) >> 16) * 100) >> 16
+    score_of(draw(stream(&ctx.persistent, id_lo, id_hi), Process::DisabilityScore))
+}
+
+/// The disability-assessment score (0..=99) given by a `DisabilityScore` draw.
+#[inline(always)]
+pub fn score_of(d: u32) -> u32 {
+    ((d >> 16) * 100) >> 16
 }
 
 /// Disability benefit: the severe rate in severe health and the limiting rate in limiting
@@ -90,8 +96,7 @@ pub fn care_means_test(p: &StepParams, age_months: u32, care_need: u32, capital:
 #[inline(always)]
 pub fn person_policy_person(
     ctx: &Ctx,
-    id_lo: u32,
-    id_hi: u32,
+    score: impl FnOnce() -> u32,
     age_months: u32,
     status: &mut u32,
     earnings: u32,
@@ -118,7 +123,7 @@ pub fn person_policy_person(
     *out_tax = income_tax(p, gross);
     *out_ni = national_insurance(p, earnings, at_spa);
     let h = health(s);
-    *out_dis = if h != GOOD { disability_benefit(p, age_months, h, disability_score(ctx, id_lo, id_hi)) } else { 0 };
+    *out_dis = if h != GOOD { disability_benefit(p, age_months, h, score()) } else { 0 };
     let (funding, tariff) = care_means_test(p, age_months, care(s), wealth);
     *out_care = tariff;
     *status = set_field(s, CARE_FUNDING_SHIFT, 3, funding);
@@ -143,7 +148,7 @@ pub fn person_policy(ctx: &Ctx, persons: &mut Persons, out: &mut PersonOut) {
             for j in 0..st.len() {
                 let i = c * CHUNK + j;
                 person_policy_person(
-                    ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j], earnings[i], wealth[i], &mut tax[j], &mut ni[j], &mut sp[j], &mut dis[j], &mut care[j],
+                    ctx, || disability_score(ctx, id_lo[i], id_hi[i]), age_months[i], &mut st[j], earnings[i], wealth[i], &mut tax[j], &mut ni[j], &mut sp[j], &mut dis[j], &mut care[j],
                 );
             }
         });
