@@ -507,15 +507,21 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
                 v
             })
             .collect();
+        // a request that misses a pass's prefix misses every later pass: each pass keeps
+        // only the candidates it counted
+        let mut cands = cands;
         for pass in 1..=4u32 {
             let mut hist = vec![0u64; N_QUEUES * BINS];
-            for &(q, key, wu) in &cands {
+            cands.retain(|&(q, key, wu)| {
                 let sq = &sel[q as usize * SEL_WORDS..(q as usize + 1) * SEL_WORDS];
-                let prio = sq[1];
-                if let Some(b) = hist_bin(sq, pass, prio, key) {
-                    hist[q as usize * BINS + b] += wu;
+                match hist_bin(sq, pass, sq[1], key) {
+                    Some(b) => {
+                        hist[q as usize * BINS + b] += wu;
+                        true
+                    }
+                    None => false,
                 }
-            }
+            });
             for q in 0..N_QUEUES {
                 select(pass, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
             }
