@@ -261,33 +261,11 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
     let r = region(hh.info[h]);
     let c = cell(r, band, sex(s));
     let w = hh.weight[h] as u64;
-    let mut out = 0u32;
-    // care first: its waiting state drives the admission spillover
-    for svc in [S_CARE, S_GP, S_AE, S_HOSPITAL, S_HOMELESS, S_EMPLOYMENT] {
+    // one service: this month's priority from last month's wait `k`, whether the need lasts,
+    // and whether a new request is drawn (written out service by service, not as a loop over
+    // a match, which compiled to an indirect jump per service and person)
+    let mut upd = |out: u32, svc: u32, need: bool, new_draw: bool| -> u32 {
         let k = wait_of(svc_wait, svc);
-        let (need, new_draw) = match svc {
-            S_GP => (true, d[0] < ctx.t.service(band, hl, 0)),
-            S_AE => (true, d[1] < ctx.t.service(band, hl, 1)),
-            S_HOSPITAL => {
-                let mut thr = ctx.t.service(band, hl, 2);
-                if care_waiting(out) {
-                    thr = mul_mult(thr, p.sp_care_admission_bp);
-                }
-                (true, d[2] < thr)
-            }
-            S_CARE => {
-                let need = care_funding(s) == FUNDING_COUNCIL;
-                (need, need)
-            }
-            S_HOMELESS => {
-                let need = is_ref && tenure(hh.info[h]) == HOMELESS;
-                (need, need)
-            }
-            _ => {
-                let need = employment(s) == UNEMPLOYED;
-                (need, need && draw(st, Process::EmploymentDemand) % 10_000 < p.emp_request_bp)
-            }
-        };
         let prio = if k == IN_PACKAGE {
             if need { IN_PACKAGE } else { 0 }
         } else if k != 0 {
@@ -304,9 +282,22 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
         } else {
             0
         };
-        out = set_wait(out, svc, prio);
+        set_wait(out, svc, prio)
+    };
+    // care first: its waiting state drives the admission spillover
+    let care_need = care_funding(s) == FUNDING_COUNCIL;
+    let mut out = upd(0, S_CARE, care_need, care_need);
+    out = upd(out, S_GP, true, d[0] < ctx.t.service(band, hl, 0));
+    out = upd(out, S_AE, true, d[1] < ctx.t.service(band, hl, 1));
+    let mut thr = ctx.t.service(band, hl, 2);
+    if care_waiting(out) {
+        thr = mul_mult(thr, p.sp_care_admission_bp);
     }
-    out
+    out = upd(out, S_HOSPITAL, true, d[2] < thr);
+    let homeless = is_ref && tenure(hh.info[h]) == HOMELESS;
+    out = upd(out, S_HOMELESS, homeless, homeless);
+    let unemployed = employment(s) == UNEMPLOYED;
+    upd(out, S_EMPLOYMENT, unemployed, unemployed && draw(st, Process::EmploymentDemand) % 10_000 < p.emp_request_bp)
 }
 
 /// Whether a person has any request this month (the fast path of every pass after demand).
@@ -444,6 +435,28 @@ pub fn capacities(ctx: &Ctx) -> Vec<u64> {
     (0..N_QUEUES).map(|q| ctx.p.queue_capacity(q) as u64).collect()
 }
 
+/// The demand pass over chunk `c` (`wv`: its waiting states): priorities, the priority
+/// histograms, and the chunk's requesters.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u32], list: &mut Vec<Requester>, hist: &mut [u64], ev: &mut Acc, blk: &mut Block) {
+    for b in (0..wv.len()).step_by(BLOCK) {
+        let i0 = c * CHUNK + b;
+        let n = BLOCK.min(wv.len() - b);
+        blk.fill(&ctx.keys, &pp.id_lo[i0..i0 + n], &pp.id_hi[i0..i0 + n], &[Process::GpDemand, Process::AeDemand, Process::HospitalDemand, Process::Queue]);
+        for k in 0..n {
+            let (i, j) = (i0 + k, b + k);
+            let h = pp.household[i] as usize;
+            wv[j] = demand_person(ctx, i, pp, wv[j], hr, h, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], ev);
+            if has_requests(i, wv[j], hr, h) {
+                let reqs = requests(ctx, i, pp, wv[j], hr, h, None);
+                hist_requests(&reqs, region(hr.info[h]) as usize, hr.weight[h] as u64, hist);
+                list.push(Requester { i: i as u32, kbase: blk.d[3][k], hospital: reqs[S_HOSPITAL as usize].1 });
+            }
+        }
+    }
+}
+
 /// Run the stage: demand, radix select, apply. Returns the month's service measures.
 pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     let n = persons.len();
@@ -467,21 +480,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
             .fold(
                 || (new_hist(), Acc::default(), Block::new()),
                 |(mut hist, mut ev, mut blk), (c, (wv, list))| {
-                    for b in (0..wv.len()).step_by(BLOCK) {
-                        let i0 = c * CHUNK + b;
-                        let n = BLOCK.min(wv.len() - b);
-                        blk.fill(&ctx.keys, &pp.id_lo[i0..i0 + n], &pp.id_hi[i0..i0 + n], &[Process::GpDemand, Process::AeDemand, Process::HospitalDemand, Process::Queue]);
-                        for k in 0..n {
-                            let (i, j) = (i0 + k, b + k);
-                            let h = pp.household[i] as usize;
-                            wv[j] = demand_person(ctx, i, pp, wv[j], hr, h, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], &mut ev);
-                            if has_requests(i, wv[j], hr, h) {
-                                let reqs = requests(ctx, i, pp, wv[j], hr, h, None);
-                                hist_requests(&reqs, region(hr.info[h]) as usize, hr.weight[h] as u64, &mut hist);
-                                list.push(Requester { i: i as u32, kbase: blk.d[3][k], hospital: reqs[S_HOSPITAL as usize].1 });
-                            }
-                        }
-                    }
+                    demand_chunk(ctx, pp, hr, c, wv, list, &mut hist, &mut ev, &mut blk);
                     (hist, ev, blk)
                 },
             )
