@@ -105,10 +105,15 @@ pub const AGE_BAND_FROM: [u32; 8] = [0, 16, 25, 35, 50, 65, 75, 85];
 
 pub const MAX_AGE: u32 = 110;
 
-/// Age band index of an age in completed years.
-#[inline]
+/// Age band index of an age in completed years (by table up to [`MAX_AGE`]; the WGSL twin
+/// counts the band lower bounds, as [`age_band_by_bounds`] does).
+#[inline(always)]
 pub fn age_band(age_years: u32) -> u32 {
-    // branch-free: count the band lower bounds at or below the age
+    AGE_BAND_OF[age_years.min(MAX_AGE) as usize] as u32
+}
+
+/// Age band by counting the band lower bounds at or below the age (the table's definition).
+pub const fn age_band_by_bounds(age_years: u32) -> u32 {
     let mut b = 0;
     let mut i = 1;
     while i < 8 {
@@ -117,6 +122,16 @@ pub fn age_band(age_years: u32) -> u32 {
     }
     b
 }
+
+const AGE_BAND_OF: [u8; MAX_AGE as usize + 1] = {
+    let mut t = [0u8; MAX_AGE as usize + 1];
+    let mut a = 0;
+    while a <= MAX_AGE {
+        t[a as usize] = age_band_by_bounds(a) as u8;
+        a += 1;
+    }
+    t
+};
 
 /// Look up a categorical value by name (exact match), or by integer code given as text.
 pub fn lookup(names: &[&str], value: &str) -> Option<u32> {
@@ -143,6 +158,9 @@ mod tests {
         assert_eq!(age_band(84), 6);
         assert_eq!(age_band(85), 7);
         assert_eq!(age_band(110), 7);
+        for a in 0..300 {
+            assert_eq!(age_band(a), age_band_by_bounds(a), "age {a}: table and bounds agree");
+        }
     }
     #[test]
     fn regions_by_name_and_code() {

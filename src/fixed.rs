@@ -31,6 +31,9 @@ pub fn mul_sat(a: u32, b: u32) -> u32 {
 /// a = q·10⁴ + r, so a·m/10⁴ = q·m + r·m/10⁴ with r·m < 10⁹.
 #[inline(always)]
 pub fn mul_mult(a: u32, m: u32) -> u32 {
+    if m == BP {
+        return a; // q·10⁴ + r: the common case of a multiplier of exactly 1
+    }
     let q = a / BP;
     let r = a % BP;
     mul_sat(q, m).saturating_add(r * m / BP)
