@@ -5,24 +5,51 @@
 
 use super::CHUNK;
 use crate::codes::*;
-use crate::measures::{cell, Acc, M};
+use crate::measures::{cell, Acc, M, N_CELLS};
 use crate::state::*;
 use rayon::prelude::*;
 
+/// Persons by (cell, employment, health, care need), weighted: one add per person stands for
+/// four measures (population, employment, health and care-need counts), expanded by
+/// [`States::add_to`] once per task.
+const N_STATES: usize = 6 * 3 * 3;
+
+struct States(Vec<u64>);
+
+impl States {
+    fn new() -> States {
+        States(vec![0; N_CELLS * N_STATES])
+    }
+    #[inline(always)]
+    fn add(&mut self, c: usize, s: u32, w: u64) {
+        let k = (employment(s) as usize * 3 + health(s) as usize) * 3 + care(s) as usize;
+        self.0[c * N_STATES + k] += w;
+    }
+    fn add_to(&self, acc: &mut Acc) {
+        const EMP: [M; 6] = [M::Child, M::InEducation, M::Employed, M::Unemployed, M::Inactive, M::Retired];
+        const HEALTH: [M; 3] = [M::HealthGood, M::HealthLimiting, M::HealthSevere];
+        const CARE: [M; 3] = [M::CareNone, M::CareModerate, M::CareSubstantial];
+        for c in 0..N_CELLS {
+            for (k, &w) in self.0[c * N_STATES..(c + 1) * N_STATES].iter().enumerate() {
+                if w != 0 {
+                    acc.add(c, M::Population, w);
+                    acc.add(c, EMP[k / 9], w);
+                    acc.add(c, HEALTH[k / 3 % 3], w);
+                    acc.add(c, CARE[k % 3], w);
+                }
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32, acc: &mut Acc) {
+fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32, acc: &mut Acc, states: &mut States) {
     let h = persons.household[i] as usize;
     let w = hh.weight[h] as u64;
     let s = persons.status[i];
     let c = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(s));
-    acc.add(c, M::Population, w);
-    const EMP: [M; 6] = [M::Child, M::InEducation, M::Employed, M::Unemployed, M::Inactive, M::Retired];
-    const HEALTH: [M; 3] = [M::HealthGood, M::HealthLimiting, M::HealthSevere];
-    const CARE: [M; 3] = [M::CareNone, M::CareModerate, M::CareSubstantial];
-    acc.add(c, EMP[employment(s) as usize], w);
-    acc.add(c, HEALTH[health(s) as usize], w);
-    acc.add(c, CARE[care(s) as usize], w);
+    states.add(c, s, w);
     acc.add(c, M::Earnings, w * persons.earnings[i] as u64);
     acc.add(c, M::IncomeTax, w * pout.income_tax[i] as u64);
     acc.add(c, M::Ni, w * pout.ni[i] as u64);
@@ -80,10 +107,17 @@ pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &H
     // fold, not map: one accumulator per rayon task rather than per chunk
     (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .fold(Acc::default, |mut acc, c| {
-            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                accounting_person(i, persons, pout, hh, hout, ta_cost, &mut acc);
-            }
+        .fold(
+            || (Acc::default(), States::new()),
+            |(mut acc, mut states), c| {
+                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                    accounting_person(i, persons, pout, hh, hout, ta_cost, &mut acc, &mut states);
+                }
+                (acc, states)
+            },
+        )
+        .map(|(mut acc, states)| {
+            states.add_to(&mut acc);
             acc
         })
         .reduce(Acc::default, |a, b| a.merge(&b))
