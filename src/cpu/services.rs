@@ -218,16 +218,28 @@ pub fn select(pass: u32, capacity: u64, hist: &[u64], sel: &mut [u32]) {
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn requests(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize, hospital_units: Option<u32>) -> [(u32, u32); N_SERVICES] {
-    let mut out = [(0u32, 0u32); N_SERVICES];
-    for s in 0..N_PERSON_SERVICES as u32 {
-        let prio = wait_of(svc_wait, s);
-        if prio != 0 {
-            let u = match hospital_units {
-                Some(u) if s == S_HOSPITAL => u,
-                _ => units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait),
-            };
-            out[s as usize] = (prio, u);
+    // one helper per service with the service a constant (a loop over a match compiled to an
+    // indirect jump per service and person)
+    #[inline(always)]
+    fn one<const S: u32>(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hospital_units: Option<u32>) -> (u32, u32) {
+        let prio = wait_of(svc_wait, S);
+        if prio == 0 {
+            return (0, 0);
         }
+        let u = match hospital_units {
+            Some(u) if S == S_HOSPITAL => u,
+            _ => units(ctx, S, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait),
+        };
+        (prio, u)
+    }
+    let mut out = [(0u32, 0u32); N_SERVICES];
+    if svc_wait != 0 {
+        out[S_GP as usize] = one::<S_GP>(ctx, i, persons, svc_wait, hospital_units);
+        out[S_AE as usize] = one::<S_AE>(ctx, i, persons, svc_wait, hospital_units);
+        out[S_HOSPITAL as usize] = one::<S_HOSPITAL>(ctx, i, persons, svc_wait, hospital_units);
+        out[S_CARE as usize] = one::<S_CARE>(ctx, i, persons, svc_wait, hospital_units);
+        out[S_HOMELESS as usize] = one::<S_HOMELESS>(ctx, i, persons, svc_wait, hospital_units);
+        out[S_EMPLOYMENT as usize] = one::<S_EMPLOYMENT>(ctx, i, persons, svc_wait, hospital_units);
     }
     let lp = letting_priority(i, hh, h);
     if lp != 0 {
@@ -338,19 +350,29 @@ fn cut_candidates(ctx: &Ctx, rq: &Requester, persons: &Persons, hh: &Households,
     let h = persons.household[i] as usize;
     let r = region(hh.info[h]) as usize;
     let w = hh.weight[h] as u64;
-    for s in 0..N_SERVICES as u32 {
-        let prio = if s == S_LETTINGS { letting_priority(i, hh, h) } else { wait_of(wv, s) };
-        let q = s as usize * 12 + r;
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn one<const S: u32>(ctx: &Ctx, rq: &Requester, persons: &Persons, hh: &Households, sel: &[u32], wv: u32, h: usize, r: usize, w: u64, out: &mut Vec<(u32, u32, u64)>) {
+        let i = rq.i as usize;
+        let prio = if S == S_LETTINGS { letting_priority(i, hh, h) } else { wait_of(wv, S) };
+        let q = S as usize * 12 + r;
         if prio == 0 || sel[q * SEL_WORDS] != SEL_SEARCH || sel[q * SEL_WORDS + 1] != prio {
-            continue;
+            return;
         }
-        let u = match s {
+        let u = match S {
             S_LETTINGS => 1,
             S_HOSPITAL => rq.hospital,
-            _ => units(ctx, s, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv),
+            _ => units(ctx, S, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv),
         };
-        out.push((q as u32, key_of(rq.kbase, s), w * u as u64));
+        out.push((q as u32, key_of(rq.kbase, S), w * u as u64));
     }
+    one::<S_GP>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
+    one::<S_AE>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
+    one::<S_HOSPITAL>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
+    one::<S_CARE>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
+    one::<S_HOMELESS>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
+    one::<S_EMPLOYMENT>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
+    one::<S_LETTINGS>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
 }
 
 /// A change to a household decided by its first member's service outcome.
@@ -366,7 +388,6 @@ struct HouseholdChange {
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn apply_person(ctx: &Ctx, rq: &Requester, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], ev: &mut Acc) -> (u32, Option<HouseholdChange>) {
-    let p = ctx.p;
     let i = rq.i as usize;
     let h = persons.household[i] as usize;
     let reqs = requests(ctx, i, persons, wv, hh, h, Some(rq.hospital));
@@ -378,56 +399,81 @@ fn apply_person(ctx: &Ctx, rq: &Requester, persons: &Persons, wv: u32, hh: &Hous
     let w = hh.weight[h] as u64;
     let mut out = wv;
     let mut change: Option<HouseholdChange> = None;
-    for (svc, &(prio, u)) in reqs.iter().enumerate() {
-        if prio == 0 {
-            continue;
+    let at = At { c, r, h, w, info, kbase };
+    apply_one::<S_GP>(ctx, &at, reqs[S_GP as usize], hh, sel, &mut out, &mut change, ev);
+    apply_one::<S_AE>(ctx, &at, reqs[S_AE as usize], hh, sel, &mut out, &mut change, ev);
+    apply_one::<S_HOSPITAL>(ctx, &at, reqs[S_HOSPITAL as usize], hh, sel, &mut out, &mut change, ev);
+    apply_one::<S_CARE>(ctx, &at, reqs[S_CARE as usize], hh, sel, &mut out, &mut change, ev);
+    apply_one::<S_HOMELESS>(ctx, &at, reqs[S_HOMELESS as usize], hh, sel, &mut out, &mut change, ev);
+    apply_one::<S_EMPLOYMENT>(ctx, &at, reqs[S_EMPLOYMENT as usize], hh, sel, &mut out, &mut change, ev);
+    apply_one::<S_LETTINGS>(ctx, &at, reqs[S_LETTINGS as usize], hh, sel, &mut out, &mut change, ev);
+    (out, change)
+}
+
+/// Where a requester's outcomes are counted: cell, region, household, weight, the household's
+/// info word and the person's queue-key base.
+struct At {
+    c: usize,
+    r: u32,
+    h: usize,
+    w: u64,
+    info: u32,
+    kbase: u32,
+}
+
+/// The apply rules for one service `S` (a constant: one helper per service instead of a loop
+/// over a match).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn apply_one<const S: u32>(ctx: &Ctx, at: &At, (prio, u): (u32, u32), hh: &Households, sel: &[u32], out: &mut u32, change: &mut Option<HouseholdChange>, ev: &mut Acc) {
+    if prio == 0 {
+        return;
+    }
+    let p = ctx.p;
+    let At { c, r, h, w, info, kbase } = *at;
+    let q = S as usize * 12 + r as usize;
+    let key = key_of(kbase, S);
+    let m = |k: usize| service_measure(S, k);
+    ev.add_at(c, m(SM_DEMAND), w);
+    ev.add_at(c, m(SM_UNITS_DEMANDED), w * u as u64);
+    let is_new = if S == S_LETTINGS { hh.wait[h] == 0 } else { prio == 1 };
+    if is_new {
+        ev.add_at(c, m(SM_NEW), w);
+    }
+    if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, key) {
+        ev.add_at(c, m(SM_SERVED), w);
+        ev.add_at(c, m(SM_UNITS), w * u as u64);
+        ev.add_at(c, m(SM_COST), w * mul_sat(u, unit_cost(ctx, S)) as u64);
+        match S {
+            S_CARE => *out = set_wait(*out, S, IN_PACKAGE),
+            S_HOMELESS => {
+                *out = set_wait(*out, S, 0);
+                *change = Some(HouseholdChange { h: h as u32, info: pack_info(r, TEMPORARY), rent: p.ta_rent[r as usize], wait: 0 });
+            }
+            S_LETTINGS => *change = Some(HouseholdChange { h: h as u32, info: pack_info(r, SOCIAL_RENT), rent: p.social_rent[r as usize], wait: 0 }),
+            _ => *out = set_wait(*out, S, 0),
         }
-        let svc = svc as u32;
-        let q = svc as usize * 12 + r as usize;
-        let key = key_of(kbase, svc);
-        let m = |k: usize| service_measure(svc, k);
-        ev.add_at(c, m(SM_DEMAND), w);
-        ev.add_at(c, m(SM_UNITS_DEMANDED), w * u as u64);
-        let is_new = if svc == S_LETTINGS { hh.wait[h] == 0 } else { prio == 1 };
-        if is_new {
-            ev.add_at(c, m(SM_NEW), w);
+    } else {
+        ev.add_at(c, m(SM_UNMET), w);
+        if S == S_LETTINGS {
+            ev.add_at(c, m(SM_WAITING), w);
+            *change = Some(HouseholdChange { h: h as u32, info, rent: hh.rent[h], wait: hh.wait[h].saturating_add(1) });
+            return;
         }
-        if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, key) {
-            ev.add_at(c, m(SM_SERVED), w);
-            ev.add_at(c, m(SM_UNITS), w * u as u64);
-            ev.add_at(c, m(SM_COST), w * mul_sat(u, unit_cost(ctx, svc)) as u64);
-            match svc {
-                S_CARE => out = set_wait(out, svc, IN_PACKAGE),
-                S_HOMELESS => {
-                    out = set_wait(out, svc, 0);
-                    change = Some(HouseholdChange { h: h as u32, info: pack_info(r, TEMPORARY), rent: p.ta_rent[r as usize], wait: 0 });
-                }
-                S_LETTINGS => change = Some(HouseholdChange { h: h as u32, info: pack_info(r, SOCIAL_RENT), rent: p.social_rent[r as usize], wait: 0 }),
-                _ => out = set_wait(out, svc, 0),
+        let waited = if prio == IN_PACKAGE { 1 } else { prio };
+        if waited > max_wait(ctx, S) {
+            ev.add_at(c, m(SM_LEFT), w);
+            *out = set_wait(*out, S, 0);
+            if S == S_HOMELESS {
+                // own arrangements: a private tenancy at the region's private rent (the TA
+                // rent table holds the regional private rents)
+                *change = Some(HouseholdChange { h: h as u32, info: pack_info(r, PRIVATE_RENT), rent: p.ta_rent[r as usize], wait: 0 });
             }
         } else {
-            ev.add_at(c, m(SM_UNMET), w);
-            if svc == S_LETTINGS {
-                ev.add_at(c, m(SM_WAITING), w);
-                change = Some(HouseholdChange { h: h as u32, info, rent: hh.rent[h], wait: hh.wait[h].saturating_add(1) });
-                continue;
-            }
-            let waited = if prio == IN_PACKAGE { 1 } else { prio };
-            if waited > max_wait(ctx, svc) {
-                ev.add_at(c, m(SM_LEFT), w);
-                out = set_wait(out, svc, 0);
-                if svc == S_HOMELESS {
-                    // own arrangements: a private tenancy at the region's private rent (the TA
-                    // rent table holds the regional private rents)
-                    change = Some(HouseholdChange { h: h as u32, info: pack_info(r, PRIVATE_RENT), rent: p.ta_rent[r as usize], wait: 0 });
-                }
-            } else {
-                ev.add_at(c, m(SM_WAITING), w);
-                out = set_wait(out, svc, waited);
-            }
+            ev.add_at(c, m(SM_WAITING), w);
+            *out = set_wait(*out, S, waited);
         }
     }
-    (out, change)
 }
 
 /// The capacity of every queue this month, units.
