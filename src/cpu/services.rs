@@ -503,6 +503,19 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
     }
 }
 
+/// The services stage's per-chunk requester lists and cut candidates, kept per thread from
+/// month to month (cleared, capacity kept): at national scale they are hundreds of MB, which
+/// would otherwise be allocated and faulted in afresh every month.
+#[derive(Default)]
+struct Buffers {
+    lists: Vec<Vec<Requester>>,
+    cands: Vec<Vec<(u32, u32, u64)>>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
+}
+
 /// Run the stage: demand, radix select, apply. Returns the month's service measures.
 pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     let n = persons.len();
@@ -516,7 +529,12 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         a
     };
     let mut new_wait = std::mem::take(&mut persons.svc_wait);
-    let mut lists: Vec<Vec<Requester>> = vec![Vec::new(); n.div_ceil(CHUNK)];
+    // this thread's buffers from the last month, cleared with their capacity kept
+    let Buffers { mut lists, mut cands } = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    lists.resize_with(n.div_ceil(CHUNK), Vec::new);
+    lists.iter_mut().for_each(Vec::clear);
+    cands.resize_with(n.div_ceil(CHUNK), Vec::new);
+    cands.iter_mut().for_each(Vec::clear);
     let (hist, acc) = {
         let (pp, hr) = (&*persons, &*hh);
         new_wait
@@ -542,31 +560,27 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     // runs the same passes over every person instead. Same histograms, same cut.
     if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
         let (pp, hr, sl) = (&*persons, &*hh, &sel);
-        let cands: Vec<(u32, u32, u64)> = lists
-            .par_iter()
-            .flat_map_iter(|list| {
-                let mut v = Vec::new();
-                for rq in list {
-                    cut_candidates(ctx, rq, pp, hr, sl, &mut v);
-                }
-                v
-            })
-            .collect();
+        cands.par_iter_mut().zip(lists.par_iter()).for_each(|(v, list)| {
+            for rq in list {
+                cut_candidates(ctx, rq, pp, hr, sl, v);
+            }
+        });
         // a request that misses a pass's prefix misses every later pass: each pass keeps
         // only the candidates it counted
-        let mut cands = cands;
         for pass in 1..=4u32 {
             let mut hist = vec![0u64; N_QUEUES * BINS];
-            cands.retain(|&(q, key, wu)| {
-                let sq = &sel[q as usize * SEL_WORDS..(q as usize + 1) * SEL_WORDS];
-                match hist_bin(sq, pass, sq[1], key) {
-                    Some(b) => {
-                        hist[q as usize * BINS + b] += wu;
-                        true
+            for v in cands.iter_mut() {
+                v.retain(|&(q, key, wu)| {
+                    let sq = &sel[q as usize * SEL_WORDS..(q as usize + 1) * SEL_WORDS];
+                    match hist_bin(sq, pass, sq[1], key) {
+                        Some(b) => {
+                            hist[q as usize * BINS + b] += wu;
+                            true
+                        }
+                        None => false,
                     }
-                    None => false,
-                }
-            });
+                });
+            }
             for q in 0..N_QUEUES {
                 select(pass, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
             }
@@ -609,6 +623,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         hh.rent[h] = ch.rent;
         hh.wait[h] = ch.wait;
     }
+    BUFFERS.with(|b| *b.borrow_mut() = Buffers { lists, cands });
     acc.merge(&ev)
 }
 
