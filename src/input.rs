@@ -110,10 +110,18 @@ impl Source {
             .build()
             .map_err(|e| fail(e.to_string()))?;
         let mut off = 0usize;
+        let expected = self.range(g).len();
         for batch in reader {
             let batch = batch.map_err(|e| fail(format!("row group {g}, after row {}: {e}", at + off as u64)))?;
+            // the tasks write into slices sized by the footer's row counts
+            if off + batch.num_rows() > expected {
+                return Err(fail(format!("row group {g} holds more rows than its footer says ({expected})")));
+            }
             f(&batch, off)?;
             off += batch.num_rows();
+        }
+        if off != expected {
+            return Err(fail(format!("row group {g} holds {off} rows, its footer says {expected}")));
         }
         Ok(())
     }
