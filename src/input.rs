@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::state::*;
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
@@ -235,57 +235,43 @@ impl ColKind {
 
 type Visit = std::result::Result<(), (usize, String)>;
 
-/// Visit the values of an integer column (any integer type) as i128, None for null, until
-/// `f` refuses one.
-fn each_int(col: &ArrayRef, mut f: impl FnMut(usize, Option<i128>) -> std::result::Result<(), String>) -> Visit {
-    macro_rules! go {
-        ($t:ty) => {{
-            let a = col.as_primitive::<$t>();
-            if a.null_count() == 0 {
-                for (i, &v) in a.values().iter().enumerate() {
-                    f(i, Some(v as i128)).map_err(|e| (i, e))?;
-                }
-            } else {
-                for (i, v) in a.iter().enumerate() {
-                    f(i, v.map(|x| x as i128)).map_err(|e| (i, e))?;
-                }
-            }
-        }};
-    }
-    match col.data_type() {
-        DataType::Int8 => go!(Int8Type),
-        DataType::Int16 => go!(Int16Type),
-        DataType::Int32 => go!(Int32Type),
-        DataType::Int64 => go!(Int64Type),
-        DataType::UInt8 => go!(UInt8Type),
-        DataType::UInt16 => go!(UInt16Type),
-        DataType::UInt32 => go!(UInt32Type),
-        DataType::UInt64 => go!(UInt64Type),
-        _ => unreachable!("type checked"),
+/// Visit the values of a primitive column of type `T`, converted by `conv`, None for null,
+/// until `f` refuses one.
+fn each_prim<T: ArrowPrimitiveType, V>(col: &ArrayRef, conv: impl Fn(T::Native) -> V, mut f: impl FnMut(usize, Option<V>) -> std::result::Result<(), String>) -> Visit {
+    let a = col.as_primitive::<T>();
+    if a.null_count() == 0 {
+        for (i, &v) in a.values().iter().enumerate() {
+            f(i, Some(conv(v))).map_err(|e| (i, e))?;
+        }
+    } else {
+        for (i, v) in a.iter().enumerate() {
+            f(i, v.map(&conv)).map_err(|e| (i, e))?;
+        }
     }
     Ok(())
 }
 
+/// Visit the values of an integer column (any integer type) as i128, None for null, until
+/// `f` refuses one.
+fn each_int(col: &ArrayRef, f: impl FnMut(usize, Option<i128>) -> std::result::Result<(), String>) -> Visit {
+    match col.data_type() {
+        DataType::Int8 => each_prim::<Int8Type, _>(col, |x| x as i128, f),
+        DataType::Int16 => each_prim::<Int16Type, _>(col, |x| x as i128, f),
+        DataType::Int32 => each_prim::<Int32Type, _>(col, |x| x as i128, f),
+        DataType::Int64 => each_prim::<Int64Type, _>(col, |x| x as i128, f),
+        DataType::UInt8 => each_prim::<UInt8Type, _>(col, |x| x as i128, f),
+        DataType::UInt16 => each_prim::<UInt16Type, _>(col, |x| x as i128, f),
+        DataType::UInt32 => each_prim::<UInt32Type, _>(col, |x| x as i128, f),
+        DataType::UInt64 => each_prim::<UInt64Type, _>(col, |x| x as i128, f),
+        _ => unreachable!("type checked"),
+    }
+}
+
 /// Visit the values of a money column (pounds) as f64, None for null.
 fn each_money(col: &ArrayRef, mut f: impl FnMut(usize, Option<f64>) -> std::result::Result<(), String>) -> Visit {
-    macro_rules! go {
-        ($t:ty) => {{
-            let a = col.as_primitive::<$t>();
-            if a.null_count() == 0 {
-                for (i, &v) in a.values().iter().enumerate() {
-                    f(i, Some(v as f64)).map_err(|e| (i, e))?;
-                }
-            } else {
-                for (i, v) in a.iter().enumerate() {
-                    f(i, v.map(|x| x as f64)).map_err(|e| (i, e))?;
-                }
-            }
-            Ok(())
-        }};
-    }
     match col.data_type() {
-        DataType::Float64 => go!(Float64Type),
-        DataType::Float32 => go!(Float32Type),
+        DataType::Float64 => each_prim::<Float64Type, _>(col, |x| x, f),
+        DataType::Float32 => each_prim::<Float32Type, _>(col, |x| x as f64, f),
         _ => each_int(col, |i, v| f(i, v.map(|x| x as f64))),
     }
 }

@@ -11,7 +11,7 @@
 use super::{Ctx, CHUNK};
 use crate::codes::{age_band, FEMALE, MALE, N_PERSON_SERVICES};
 use crate::measures::{cell, service_measure, Acc, M, SM_DIED};
-use crate::rng::{draw, happens, stream, Block, Process, Stream, BLOCK};
+use crate::rng::{draw, happens, Block, Process, Stream, BLOCK};
 use crate::state::*;
 use rayon::prelude::*;
 
@@ -31,31 +31,12 @@ pub fn baby_sex(s: Stream) -> u32 {
     }
 }
 
-/// Events of one person this month, counted into `ev` (deaths and births only).
+/// Events of one person this month, after ageing (`age_m`, `s` without last month's event
+/// flags), given the person's stream and death draw; counted into `ev` (deaths and births
+/// only).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub fn demography_person(
-    ctx: &Ctx,
-    id_lo: u32,
-    id_hi: u32,
-    age_months: &mut u32,
-    status: &mut u32,
-    hh_info: u32,
-    hh_weight: u32,
-    svc_wait: u32,
-    ev: &mut Acc,
-) {
-    let s = *status & !EVENT_FLAGS;
-    let age_m = (*age_months + 1).min(MAX_AGE_MONTHS);
-    *age_months = age_m;
-    let st = stream(&ctx.keys, id_lo, id_hi);
-    demography_person_st(ctx, st, draw(st, Process::Death), age_m, s, status, hh_info, hh_weight, svc_wait, ev);
-}
-
-/// [`demography_person`] after ageing, given the person's stream and death draw.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn demography_person_st(ctx: &Ctx, st: Stream, death_draw: u32, age_m: u32, mut s: u32, status: &mut u32, hh_info: u32, hh_weight: u32, svc_wait: u32, ev: &mut Acc) {
+fn demography_person(ctx: &Ctx, st: Stream, death_draw: u32, age_m: u32, mut s: u32, status: &mut u32, hh_info: u32, hh_weight: u32, svc_wait: u32, ev: &mut Acc) {
     let age = age_m / 12;
     let sx = sex(s);
     let region = region(hh_info);
@@ -98,7 +79,7 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
                         let age_m = (age[j] + 1).min(MAX_AGE_MONTHS);
                         age[j] = age_m;
                         let s = st[j] & !EVENT_FLAGS;
-                        demography_person_st(ctx, blk.stream(k), blk.d[0][k], age_m, s, &mut st[j], hh.info[h], hh.weight[h], svc_wait[i], &mut ev);
+                        demography_person(ctx, blk.stream(k), blk.d[0][k], age_m, s, &mut st[j], hh.info[h], hh.weight[h], svc_wait[i], &mut ev);
                     }
                 }
                 (ev, blk)
