@@ -51,6 +51,8 @@ pub const SERVICE_COLUMNS: [&str; 7] = [
     "employment_support",
     "social_lettings",
 ];
+/// Display names of the services (reports).
+pub const SERVICE_TITLES: [&str; 7] = ["GP appointments", "A&E attendances", "Hospital admissions", "Social care", "Homelessness service", "Employment support", "Social lettings"];
 /// What one unit of each service is (capacity, `_units` and unit costs are in these).
 pub const SERVICE_UNITS: [&str; 7] = ["appointments", "attendances", "bed-days", "care hours", "cases", "support places (person-months)", "lettings"];
 pub const S_GP: u32 = 0;

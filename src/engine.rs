@@ -173,6 +173,11 @@ impl Engine {
     }
 
     /// The parameters of the month being simulated.
+    /// Every month's parameters (capacities already in units per month).
+    pub fn params(&self) -> &[StepParams] {
+        &self.params
+    }
+
     pub fn step_params(&self) -> &StepParams {
         &self.params[self.step as usize]
     }

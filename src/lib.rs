@@ -13,6 +13,7 @@
 //! This crate is a library; only the `twin` binary prints. Long work reports progress through
 //! a callback.
 
+pub mod chart;
 pub mod codes;
 pub mod cpu;
 pub mod data;
@@ -25,12 +26,15 @@ pub mod input;
 pub mod measures;
 pub mod month;
 pub mod output;
+pub mod report;
+pub mod results;
 pub mod params;
 pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod sim;
 pub mod stages;
+pub mod summary;
 pub mod state;
 pub mod synth;
 pub mod tables;

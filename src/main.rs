@@ -7,8 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use policy_twin::sim::Simulation;
-use policy_twin::codes::{N_SERVICES, S_CARE, S_GP, S_HOSPITAL};
-use policy_twin::measures::{service_measure, Acc, M, SM_COST, SM_UNITS, SM_UNITS_DEMANDED, SM_WAITING};
+use policy_twin::measures::Acc;
 use policy_twin::month::Month;
 use policy_twin::output::{self, SnapshotWriter};
 use policy_twin::scenario::Scenario;
@@ -42,6 +41,28 @@ enum Cmd {
     Devices(DevicesArgs),
     /// Time the month step on each backend on the same synthetic population.
     Bench(BenchArgs),
+    /// Write a self-contained HTML report (SVG charts) of a results directory.
+    Report(ReportArgs),
+    /// Print the headline figures of a results directory (first and last year, reform − baseline).
+    Summary(SummaryArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// A directory written by `twin run`.
+    results: PathBuf,
+    /// Where to write the page [default: RESULTS/report.html].
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SummaryArgs {
+    /// A directory written by `twin run`.
+    results: PathBuf,
+    /// table (for reading), csv or json (for scripts).
+    #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+    format: String,
 }
 
 #[derive(Args)]
@@ -193,6 +214,8 @@ fn main() {
         Cmd::Validate(a) => validate(a, cli.quiet),
         Cmd::Devices(a) => devices(a),
         Cmd::Bench(a) => bench(a, cli.quiet),
+        Cmd::Report(a) => report(a),
+        Cmd::Summary(a) => summary(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
@@ -461,44 +484,19 @@ fn sweep(a: &BenchArgs, scenario: &Scenario, backends: &[policy_twin::gpu::Backe
     Ok(())
 }
 
-/// A line chart: x = persons (log scale), y = million person-months per second, one line per
-/// backend. Plain SVG, no scripts or fonts to fetch.
+/// The sweep's chart: x = persons (log scale), y = million person-months per second, one line
+/// per backend.
 fn sweep_svg(title: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
-    let (w, h, l, r, t, b) = (760.0, 440.0, 80.0, 30.0, 50.0, 60.0);
-    let xs: Vec<f64> = series.iter().flat_map(|s| s.1.iter().map(|p| p.0.log10())).collect();
-    let (x0, x1) = (xs.iter().cloned().fold(f64::INFINITY, f64::min).floor(), xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max).ceil().max(1.0));
-    let x1 = if x1 <= x0 { x0 + 1.0 } else { x1 };
-    let ymax = series.iter().flat_map(|s| s.1.iter().map(|p| p.1)).fold(0.0, f64::max).max(1e-6) * 1.1;
-    let px = |x: f64| l + (x.log10() - x0) / (x1 - x0) * (w - l - r);
-    let py = |y: f64| h - b - y / ymax * (h - t - b);
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let mut o = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
-    o += &format!("<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", w / 2.0, esc(title));
-    o += &format!("<line x1=\"{l}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{}\" stroke=\"black\"/>\n", h - b, w - r, h - b, h - b);
-    let mut e = x0;
-    while e <= x1 + 1e-9 {
-        let x = px(10f64.powf(e));
-        o += &format!("<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\" stroke=\"black\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">10^{}</text>\n", h - b, h - b + 5.0, h - b + 20.0, e as i32);
-        e += 1.0;
+    use policy_twin::chart::{LineChart, Series, XAxis};
+    LineChart {
+        title: title.to_string(),
+        x_label: "persons in the population (log scale)".into(),
+        y_label: "million person-months per second".into(),
+        source: format!("Source: twin bench --sweep, policy-twin {}", env!("CARGO_PKG_VERSION")),
+        x_axis: XAxis::Log10,
+        series: series.iter().enumerate().map(|(k, (name, pts))| Series { name: name.clone(), points: pts.clone(), colour: k, dashed: false }).collect(),
     }
-    for k in 0..=5 {
-        let y = ymax * k as f64 / 5.0;
-        o += &format!("<line x1=\"{}\" y1=\"{}\" x2=\"{l}\" y2=\"{}\" stroke=\"black\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.2}</text>\n", l - 5.0, py(y), py(y), l - 8.0, py(y) + 4.0, y);
-    }
-    o += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">persons in the population (log scale)</text>\n", (l + w - r) / 2.0, h - 20.0);
-    o += &format!("<text transform=\"translate(20,{}) rotate(-90)\" text-anchor=\"middle\">million person-months per second</text>\n", (t + h - b) / 2.0);
-    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
-    for (k, (name, pts)) in series.iter().enumerate() {
-        let c = colours[k % colours.len()];
-        let path: Vec<String> = pts.iter().map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
-        o += &format!("<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>\n", path.join(" "));
-        for &(x, y) in pts {
-            o += &format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"><title>{} persons: {:.3} million person-months/s</title></circle>\n", px(x), py(y), x, y);
-        }
-        o += &format!("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{c}\"/><text x=\"{}\" y=\"{}\">{}</text>\n", l + 15.0, t + 10.0 + 16.0 * k as f64, l + 32.0, t + 15.0 + 16.0 * k as f64, esc(name));
-    }
-    o += "</svg>\n";
-    o
+    .svg()
 }
 
 /// A temporary directory removed on drop (for `twin bench`'s synthetic population).
@@ -639,6 +637,8 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
     let mut staged = Vec::new();
     let batches = runs.iter().map(|r| output::aggregates_batch(&r.name, 0, base.start, &r.accs)).collect::<policy_twin::Result<Vec<_>>>()?;
     staged.push(output::write_parquet(&a.out.join(output::AGGREGATES_FILE), output::aggregates_schema(), &batches)?);
+    let caps = runs.iter().map(|r| output::capacity_batch(&r.name, 0, base.start, &r.capacity)).collect::<policy_twin::Result<Vec<_>>>()?;
+    staged.push(output::write_parquet(&a.out.join(output::CAPACITY_FILE), output::capacity_schema(), &caps)?);
     if runs.len() > 1 {
         let cmp = runs[1..].iter().map(|r| output::comparison_batch(&r.name, base.start, &r.accs, &runs[0].accs)).collect::<policy_twin::Result<Vec<_>>>()?;
         staged.push(output::write_parquet(&a.out.join(output::COMPARISON_FILE), output::comparison_schema(), &cmp)?);
@@ -682,6 +682,7 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         "threads": rayon::current_num_threads(),
         "outputs": {
             "aggregates": output::AGGREGATES_FILE,
+            "capacity": output::CAPACITY_FILE,
             "comparison": (runs.len() > 1).then_some(output::COMPARISON_FILE),
             "distribution": (runs.len() > 1).then_some(output::DISTRIBUTION_FILE),
             "snapshots": a.snapshot_every.map(|_| output::SNAPSHOTS_FILE),
@@ -697,10 +698,8 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         s.commit()?;
     }
 
-    print_summary(&base, &runs[0].accs);
-    for r in &runs[1..] {
-        print_reform(&base, r, &runs[0].accs);
-    }
+    // the headline table, read back from the files just written (what `twin summary` prints)
+    println!("{}", policy_twin::summary::table(&policy_twin::results::Results::load(&a.out)?)?);
     println!(
         "\nwrote {} in {:.1}s ({:.2}M person-months/s); load {:.1}s",
         a.out.display(),
@@ -711,107 +710,22 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// A reform's headline: change against the baseline in year 1 and the last year, and who gains.
-fn print_reform(base: &Scenario, r: &policy_twin::run::ScenarioRun, base_accs: &[Acc]) {
-    let years = r.accs.len() / 12;
-    if years == 0 {
-        return;
-    }
-    let sum = |accs: &[Acc], y: usize, m: M| accs[y * 12..y * 12 + 12].iter().map(|a| a.total(m) as i64).sum::<i64>();
-    let end = |accs: &[Acc], y: usize, m: M| accs[y * 12 + 11].total(m) as i64;
-    let last = years - 1;
-    println!("\nreform `{}` minus baseline `{}` (weighted; £ million per year, caseloads at year end)", r.name, base.name);
-    println!("{:<34} {:>16} {:>16}", "", format!("year 1 ({})", base.start.year()), format!("year {} ({})", years, base.start.add(last as u32 * 12).year()));
-    let money = [("universal credit £m", M::Uc), ("pension credit £m", M::Pc), ("state pension £m", M::StatePension), ("disability benefit £m", M::Disability), ("income tax + NI £m", M::IncomeTax), ("social care tariff income £m", M::CareTariff), ("household net income £m", M::NetIncome)];
-    for (name, m) in money {
-        let d = |y| {
-            let mut v = sum(&r.accs, y, m) - sum(base_accs, y, m);
-            if m == M::IncomeTax {
-                v += sum(&r.accs, y, M::Ni) - sum(base_accs, y, M::Ni);
-            }
-            format!("{:+.1}", v as f64 / 1e8)
-        };
-        println!("{:<34} {:>16} {:>16}", name, d(0), d(last));
-    }
-    for (name, m) in [("universal credit caseload", M::UcCaseload), ("state pension caseload", M::StatePensionCaseload), ("social care council-funded", M::CareCouncilCaseload), ("disability benefit caseload", M::DisabilityCaseload)] {
-        println!("{:<34} {:>16} {:>16}", name, format!("{:+}", end(&r.accs, 0, m) - end(base_accs, 0, m)), format!("{:+}", end(&r.accs, last, m) - end(base_accs, last, m)));
-    }
-    let end_at = |accs: &[Acc], y: usize, m: usize| accs[y * 12 + 11].total_at(m) as i64;
-    let sum_at = |accs: &[Acc], y: usize, m: usize| accs[y * 12..y * 12 + 12].iter().map(|a| a.total_at(m) as i64).sum::<i64>();
-    let services: [(&str, usize, bool); 6] = [
-        ("households homeless or in TA", M::Homeless as usize, true),
-        ("social care waiting list", service_measure(S_CARE, SM_WAITING), true),
-        ("social care hours served", service_measure(S_CARE, SM_UNITS), false),
-        ("hospital bed-days demanded", service_measure(S_HOSPITAL, SM_UNITS_DEMANDED), false),
-        ("hospital waiting list", service_measure(S_HOSPITAL, SM_WAITING), true),
-        ("GP waiting list", service_measure(S_GP, SM_WAITING), true),
-    ];
-    for (name, m, stock) in services {
-        let d = |y| {
-            let mut v = if stock { end_at(&r.accs, y, m) - end_at(base_accs, y, m) } else { sum_at(&r.accs, y, m) - sum_at(base_accs, y, m) };
-            if m == M::Homeless as usize {
-                v += end_at(&r.accs, y, M::Ta as usize) - end_at(base_accs, y, M::Ta as usize);
-            }
-            format!("{v:+}")
-        };
-        println!("{:<34} {:>16} {:>16}", name, d(0), d(last));
-    }
-    let cost = |accs: &[Acc], y| (0..N_SERVICES as u32).map(|s| sum_at(accs, y, service_measure(s, SM_COST))).sum::<i64>() + sum_at(accs, y, M::TaCost as usize);
-    println!("{:<34} {:>16} {:>16}", "service costs £m", format!("{:+.1}", (cost(&r.accs, 0) - cost(base_accs, 0)) as f64 / 1e8), format!("{:+.1}", (cost(&r.accs, last) - cost(base_accs, last)) as f64 / 1e8));
-    let last_year = base.start.add(last as u32 * 12).0;
-    let all: Vec<_> = r.distribution.iter().filter(|d| d.region.is_none() && d.htype.is_none() && d.year == last_year).collect();
-    if !all.is_empty() {
-        print!("year {years} by baseline income decile, mean change in £ a year per person:\n ");
-        for d in &all {
-            print!(" {}:{:+.0}", d.decile, d.mean_change() as f64 / 100.0);
-        }
-        let persons: u64 = all.iter().map(|d| d.persons).sum();
-        let (w, l): (u64, u64) = (all.iter().map(|d| d.winners).sum(), all.iter().map(|d| d.losers).sum());
-        println!("\n  winners {:.1}% of persons, losers {:.1}%", 100.0 * w as f64 / persons.max(1) as f64, 100.0 * l as f64 / persons.max(1) as f64);
-    }
+fn report(a: &ReportArgs) -> Result<()> {
+    let r = policy_twin::results::Results::load(&a.results)?;
+    let dest = a.out.clone().unwrap_or_else(|| a.results.join("report.html"));
+    let staged = output::write_staged_bytes(&dest, policy_twin::report::html(&r)?.as_bytes())?;
+    staged.commit()?;
+    println!("wrote {}", dest.display());
+    Ok(())
 }
 
-fn print_summary(s: &Scenario, accs: &[Acc]) {
-    let years = accs.len() / 12;
-    if years == 0 {
-        return;
-    }
-    let year = |y: usize| &accs[y * 12..y * 12 + 12];
-    let end = |y: usize, m: M| year(y)[11].total(m) as f64;
-    let sum = |y: usize, m: M| year(y).iter().map(|a| a.total(m)).sum::<u64>() as f64;
-    let end_at = |y: usize, m: usize| year(y)[11].total_at(m) as f64;
-    let sum_at = |y: usize, m: usize| year(y).iter().map(|a| a.total_at(m)).sum::<u64>() as f64;
-    let mid_pop = |y: usize| (year(y)[0].total(M::Population) + year(y)[11].total(M::Population)) as f64 / 2.0;
-    let last = years - 1;
-    println!("\nscenario `{}` (weighted; money in £ million per year, stocks at year end)", s.name);
-    println!("{:<34} {:>16} {:>16}", "", format!("year 1 ({})", s.start.year()), format!("year {} ({})", years, s.start.add(last as u32 * 12).year()));
-    let rows: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
-        ("population", Box::new(|y| format!("{:.0}", end(y, M::Population)))),
-        ("births per 1000", Box::new(|y| format!("{:.2}", 1000.0 * sum(y, M::Births) / mid_pop(y)))),
-        ("deaths per 1000", Box::new(|y| format!("{:.2}", 1000.0 * sum(y, M::Deaths) / mid_pop(y)))),
-        ("employed", Box::new(|y| format!("{:.0}", end(y, M::Employed)))),
-        ("retired", Box::new(|y| format!("{:.0}", end(y, M::Retired)))),
-        ("health limiting or severe", Box::new(|y| format!("{:.0}", end(y, M::HealthLimiting) + end(y, M::HealthSevere)))),
-        ("state pension caseload", Box::new(|y| format!("{:.0}", end(y, M::StatePensionCaseload)))),
-        ("universal credit caseload", Box::new(|y| format!("{:.0}", end(y, M::UcCaseload)))),
-        ("pension credit caseload", Box::new(|y| format!("{:.0}", end(y, M::PcCaseload)))),
-        ("earnings £m", Box::new(|y| format!("{:.1}", sum(y, M::Earnings) / 1e8))),
-        ("income tax + NI £m", Box::new(|y| format!("{:.1}", (sum(y, M::IncomeTax) + sum(y, M::Ni)) / 1e8))),
-        ("state pension £m", Box::new(|y| format!("{:.1}", sum(y, M::StatePension) / 1e8))),
-        ("universal credit £m", Box::new(|y| format!("{:.1}", sum(y, M::Uc) / 1e8))),
-        ("pension credit £m", Box::new(|y| format!("{:.1}", sum(y, M::Pc) / 1e8))),
-        ("child benefit £m", Box::new(|y| format!("{:.1}", sum(y, M::Cb) / 1e8))),
-        ("disability benefit £m", Box::new(|y| format!("{:.1}", sum(y, M::Disability) / 1e8))),
-        ("social care eligible", Box::new(|y| format!("{:.0}", end(y, M::CareEligible)))),
-        ("households in rent arrears", Box::new(|y| format!("{:.0}", end(y, M::InArrears)))),
-        ("homeless + temporary accommodation", Box::new(|y| format!("{:.0}", end(y, M::Homeless) + end(y, M::Ta)))),
-        ("GP waiting list", Box::new(|y| format!("{:.0}", end_at(y, service_measure(S_GP, SM_WAITING))))),
-        ("hospital waiting list", Box::new(|y| format!("{:.0}", end_at(y, service_measure(S_HOSPITAL, SM_WAITING))))),
-        ("hospital bed-days served", Box::new(|y| format!("{:.0}", sum_at(y, service_measure(S_HOSPITAL, SM_UNITS))))),
-        ("social care waiting list", Box::new(|y| format!("{:.0}", end_at(y, service_measure(S_CARE, SM_WAITING))))),
-        ("service costs £m", Box::new(|y| format!("{:.1}", (0..N_SERVICES as u32).map(|s| sum_at(y, service_measure(s, SM_COST))).sum::<f64>() / 1e8))),
-    ];
-    for (name, f) in rows {
-        println!("{:<34} {:>16} {:>16}", name, f(0), f(last));
-    }
+fn summary(a: &SummaryArgs) -> Result<()> {
+    let r = policy_twin::results::Results::load(&a.results)?;
+    let text = match a.format.as_str() {
+        "csv" => policy_twin::summary::csv(&r)?,
+        "json" => policy_twin::summary::json(&r)?,
+        _ => policy_twin::summary::table(&r)?,
+    };
+    print!("{text}");
+    Ok(())
 }

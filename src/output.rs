@@ -25,6 +25,7 @@ pub const AGGREGATES_FILE: &str = "aggregates.parquet";
 pub const COMPARISON_FILE: &str = "comparison.parquet";
 pub const DISTRIBUTION_FILE: &str = "distribution.parquet";
 pub const SNAPSHOTS_FILE: &str = "snapshots.parquet";
+pub const CAPACITY_FILE: &str = "capacity.parquet";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// A file being written under a temporary name; removed on drop unless committed.
@@ -187,6 +188,45 @@ pub fn distribution_batch(reform: &str, rows: &[crate::distribution::DistRow]) -
         Arc::new(arrow_array::Float64Array::from_iter_values(rows.iter().map(|r| share(r.losers, r.persons)))),
     ];
     RecordBatch::try_new(distribution_schema(), cols).map_err(|e| Error::Config(format!("building the distribution table: {e}")))
+}
+
+pub fn capacity_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        field("scenario", dict_type(), "", "Scenario name."),
+        field("replicate", DataType::UInt32, "", "Replicate number (0 for a single run)."),
+        field("month", DataType::Date32, "date", "First day of the simulated month."),
+        field("region", dict_type(), "", "UK ITL1 region or nation."),
+        field("service", dict_type(), "", "Service, as in the scenario's `services.<name>` keys."),
+        field("unit", dict_type(), "", "What one unit of the service is."),
+        field("capacity_units", DataType::Int64, "units of the service per month", "Capacity in the month: the scenario's rate per 1,000 residents times the region's weighted residents at the start, fractions carried to the next month."),
+    ]))
+}
+
+/// Every queue's capacity, month by month: a row per (month, region, service).
+pub fn capacity_batch(scenario: &str, replicate: u32, start: Month, caps: &[[u32; codes::N_QUEUES]]) -> Result<RecordBatch> {
+    let rows = caps.len() * codes::N_QUEUES;
+    let (mut month, mut region, mut service, mut units) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for (m, c) in caps.iter().enumerate() {
+        let d = start.add(m as u32).date32();
+        for r in 0..12 {
+            for s in 0..codes::N_SERVICES {
+                month.push(d);
+                region.push(r as i32);
+                service.push(s as i32);
+                units.push(c[s * 12 + r] as i64);
+            }
+        }
+    }
+    let cols: Vec<ArrayRef> = vec![
+        dict(vec![0; rows], &[scenario]),
+        Arc::new(UInt32Array::from(vec![replicate; rows])),
+        Arc::new(Date32Array::from(month)),
+        dict(region, &codes::REGIONS),
+        dict(service.clone(), &codes::SERVICES),
+        dict(service, &codes::SERVICE_UNITS),
+        Arc::new(Int64Array::from(units)),
+    ];
+    RecordBatch::try_new(capacity_schema(), cols).map_err(|e| Error::Config(format!("building the capacity table: {e}")))
 }
 
 /// Write record batches to a staged Parquet file (not yet renamed into place).

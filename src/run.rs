@@ -27,6 +27,8 @@ pub struct ScenarioRun {
     /// Records simulated (unweighted person-months).
     pub person_months: u64,
     pub seconds: f64,
+    /// Capacity of every queue (`service * 12 + region`), units per month, month by month.
+    pub capacity: Vec<[u32; crate::codes::N_QUEUES]>,
 }
 
 /// After each month: (scenario index, the simulation, months done).
@@ -66,6 +68,7 @@ pub fn run_all(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_mont
             let tables = sim.tables().clone();
             facts = sim.with_view(|v| Ok(HouseholdFacts::new(v.persons, v.households, &tables, base.start.0)))?;
         }
+        let capacity = sim.capacities();
         let mut accs = Vec::with_capacity(months as usize);
         let mut income = vec![0u64; if want_dist { n_h } else { 0 }];
         let mut dist = Vec::new();
@@ -92,7 +95,7 @@ pub fn run_all(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_mont
             }
             on_month(k, &sim, done)?;
         }
-        out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: t.elapsed().as_secs_f64() });
+        out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: t.elapsed().as_secs_f64(), capacity });
     }
     Ok(out)
 }

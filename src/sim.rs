@@ -90,6 +90,14 @@ impl Simulation {
         }
     }
 
+    /// Every month's queue capacities, units per month (`service * 12 + region`).
+    pub fn capacities(&self) -> Vec<[u32; crate::codes::N_QUEUES]> {
+        match self {
+            Simulation::Cpu(e) => e.params().iter().map(|p| p.capacity).collect(),
+            Simulation::Gpu(g) => g.params().iter().map(|p| p.capacity).collect(),
+        }
+    }
+
     /// The run's rate tables.
     pub fn tables(&self) -> &crate::tables::Tables {
         match self {

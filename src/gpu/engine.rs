@@ -644,6 +644,11 @@ impl GpuEngine {
         self.start.add(self.step)
     }
 
+    /// Every month's parameters.
+    pub fn params(&self) -> &[StepParams] {
+        &self.params
+    }
+
     pub fn months(&self) -> u32 {
         self.params.len() as u32
     }

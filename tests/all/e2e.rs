@@ -116,7 +116,7 @@ fn reforms_write_comparison_and_distribution_tables() {
     ];
     let (code, stdout, stderr) = util::run_twin(&args, d.path());
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("reform `two_child_limit_abolished` minus baseline"), "{stdout}");
+    assert!(stdout.contains("`two_child_limit_abolished` minus `baseline`"), "{stdout}");
     let out = d.path().join("out");
     let agg = util::read_parquet(&out.join("aggregates.parquet"));
     assert_eq!(agg.iter().map(|b| b.num_rows()).sum::<usize>(), 3 * 24 * 192, "three scenarios");

@@ -11,10 +11,13 @@
 //! - `reforms`: reform vs baseline with common random numbers: zero difference, direction
 //! - `synthetic`: the synthetic population against the ONS / EHS / LFS / FRS figures
 //! - `e2e`: the `twin` binary on real files
+//! - `analysts`: `twin report` in headless Chromium, `twin summary`, the Python example and
+//!   the pyarrow / polars / DuckDB reader checks
 //! - `gpu`: shader validation and layouts (everywhere), CPU/GPU parity (on an adapter)
 
 mod util;
 
+mod analysts;
 mod determinism;
 mod e2e;
 mod gpu;
