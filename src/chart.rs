@@ -11,7 +11,7 @@ const RIGHT: f64 = 24.0;
 const TOP: f64 = 46.0;
 const BOTTOM: f64 = 94.0;
 /// Line and bar colours (colour-blind-safe order from the Okabe–Ito palette).
-pub const COLOURS: [&str; 8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
+pub const COLOURS: [&str; 8] = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#56B4E9", "#E69F00", "#F0E442"];
 
 pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
