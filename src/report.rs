@@ -85,15 +85,21 @@ pub fn html(r: &Results) -> Result<String> {
     // headline table
     let (p0, p1) = summary::periods(r);
     o.push_str("<h2>Headline figures</h2>\n<table class=\"headline\"><tr><th>measure</th><th>unit</th>");
+    // one column per scenario and period (one period when the run is a year or less)
+    let periods = if r.years() <= 1 { vec![p0] } else { vec![p0, p1] };
     for s in &r.scenarios {
-        let _ = write!(o, "<th>{} {}</th><th>{} {}</th>", esc(s), p0.label_year, esc(s), p1.label_year);
+        for p in &periods {
+            let _ = write!(o, "<th>{} {}</th>", esc(s), p.label_year);
+        }
     }
     o.push_str("</tr>\n");
     for h in summary::HEADLINES {
         let _ = write!(o, "<tr><td>{}</td><td>{}</td>", esc(h.label), esc(h.unit));
         for s in 0..r.scenarios.len() {
             let step = if h.scale > 1.0 { 0.1 } else { 1.0 };
-            let _ = write!(o, "<td>{}</td><td>{}</td>", crate::chart::fmt_num(summary::value(r, s, h, p0)?, step), crate::chart::fmt_num(summary::value(r, s, h, p1)?, step));
+            for p in &periods {
+                let _ = write!(o, "<td>{}</td>", crate::chart::fmt_num(summary::value(r, s, h, *p)?, step));
+            }
         }
         o.push_str("</tr>\n");
     }

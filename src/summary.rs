@@ -153,7 +153,7 @@ pub fn table(r: &Results) -> Result<String> {
     let _ = writeln!(o, "{}", r.source().trim_start_matches("Source: "));
     let head = |o: &mut String, title: &str| {
         let y0 = if r.years() == 0 { format!("{} ({} months)", p0.label_year, p0.months) } else { format!("year 1 ({})", p0.label_year) };
-        let y1 = if r.years() == 0 { String::new() } else { format!("year {} ({})", r.years(), p1.label_year) };
+        let y1 = if r.years() <= 1 { String::new() } else { format!("year {} ({})", r.years(), p1.label_year) };
         let _ = writeln!(o, "\n{:<58} {:>16} {:>16}", title, y0, y1);
     };
     let mut current = (String::new(), String::new());
@@ -165,7 +165,7 @@ pub fn table(r: &Results) -> Result<String> {
             head(&mut o, &title);
         }
         let signed = !row.versus.is_empty();
-        let _ = writeln!(o, "{:<58} {:>16} {:>16}", format!("{} ({})", row.measure, row.unit), shown(row.first, row.unit, signed), if r.years() == 0 { String::new() } else { shown(row.last, row.unit, signed) });
+        let _ = writeln!(o, "{:<58} {:>16} {:>16}", format!("{} ({})", row.measure, row.unit), shown(row.first, row.unit, signed), if r.years() <= 1 { String::new() } else { shown(row.last, row.unit, signed) });
     }
     // who gains: the last year's distribution, all regions and household types
     let last_year = r.years().saturating_sub(1);
