@@ -173,6 +173,25 @@ impl Engine {
     }
 
     /// The parameters of the month being simulated.
+    /// Continue from a checkpoint's state (the tables and parameters are this engine's, built
+    /// from the same scenario and population).
+    pub fn restore(&mut self, st: crate::checkpoint::EngineState) -> Result<()> {
+        if st.households.count() != self.households.count() || st.households.id != self.households.id {
+            return Err(crate::Error::Config("the checkpoint's households are not this population's".into()));
+        }
+        if st.step > self.months() {
+            return Err(crate::Error::Config(format!("the checkpoint is at month {}, beyond this run's {} months", st.step, self.months())));
+        }
+        self.persons = st.persons;
+        self.households = st.households;
+        self.pout = st.pout;
+        self.hout = st.hout;
+        self.step = st.step;
+        self.born = st.born;
+        self.scratch = Persons::default();
+        Ok(())
+    }
+
     /// Every month's parameters (capacities already in units per month).
     pub fn params(&self) -> &[StepParams] {
         &self.params

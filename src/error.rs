@@ -33,6 +33,10 @@ pub enum Error {
     #[error("GPU: {0}")]
     Gpu(String),
 
+    /// The run was stopped by a signal at the end of a month, after writing a checkpoint.
+    #[error("interrupted after month {month}; checkpoint written to {}", checkpoint.display())]
+    Interrupted { month: u32, checkpoint: PathBuf },
+
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
 

@@ -14,6 +14,7 @@
 //! a callback.
 
 pub mod chart;
+pub mod checkpoint;
 pub mod codes;
 pub mod cpu;
 pub mod data;

@@ -137,6 +137,14 @@ struct RunArgs {
     /// Write every person's state every M months to snapshots.parquet.
     #[arg(long, value_name = "M")]
     snapshot_every: Option<u32>,
+    /// Write a checkpoint (OUT/checkpoint/checkpoint.bin, atomically) every M simulated months,
+    /// to resume from with --resume if the run is interrupted.
+    #[arg(long, value_name = "M")]
+    checkpoint_every: Option<u32>,
+    /// Continue an interrupted run from the checkpoint in DIR (the run's output directory),
+    /// with the command line it was started with (--backend and --threads may differ).
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
     #[command(flatten)]
     gpu: GpuArgs,
 }
@@ -218,6 +226,9 @@ fn main() {
         Cmd::Summary(a) => summary(a),
     };
     if let Err(e) = result {
+        if matches!(e.downcast_ref::<policy_twin::Error>(), Some(policy_twin::Error::Interrupted { .. })) {
+            std::process::exit(130);
+        }
         eprintln!("error: {e:#}");
         let input_error = e.chain().any(|c| {
             matches!(
@@ -539,6 +550,50 @@ fn synth_cmd(a: &SynthArgs, quiet: bool) -> Result<()> {
 }
 
 fn run(a: &RunArgs, quiet: bool) -> Result<()> {
+    match &a.resume {
+        Some(dir) => resume(dir, a, quiet),
+        None => run_from(a, quiet, None),
+    }
+}
+
+/// `twin run --resume DIR`: the command line and working directory stored in the checkpoint,
+/// with this invocation's --backend when one is given.
+fn resume(dir: &Path, now: &RunArgs, quiet: bool) -> Result<()> {
+    let dir = std::fs::canonicalize(dir).map_err(|e| policy_twin::Error::Config(format!("--resume {}: {e}", dir.display())))?;
+    let file = policy_twin::checkpoint::path(&dir);
+    if !file.exists() {
+        return Err(policy_twin::Error::Config(format!("--resume {}: no {} to resume from", dir.display(), Path::new(policy_twin::checkpoint::CHECKPOINT_DIR).join(policy_twin::checkpoint::CHECKPOINT_FILE).display())).into());
+    }
+    let header = policy_twin::checkpoint::header(&file)?;
+    let argv: Vec<String> = header["config"]["argv"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let cwd = header["config"]["cwd"].as_str().unwrap_or(".").to_string();
+    std::env::set_current_dir(&cwd).map_err(|e| policy_twin::Error::Config(format!("the checkpoint's run started in {cwd}, which cannot be entered: {e}")))?;
+    let Ok(Cli { cmd: Cmd::Run(mut a), .. }) = Cli::try_parse_from(&argv) else {
+        return Err(policy_twin::Error::Config(format!("{}: its command line is not a `twin run`", file.display())).into());
+    };
+    a.out = dir.clone();
+    a.resume = None;
+    if std::env::args().any(|x| x == "--backend" || x.starts_with("--backend=")) {
+        a.gpu.backend = now.gpu.backend;
+    }
+    if !quiet {
+        eprintln!("resuming `{}` from month {} of scenario {} (checkpoint {})", argv.join(" "), header["month"], header["scenario"], file.display());
+    }
+    let ck = policy_twin::checkpoint::load(&file)?;
+    run_from(&a, quiet, Some(ck))
+}
+
+/// The inputs' SHA-256 (population files and scenario files), kept in checkpoints and the manifest.
+fn input_hashes(pop_dir: &Path, scenarios: &[Scenario]) -> Result<serde_json::Value> {
+    let (pp, hp) = input::paths(pop_dir);
+    Ok(serde_json::json!({
+        "persons": output::sha256_file(&pp)?,
+        "households": output::sha256_file(&hp)?,
+        "scenarios": scenarios.iter().map(|s| s.file_hashes().map(|h| h.into_iter().map(|(f, h)| serde_json::json!([f, h])).collect::<Vec<_>>())).collect::<policy_twin::Result<Vec<_>>>()?,
+    }))
+}
+
+fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::Checkpoint>) -> Result<()> {
     let pop_dir = a.population.clone().unwrap_or_else(|| default_path("data/sample"));
     let scen_path = a.scenario.clone().unwrap_or_else(|| default_path("scenarios/baseline.toml"));
     let mut scenarios = vec![Scenario::load(&scen_path).context("reading scenario")?];
@@ -563,10 +618,31 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         }
     }
     policy_twin::run::check_comparable(&scenarios)?;
-    if a.snapshot_every == Some(0) {
-        return Err(policy_twin::Error::Config("--snapshot-every must be at least 1".into()).into());
+    if a.snapshot_every == Some(0) || a.checkpoint_every == Some(0) {
+        return Err(policy_twin::Error::Config("--snapshot-every and --checkpoint-every must be at least 1".into()).into());
+    }
+    let checkpoints = a.checkpoint_every.is_some() || resumed.is_some();
+    if checkpoints && a.snapshot_every.is_some() {
+        return Err(policy_twin::Error::Config("--snapshot-every cannot be combined with checkpoints yet (--checkpoint-every, --resume)".into()).into());
     }
     output::prepare_dir(&a.out).context("output directory")?;
+    let hashes = input_hashes(&pop_dir, &scenarios)?;
+    if let Some(ck) = &resumed {
+        if ck.progress.config["inputs"] != hashes {
+            return Err(policy_twin::Error::Config(format!("the population or scenario files changed since the checkpoint was written (SHA-256 differ): resume needs the same inputs; checkpoint: {}, now: {}", ck.progress.config["inputs"], hashes)).into());
+        }
+    }
+    let resumed_at = resumed.as_ref().map(|ck| (ck.progress.scenario, ck.state.step));
+    // Ctrl-C / SIGTERM: stop at the end of the month with a checkpoint (a second one exits at
+    // once). Not with snapshots, whose file cannot be resumed yet: then the signal ends the
+    // run as usual, and nothing is left under a final name.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if a.snapshot_every.is_none() {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
+            signal_hook::flag::register(sig, stop.clone())?;
+        }
+    }
 
     let t_load = Instant::now();
     let pop = load_population(&pop_dir, quiet)?;
@@ -595,7 +671,38 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
     let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: a.gpu.options()? };
     let t_sim = Instant::now();
     let mut current: Option<(usize, ProgressBar, Instant, u64)> = None;
-    let runs = policy_twin::run::run_all(&pop, &scenarios, &spec, &mut |k, sim, done| {
+    let delay = std::env::var("POLICY_TWIN_TEST_MONTH_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok());
+    let hang_after = std::env::var("POLICY_TWIN_TEST_HANG_AFTER_CHECKPOINT").ok().and_then(|v| v.parse::<u32>().ok());
+    let mut on_checkpoint = |path: &Path, n: u32| -> policy_twin::Result<()> {
+        if log_lines {
+            eprintln!("checkpoint {n} written: {}", path.display());
+        }
+        if hang_after == Some(n) {
+            // tests: wait here to be killed, as a crash between checkpoints would leave things
+            eprintln!("test hook: checkpoint {n} written, waiting to be killed");
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+        Ok(())
+    };
+    let config = serde_json::json!({ "argv": std::env::args().collect::<Vec<_>>(), "cwd": std::env::current_dir()?.display().to_string(), "inputs": hashes });
+    let config = match &resumed {
+        Some(ck) => ck.progress.config.clone(),
+        None => config,
+    };
+    let ctl = policy_twin::run::Control {
+        every: a.checkpoint_every,
+        out_dir: Some(a.out.clone()),
+        stop: (a.snapshot_every.is_none()).then_some(&*stop),
+        resume: resumed,
+        config,
+        on_checkpoint: Some(&mut on_checkpoint),
+    };
+    let runs = policy_twin::run::run_all_with(&pop, &scenarios, &spec, &mut |k, sim, done| {
+        if let Some(ms) = delay {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         if current.as_ref().map(|c| c.0) != Some(k) {
             let b = bar(quiet, months as u64, &format!("{:<9}[{{bar:30}}] {{pos}}/{{len}} months {{elapsed}} eta {{eta}}  {{msg}}", scenarios[k].name.chars().take(8).collect::<String>()));
             current = Some((k, b, Instant::now(), 0));
@@ -617,7 +724,15 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
             eprintln!("{}: simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", scenarios[k].name, sim.persons(), t.elapsed().as_secs_f64(), rate / 1e6);
         }
         Ok(())
-    })?;
+    }, ctl);
+    if let Err(policy_twin::Error::Interrupted { month, checkpoint }) = &runs {
+        if let Some((_, b, _, _)) = current.as_ref() {
+            b.abandon();
+        }
+        eprintln!("stopped at the end of month {month}; checkpoint written to {}", checkpoint.display());
+        eprintln!("resume with: twin run --resume {}", a.out.display());
+    }
+    let runs = runs?;
     let sim_s = t_sim.elapsed().as_secs_f64();
     for r in &runs {
         if let Some(why) = &r.choice.fallback {
@@ -649,6 +764,8 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         staged.push(w.finish()?);
     }
     let person_months: u64 = runs.iter().map(|r| r.person_months).sum();
+    // simulating time of every scenario, including what ran before a resumed checkpoint
+    let sim_all_s: f64 = runs.iter().map(|r| r.seconds).sum();
     let (pp, hp) = input::paths(&pop_dir);
     let scen_json = scenarios
         .iter()
@@ -667,13 +784,15 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         "baseline": base.name,
         "common_random_numbers": true,
         "population": {
-            "persons": { "path": pp.display().to_string(), "sha256": output::sha256_file(&pp)?, "rows": pop.persons.len() },
-            "households": { "path": hp.display().to_string(), "sha256": output::sha256_file(&hp)?, "rows": pop.households.count() },
+            "persons": { "path": pp.display().to_string(), "sha256": hashes["persons"], "rows": pop.persons.len() },
+            "households": { "path": hp.display().to_string(), "sha256": hashes["households"], "rows": pop.households.count() },
         },
         "seed": base.seed,
         "start": base.start.to_string(),
         "months": months,
         "replicates": 1,
+        "checkpoint_every_months": a.checkpoint_every,
+        "resumed_from": resumed_at.map(|(k, m)| serde_json::json!({"scenario": scenarios[k].name, "month": m})),
         "backend": choice.backend,
         "backend_requested": format!("{:?}", a.gpu.backend).to_lowercase(),
         "backend_fallback": choice.fallback,
@@ -689,13 +808,18 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
             "snapshot_every_months": a.snapshot_every,
         },
         "timings_s": { "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64(),
-                       "per_scenario": runs.iter().map(|r| serde_json::json!({"scenario": r.name, "simulate": r.seconds})).collect::<Vec<_>>() },
+                       "per_scenario": runs.iter().map(|r| serde_json::json!({"scenario": r.name, "backend": r.choice.backend, "simulate": r.seconds})).collect::<Vec<_>>() },
         "person_months": person_months,
-        "person_months_per_second": person_months as f64 / sim_s.max(1e-9),
+        "person_months_per_second": person_months as f64 / sim_all_s.max(1e-9),
     });
     staged.push(output::write_staged_bytes(&a.out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&manifest)?.as_bytes())?);
     for s in staged {
         s.commit()?;
+    }
+    // the results are complete: the checkpoint (as large as the state) is no longer needed
+    let ck_dir = a.out.join(policy_twin::checkpoint::CHECKPOINT_DIR);
+    if ck_dir.exists() {
+        std::fs::remove_dir_all(&ck_dir).with_context(|| format!("removing {}", ck_dir.display()))?;
     }
 
     // the headline table, read back from the files just written (what `twin summary` prints)
@@ -704,7 +828,7 @@ fn run(a: &RunArgs, quiet: bool) -> Result<()> {
         "\nwrote {} in {:.1}s ({:.2}M person-months/s); load {:.1}s",
         a.out.display(),
         sim_s,
-        person_months as f64 / sim_s.max(1e-9) / 1e6,
+        person_months as f64 / sim_all_s.max(1e-9) / 1e6,
         load_s
     );
     Ok(())

@@ -50,29 +50,87 @@ pub fn check_comparable(scenarios: &[Scenario]) -> Result<()> {
     Ok(())
 }
 
+/// Checkpoints and interruption for [`run_all_with`].
+#[derive(Default)]
+pub struct Control<'a> {
+    /// Write a checkpoint every this many months of each scenario.
+    pub every: Option<u32>,
+    /// The run's output directory (checkpoints go in its `checkpoint/`); needed for `every`
+    /// and `stop`.
+    pub out_dir: Option<std::path::PathBuf>,
+    /// Set (by a signal handler) to stop at the end of the current month with a checkpoint.
+    pub stop: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Continue from this checkpoint.
+    pub resume: Option<crate::checkpoint::Checkpoint>,
+    /// Kept in every checkpoint and given back on resume (the command line, input hashes).
+    pub config: serde_json::Value,
+    /// Called with the path of each checkpoint written.
+    pub on_checkpoint: Option<&'a mut dyn FnMut(&std::path::Path, u32) -> Result<()>>,
+}
+
 /// Run the baseline (`scenarios[0]`) and each reform.
 pub fn run_all(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_month: &mut OnMonth) -> Result<Vec<ScenarioRun>> {
+    run_all_with(pop, scenarios, spec, on_month, Control::default())
+}
+
+/// [`run_all`] with checkpoints every `ctl.every` months, a clean stop when `ctl.stop` is set
+/// (a checkpoint, then [`Error::Interrupted`]), and resumption from `ctl.resume`. A resumed run
+/// gives outputs identical to an uninterrupted one, on either backend.
+pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_month: &mut OnMonth, mut ctl: Control) -> Result<Vec<ScenarioRun>> {
+    use crate::checkpoint::{Finished, Progress};
     check_comparable(scenarios)?;
     let base = &scenarios[0];
     let months = base.months();
     let years = (months / 12) as usize;
     let want_dist = scenarios.len() > 1 && years > 0;
-    let mut facts = HouseholdFacts::default();
     let n_h = pop.households.count();
+    let mut out: Vec<ScenarioRun> = Vec::with_capacity(scenarios.len());
+    let mut facts = HouseholdFacts::default();
     let mut base_income: Vec<Vec<u64>> = Vec::new();
-    let mut out = Vec::with_capacity(scenarios.len());
-    for (k, s) in scenarios.iter().enumerate() {
-        let (mut sim, choice) = Simulation::open(pop.clone(), s, base.seed, months, spec.backend, spec.gpu.clone())?;
-        if want_dist && k == 0 {
+    let mut first = 0;
+    let mut resume = ctl.resume.take();
+    if let Some(ck) = resume.as_mut() {
+        let p = &mut ck.progress;
+        if p.scenario >= scenarios.len() || p.finished.len() != p.scenario || p.finished.iter().zip(scenarios).any(|(f, s)| f.name != s.name) || (want_dist && p.facts.scale10.len() != n_h) {
+            return Err(Error::Config("the checkpoint is not of this run (other scenarios or population)".into()));
+        }
+        for f in std::mem::take(&mut p.finished) {
+            let backend = if f.backend == "gpu" { "gpu" } else { "cpu" };
+            out.push(ScenarioRun {
+                name: f.name,
+                accs: f.accs,
+                choice: Choice { backend, adapter: None, fallback: None },
+                distribution: f.distribution,
+                person_months: f.person_months,
+                seconds: f.seconds,
+                capacity: f.capacity,
+            });
+        }
+        facts = std::mem::take(&mut p.facts);
+        base_income = std::mem::take(&mut p.base_income);
+        first = p.scenario;
+    }
+    let mut written = 0u32;
+    for (k, s) in scenarios.iter().enumerate().skip(first) {
+        let state = resume.as_mut().filter(|_| k == first).map(|ck| std::mem::replace(&mut ck.state, empty_state()));
+        let resuming = state.is_some();
+        let (mut sim, choice) = Simulation::open_from(pop.clone(), s, base.seed, months, spec.backend, spec.gpu.clone(), state)?;
+        if want_dist && k == 0 && !resuming {
             // household facts from the baseline's prepared state (birth months drawn), before month 1
             let tables = sim.tables().clone();
             facts = sim.with_view(|v| Ok(HouseholdFacts::new(v.persons, v.households, &tables, base.start.0)))?;
         }
         let capacity = sim.capacities();
-        let mut accs = Vec::with_capacity(months as usize);
-        let mut income = vec![0u64; if want_dist { n_h } else { 0 }];
-        let mut dist = Vec::new();
-        let mut pm = 0u64;
+        let (mut accs, mut dist, mut pm, mut income, before) = match resume.as_mut().filter(|_| resuming) {
+            Some(ck) => {
+                let p = &mut ck.progress;
+                (std::mem::take(&mut p.accs), std::mem::take(&mut p.distribution), p.person_months, std::mem::take(&mut p.income), p.seconds)
+            }
+            None => (Vec::with_capacity(months as usize), Vec::new(), 0u64, vec![0u64; if want_dist { n_h } else { 0 }], 0.0),
+        };
+        if accs.len() != sim.done() as usize || (want_dist && income.len() != n_h) {
+            return Err(Error::Config("the checkpoint's aggregates do not match its month".into()));
+        }
         let t = std::time::Instant::now();
         while sim.done() < months {
             pm += sim.persons() as u64;
@@ -94,8 +152,51 @@ pub fn run_all(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_mont
                 }
             }
             on_month(k, &sim, done)?;
+            let stop = ctl.stop.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
+            let due = ctl.every.is_some_and(|e| done % e == 0);
+            if stop || due {
+                let dir = ctl.out_dir.as_deref().ok_or_else(|| Error::Config("checkpoints need an output directory".into()))?;
+                let progress = Progress {
+                    config: ctl.config.clone(),
+                    finished: out
+                        .iter()
+                        .map(|r| Finished {
+                            name: r.name.clone(),
+                            backend: r.choice.backend.to_string(),
+                            accs: r.accs.clone(),
+                            distribution: r.distribution.clone(),
+                            person_months: r.person_months,
+                            seconds: r.seconds,
+                            capacity: r.capacity.clone(),
+                        })
+                        .collect(),
+                    scenario: k,
+                    accs: std::mem::take(&mut accs),
+                    distribution: std::mem::take(&mut dist),
+                    person_months: pm,
+                    seconds: before + t.elapsed().as_secs_f64(),
+                    income: std::mem::take(&mut income),
+                    base_income: std::mem::take(&mut base_income),
+                    facts: std::mem::take(&mut facts),
+                };
+                let saved = sim.with_view(|v| crate::checkpoint::save(dir, &progress, v, done, sim.born()));
+                // take the vectors back whether or not the write succeeded
+                (accs, dist, income, base_income, facts) = (progress.accs, progress.distribution, progress.income, progress.base_income, progress.facts);
+                let path = saved?;
+                written += 1;
+                if let Some(f) = ctl.on_checkpoint.as_mut() {
+                    f(&path, written)?;
+                }
+                if stop {
+                    return Err(Error::Interrupted { month: done, checkpoint: path });
+                }
+            }
         }
-        out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: t.elapsed().as_secs_f64(), capacity });
+        out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: before + t.elapsed().as_secs_f64(), capacity });
     }
     Ok(out)
+}
+
+fn empty_state() -> crate::checkpoint::EngineState {
+    crate::checkpoint::EngineState { persons: Default::default(), households: Default::default(), pout: Default::default(), hout: Default::default(), step: 0, born: 0 }
 }

@@ -26,7 +26,15 @@ pub struct Choice {
 impl Simulation {
     /// Prepare a run on the backend asked for.
     pub fn open(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions) -> Result<(Simulation, Choice)> {
-        let engine = Engine::new(pop, scenario, seed, months)?;
+        Simulation::open_from(pop, scenario, seed, months, backend, opts, None)
+    }
+
+    /// [`Simulation::open`], continuing from a checkpoint's engine state when one is given.
+    pub fn open_from(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions, state: Option<crate::checkpoint::EngineState>) -> Result<(Simulation, Choice)> {
+        let mut engine = Engine::new(pop, scenario, seed, months)?;
+        if let Some(st) = state {
+            engine.restore(st)?;
+        }
         let (gpu, why) = Gpu::open(backend)?;
         let Some(gpu) = gpu else {
             return Ok((Simulation::Cpu(engine), Choice { backend: "cpu", adapter: None, fallback: why }));
@@ -47,6 +55,14 @@ impl Simulation {
         match self {
             Simulation::Cpu(e) => Ok(e.step()),
             Simulation::Gpu(g) => g.step(),
+        }
+    }
+
+    /// Babies born so far (the next new person id depends on it).
+    pub fn born(&self) -> u64 {
+        match self {
+            Simulation::Cpu(e) => e.born,
+            Simulation::Gpu(g) => g.born,
         }
     }
 

@@ -13,11 +13,14 @@
 //! - `e2e`: the `twin` binary on real files
 //! - `analysts`: `twin report` in headless Chromium, `twin summary`, the Python example and
 //!   the pyarrow / polars / DuckDB reader checks
+//! - `checkpoint`: kill (SIGKILL) or interrupt (SIGINT) a run and resume it to identical
+//!   outputs, a GPU run resumed on the CPU, damaged checkpoints and changed inputs refused
 //! - `gpu`: shader validation and layouts (everywhere), CPU/GPU parity (on an adapter)
 
 mod util;
 
 mod analysts;
+mod checkpoint;
 mod determinism;
 mod e2e;
 mod gpu;

@@ -1,0 +1,190 @@
+//! Checkpoints and resume (`twin run --checkpoint-every`, `--resume`): a run killed with
+//! SIGKILL after a checkpoint, or stopped with SIGINT, resumes to outputs identical (byte for
+//! byte) to an uninterrupted run; a GPU run resumes on the CPU path; a damaged checkpoint or
+//! changed inputs are refused.
+
+use crate::util;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+const TABLES: [&str; 4] = ["aggregates.parquet", "comparison.parquet", "distribution.parquet", "capacity.parquet"];
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn args(&self, out: &str, backend: &str) -> Vec<String> {
+        let s = util::root().join("scenarios");
+        [
+            "run", "-q", "--population", "pop", "--years", "2", "--backend", backend, "--out", out,
+            "--scenario", s.join("baseline.toml").to_str().unwrap(),
+            "--reform", s.join("two_child_limit_abolished.toml").to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+}
+
+/// A 4,000-person population and its uninterrupted run (baseline and a reform, 2 years, CPU).
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let f = Fixture { dir: tempfile::tempdir().unwrap() };
+        util::synth_into(&f.path().join("pop"), 4000, 21, 4);
+        let args = f.args("full", "cpu");
+        let (code, _, stderr) = util::run_twin(&args.iter().map(String::as_str).collect::<Vec<_>>(), f.path());
+        assert_eq!(code, 0, "{stderr}");
+        f
+    })
+}
+
+fn twin(cwd: &Path, args: &[String]) -> Command {
+    let mut c = Command::new(util::twin());
+    c.args(args).current_dir(cwd).env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    c
+}
+
+/// Start a checkpointed run that waits after its `n`-th checkpoint, then kill it (SIGKILL).
+fn run_and_kill(out: &str, backend: &str, every: u32, n: u32) -> PathBuf {
+    let f = fixture();
+    let mut args = f.args(out, backend);
+    args.extend(["--checkpoint-every".to_string(), every.to_string()]);
+    let mut child = twin(f.path(), &args).env("POLICY_TWIN_TEST_HANG_AFTER_CHECKPOINT", n.to_string()).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("waiting to be killed") {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no handler runs, nothing is cleaned up
+    child.wait().unwrap();
+    assert!(seen.contains(&format!("checkpoint {n} written")), "the run did not reach checkpoint {n}: {seen}");
+    let dir = f.path().join(out);
+    // killed: only the checkpoint, no result under a final name
+    for t in TABLES {
+        assert!(!dir.join(t).exists(), "{t} written before the run finished");
+    }
+    assert!(dir.join("checkpoint/checkpoint.bin").exists());
+    dir
+}
+
+fn resume(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["run".to_string(), "--resume".to_string(), dir.to_str().unwrap().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    // from another working directory: the checkpoint knows where the run started
+    let out = twin(&std::env::temp_dir(), &args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn assert_same_as_uninterrupted(dir: &Path) {
+    for t in TABLES {
+        let a = std::fs::read(fixture().path().join("full").join(t)).unwrap();
+        let b = std::fs::read(dir.join(t)).unwrap_or_else(|_| panic!("{t} missing after resume"));
+        assert!(a == b, "{t} differs from the uninterrupted run");
+    }
+    assert!(!dir.join("checkpoint").exists(), "checkpoint kept after the run completed");
+}
+
+#[test]
+fn killed_during_the_baseline_resumes_to_identical_outputs() {
+    let dir = run_and_kill("killed-base", "cpu", 5, 2); // baseline, month 10
+    let (code, stderr) = resume(&dir, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same_as_uninterrupted(&dir);
+}
+
+#[test]
+fn killed_during_a_reform_resumes_to_identical_outputs() {
+    let dir = run_and_kill("killed-reform", "cpu", 7, 4); // baseline checkpoints at 7, 14, 21; then reform month 7
+    let (code, stderr) = resume(&dir, &["-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same_as_uninterrupted(&dir);
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["resumed_from"]["scenario"], "two_child_limit_abolished");
+    assert_eq!(m["resumed_from"]["month"], 7);
+}
+
+#[test]
+fn sigint_stops_at_a_month_end_with_a_checkpoint_and_resumes() {
+    let f = fixture();
+    let args = f.args("interrupted", "cpu");
+    let mut child = twin(f.path(), &args).env("POLICY_TWIN_TEST_MONTH_DELAY_MS", "40").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped at the end of month") && stderr.contains("resume with: twin run --resume interrupted"), "{stderr}");
+    let dir = f.path().join("interrupted");
+    for t in TABLES {
+        assert!(!dir.join(t).exists(), "{t} written by an interrupted run");
+    }
+    let (code, stderr) = resume(&dir, &["-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same_as_uninterrupted(&dir);
+}
+
+#[test]
+fn a_gpu_run_resumes_on_the_cpu_path() {
+    if crate::gpu::test_gpu().is_none() {
+        return;
+    }
+    let dir = run_and_kill("gpu-then-cpu", "gpu", 6, 3); // baseline month 18, on the GPU
+    let (code, stderr) = resume(&dir, &["-q", "--backend", "cpu"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same_as_uninterrupted(&dir);
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["backend_requested"], "cpu");
+}
+
+#[test]
+fn a_damaged_checkpoint_or_changed_inputs_are_refused() {
+    let dir = run_and_kill("damaged", "cpu", 6, 1);
+    let ck = dir.join("checkpoint/checkpoint.bin");
+    let bytes = std::fs::read(&ck).unwrap();
+    // truncated
+    std::fs::write(&ck, &bytes[..bytes.len() / 2]).unwrap();
+    let (code, stderr) = resume(&dir, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("not a complete policy-twin checkpoint"), "{stderr}");
+    // not a checkpoint at all
+    std::fs::write(&ck, b"hello").unwrap();
+    let (code, stderr) = resume(&dir, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("checkpoint"), "{stderr}");
+    // no checkpoint
+    let (code, stderr) = resume(&fixture().path().join("full"), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no checkpoint"), "{stderr}");
+
+    // the population changed since the checkpoint: refused, naming the SHA-256 check
+    let f = fixture();
+    let d = tempfile::tempdir().unwrap();
+    util::synth_into(&d.path().join("pop"), 4000, 21, 4);
+    let s = util::root().join("scenarios");
+    let args: Vec<String> = ["run", "-q", "--population", "pop", "--years", "1", "--out", "out", "--checkpoint-every", "3", "--scenario", s.join("baseline.toml").to_str().unwrap()].iter().map(|s| s.to_string()).collect();
+    let mut child = twin(d.path(), &args).env("POLICY_TWIN_TEST_HANG_AFTER_CHECKPOINT", "1").stderr(Stdio::piped()).spawn().unwrap();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        if line.unwrap().contains("waiting to be killed") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    util::synth_into(&d.path().join("pop"), 4000, 22, 4); // another seed: other people
+    let (code, stderr) = resume(&d.path().join("out"), &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("changed since the checkpoint"), "{stderr}");
+    let _ = f;
+}
