@@ -732,6 +732,17 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         eprintln!("stopped at the end of month {month}; checkpoint written to {}", checkpoint.display());
         eprintln!("resume with: twin run --resume {}", a.out.display());
     }
+    if let Err(policy_twin::Error::Gpu(why)) = &runs {
+        if let Some((_, b, _, _)) = current.as_ref() {
+            b.abandon();
+        }
+        let ck = policy_twin::checkpoint::path(&a.out);
+        if ck.exists() {
+            eprintln!("error: GPU: {why}");
+            eprintln!("the last checkpoint is in {}; resume on the CPU path with: twin run --resume {} --backend cpu", ck.display(), a.out.display());
+            std::process::exit(1);
+        }
+    }
     let runs = runs?;
     let sim_s = t_sim.elapsed().as_secs_f64();
     for r in &runs {

@@ -111,10 +111,19 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
         first = p.scenario;
     }
     let mut written = 0u32;
+    let mut backend = spec.backend;
+    let mut fallback: Option<String> = None;
     for (k, s) in scenarios.iter().enumerate().skip(first) {
-        let state = resume.as_mut().filter(|_| k == first).map(|ck| std::mem::replace(&mut ck.state, empty_state()));
+      let base_years = base_income.len();
+      // a second attempt when the GPU fails under `auto`: on the CPU, from this scenario's
+      // last checkpoint or from its start
+      'attempt: loop {
+        let state = resume.as_mut().filter(|ck| k == ck.progress.scenario).map(|ck| std::mem::replace(&mut ck.state, empty_state()));
         let resuming = state.is_some();
-        let (mut sim, choice) = Simulation::open_from(pop.clone(), s, base.seed, months, spec.backend, spec.gpu.clone(), state)?;
+        let (mut sim, mut choice) = Simulation::open_from(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), state)?;
+        if choice.fallback.is_none() {
+            choice.fallback = fallback.clone();
+        }
         if want_dist && k == 0 && !resuming {
             // household facts from the baseline's prepared state (birth months drawn), before month 1
             let tables = sim.tables().clone();
@@ -134,7 +143,26 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
         let t = std::time::Instant::now();
         while sim.done() < months {
             pm += sim.persons() as u64;
-            accs.push(sim.step()?);
+            let acc = match sim.step() {
+                Ok(acc) => acc,
+                Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) => {
+                    // the device failed (lost, out of memory): go on on the CPU path, from this
+                    // scenario's last checkpoint if there is one (results are identical)
+                    let ck = ctl.out_dir.as_deref().map(crate::checkpoint::path).filter(|p| p.exists()).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k);
+                    let from = ck.as_ref().map(|c| c.state.step).unwrap_or(0);
+                    let note = format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", sim.done() + 1);
+                    fallback = Some(note);
+                    backend = Backend::Cpu;
+                    resume = ck;
+                    match resume.as_mut() {
+                        Some(ck) => base_income = std::mem::take(&mut ck.progress.base_income),
+                        None => base_income.truncate(base_years),
+                    }
+                    continue 'attempt;
+                }
+                Err(e) => return Err(e),
+            };
+            accs.push(acc);
             let done = sim.done();
             if want_dist {
                 for (acc, v) in income.iter_mut().zip(sim.net_income()?) {
@@ -193,6 +221,11 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
             }
         }
         out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: before + t.elapsed().as_secs_f64(), capacity });
+        if fallback.as_deref().is_some_and(|f| f.starts_with("the GPU failed in month")) {
+            fallback = Some(format!("the GPU failed during `{}`; this scenario ran on the CPU path", s.name));
+        }
+        break 'attempt;
+      }
     }
     Ok(out)
 }

@@ -461,6 +461,9 @@ impl GpuEngine {
         if self.step as usize >= self.params.len() {
             return Err(Error::Config("no months left to simulate".into()));
         }
+        if let Some(fault) = injected_fault(self.step) {
+            return Err(Error::Gpu(fault));
+        }
         let p = self.params[self.step as usize];
         self.gpu.queue.write_buffer(&self.bufs["params"], 0, bytemuck::bytes_of(&p));
         let keys = StepKeys::new(self.seed, self.step);
@@ -713,4 +716,15 @@ impl GpuEngine {
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()
     }
+}
+
+/// Tests: `POLICY_TWIN_TEST_GPU_FAULT=lost@N` (or `oom@N`) makes month N+1 (0-based step N)
+/// fail as a lost device (or an out-of-memory error) would, to test the fallback and resume.
+fn injected_fault(step: u32) -> Option<String> {
+    let v = std::env::var("POLICY_TWIN_TEST_GPU_FAULT").ok()?;
+    let (kind, at) = v.split_once('@')?;
+    (at.parse::<u32>().ok()? == step).then(|| match kind {
+        "oom" => format!("out of memory at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
+        _ => format!("device lost at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
+    })
 }

@@ -140,7 +140,12 @@ impl Gpu {
         let mut adapters = all_adapters();
         adapters.sort_by_key(rank);
         let pick = match choice {
-            Backend::Auto => adapters.into_iter().find(|a| a.get_info().device_type != wgpu::DeviceType::Cpu),
+            // (tests: POLICY_TWIN_TEST_AUTO_SOFTWARE=1 lets `auto` take a software adapter, to
+            // test its fallback on lavapipe)
+            Backend::Auto => {
+                let software_ok = std::env::var("POLICY_TWIN_TEST_AUTO_SOFTWARE").as_deref() == Ok("1");
+                adapters.into_iter().find(|a| software_ok || a.get_info().device_type != wgpu::DeviceType::Cpu)
+            }
             _ => adapters.into_iter().next(),
         };
         let Some(adapter) = pick else {

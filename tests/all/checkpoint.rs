@@ -188,3 +188,51 @@ fn a_damaged_checkpoint_or_changed_inputs_are_refused() {
     assert!(stderr.contains("changed since the checkpoint"), "{stderr}");
     let _ = f;
 }
+
+/// Run to completion with an injected GPU fault; returns (exit code, stderr).
+fn run_with_fault(out: &str, backend: &str, fault: &str, every: Option<u32>) -> (i32, String) {
+    let f = fixture();
+    let mut args = f.args(out, backend);
+    if let Some(e) = every {
+        args.extend(["--checkpoint-every".to_string(), e.to_string()]);
+    }
+    let o = twin(f.path(), &args).env("POLICY_TWIN_TEST_AUTO_SOFTWARE", "1").env("POLICY_TWIN_TEST_GPU_FAULT", fault).output().unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn a_gpu_fault_under_auto_continues_on_the_cpu_with_identical_results() {
+    if crate::gpu::test_gpu().is_none() {
+        return;
+    }
+    // out of memory in month 21 of the baseline: back to the checkpoint of month 18, on the CPU
+    let (code, stderr) = run_with_fault("oom-auto", "auto", "oom@20", Some(6));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("the GPU failed in month 21") && stderr.contains("continued on the CPU path from month 18"), "{stderr}");
+    let dir = fixture().path().join("oom-auto");
+    assert_same_as_uninterrupted(&dir);
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert!(m["backend_fallback"].as_str().unwrap().contains("out of memory"), "{m}");
+    // a lost device without checkpoints: the scenario starts again on the CPU
+    let (code, stderr) = run_with_fault("lost-auto", "auto", "lost@4", None);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("continued on the CPU path from month 0"), "{stderr}");
+    assert_same_as_uninterrupted(&fixture().path().join("lost-auto"));
+}
+
+#[test]
+fn a_gpu_fault_under_backend_gpu_stops_with_a_resumable_checkpoint() {
+    if crate::gpu::test_gpu().is_none() {
+        return;
+    }
+    let (code, stderr) = run_with_fault("lost-gpu", "gpu", "lost@9", Some(4));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("device lost") && stderr.contains("resume on the CPU path with: twin run --resume lost-gpu --backend cpu"), "{stderr}");
+    let dir = fixture().path().join("lost-gpu");
+    for t in TABLES {
+        assert!(!dir.join(t).exists(), "{t} written by a failed run");
+    }
+    let (code, stderr) = resume(&dir, &["-q", "--backend", "cpu"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same_as_uninterrupted(&dir);
+}
