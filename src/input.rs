@@ -61,6 +61,11 @@ pub fn load(persons_path: &Path, households_path: &Path, progress: LoadProgress)
 const HH_TASKS: usize = 3;
 const P_TASKS: usize = 5;
 
+/// The message of a caught panic.
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "panic".into())
+}
+
 fn unreadable(file: &Path, detail: impl std::fmt::Display) -> Error {
     Error::Unreadable { file: file.into(), detail: detail.to_string() }
 }
@@ -76,7 +81,9 @@ struct Source {
 impl Source {
     fn open(path: &Path) -> Result<Source> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| unreadable(path, e))?;
+        let meta = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())))
+            .map_err(|p| unreadable(path, format!("the Parquet footer is corrupt ({})", panic_text(&p))))?
+            .map_err(|e| unreadable(path, e))?;
         let mut starts = vec![0u64];
         for rg in meta.metadata().row_groups() {
             starts.push(starts.last().unwrap() + rg.num_rows().max(0) as u64);
@@ -111,7 +118,13 @@ impl Source {
             .map_err(|e| fail(e.to_string()))?;
         let mut off = 0usize;
         let expected = self.range(g).len();
-        for batch in reader {
+        let mut reader = reader;
+        loop {
+            // the parquet crate can panic on corrupt pages (found by tests/all/robust.rs):
+            // a panic while decoding is reported as an unreadable file like any decode error
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.next()))
+                .map_err(|p| fail(format!("row group {g}, after row {}: the Parquet decoder failed on corrupt data ({})", at + off as u64, panic_text(&p))))?;
+            let Some(batch) = next else { break };
             let batch = batch.map_err(|e| fail(format!("row group {g}, after row {}: {e}", at + off as u64)))?;
             // the tasks write into slices sized by the footer's row counts
             if off + batch.num_rows() > expected {
@@ -302,7 +315,9 @@ fn each_category(col: &ArrayRef, lookup: &dyn Fn(&str) -> Option<u32>, n_codes: 
                     let values = d.values();
                     let mapped: Vec<Option<Cat>> = match values.data_type() {
                         DataType::Utf8 => values.as_string::<i32>().iter().map(|v| v.map(by_text)).collect(),
-                        _ => values.as_string::<i64>().iter().map(|v| v.map(by_text)).collect(),
+                        DataType::LargeUtf8 => values.as_string::<i64>().iter().map(|v| v.map(by_text)).collect(),
+                        // the schema check allows only these; a corrupt file can still decode to others
+                        t => return Err((0, format!("dictionary values of type {t}, expected strings"))),
                     };
                     // a null key, or a key whose dictionary value is null, is a null
                     let at = |k: usize| mapped.get(k).and_then(|m| m.as_ref());
@@ -815,6 +830,12 @@ fn group_by_household(p: &mut Persons, members: &[u32]) {
 }
 
 /// The two files of a population directory.
+/// Rows of a population's persons and households files, from their footers (no data read).
+pub fn row_counts(dir: &Path) -> Result<(u64, u64)> {
+    let (pp, hp) = paths(dir);
+    Ok((Source::open(&pp)?.rows(), Source::open(&hp)?.rows()))
+}
+
 pub fn paths(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join(PERSONS_FILE), dir.join(HOUSEHOLDS_FILE))
 }

@@ -25,6 +25,7 @@ pub mod fixed;
 pub mod gpu;
 pub mod input;
 pub mod measures;
+pub mod memory;
 pub mod month;
 pub mod output;
 pub mod report;

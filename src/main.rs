@@ -141,6 +141,9 @@ struct RunArgs {
     /// to resume from with --resume if the run is interrupted.
     #[arg(long, value_name = "M")]
     checkpoint_every: Option<u32>,
+    /// Run even if the memory the run needs (estimated before it starts) exceeds what is available.
+    #[arg(long)]
+    no_memory_check: bool,
     /// Continue an interrupted run from the checkpoint in DIR (the run's output directory),
     /// with the command line it was started with (--backend and --threads may differ).
     #[arg(long, value_name = "DIR")]
@@ -205,6 +208,14 @@ struct ValidateArgs {
 }
 
 fn main() {
+    // the parquet crate can panic on a corrupt file; the loader catches it and reports the file
+    // as unreadable, so its panic message would only be noise before that error
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info.location().is_some_and(|l| l.file().contains("/parquet-")) {
+            default_hook(info);
+        }
+    }));
     let cli = Cli::parse();
     // Mesa's GL driver complains on stderr without it; harmless, but noise in every command
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
@@ -625,7 +636,23 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     if checkpoints && a.snapshot_every.is_some() {
         return Err(policy_twin::Error::Config("--snapshot-every cannot be combined with checkpoints yet (--checkpoint-every, --resume)".into()).into());
     }
-    output::prepare_dir(&a.out).context("output directory")?;
+    // refuse a run that cannot fit before loading anything (row counts from the footers)
+    let (n_p, n_h) = input::row_counts(&pop_dir)?;
+    let need = policy_twin::memory::estimate(n_p, n_h, (scenarios[0].months() / 12) as u64, scenarios.len() > 1);
+    let avail = policy_twin::memory::available();
+    if let Some(avail) = avail {
+        if need.bytes > avail && !a.no_memory_check {
+            return Err(policy_twin::Error::Config(format!(
+                "this run needs {need} of memory, and {:.1} GiB is available: use a smaller population, fewer reforms or a larger machine (--no-memory-check runs it anyway)",
+                policy_twin::memory::gib(avail)
+            ))
+            .into());
+        }
+    }
+    if !quiet {
+        eprintln!("memory: the run needs {need}; {}", avail.map(|v| format!("{:.1} GiB available", policy_twin::memory::gib(v))).unwrap_or_else(|| "available memory unknown".into()));
+    }
+    output::prepare_results_dir(&a.out).context("output directory")?;
     let hashes = input_hashes(&pop_dir, &scenarios)?;
     if let Some(ck) = &resumed {
         if ck.progress.config["inputs"] != hashes {
@@ -821,12 +848,16 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         "timings_s": { "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64(),
                        "per_scenario": runs.iter().map(|r| serde_json::json!({"scenario": r.name, "backend": r.choice.backend, "simulate": r.seconds})).collect::<Vec<_>>() },
         "person_months": person_months,
+        "memory_estimate_bytes": need.bytes,
+        "peak_rss_bytes": policy_twin::memory::peak_rss(),
         "person_months_per_second": person_months as f64 / sim_all_s.max(1e-9),
     });
     staged.push(output::write_staged_bytes(&a.out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&manifest)?.as_bytes())?);
+    let written: Vec<PathBuf> = staged.iter().map(|s| s.dest.clone()).collect();
     for s in staged {
         s.commit()?;
     }
+    output::remove_stale(&a.out, &written)?;
     // the results are complete: the checkpoint (as large as the state) is no longer needed
     let ck_dir = a.out.join(policy_twin::checkpoint::CHECKPOINT_DIR);
     if ck_dir.exists() {

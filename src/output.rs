@@ -397,11 +397,57 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Make sure the output directory exists and is writable before any work starts.
+/// What `twin run`, `twin report` and the notebook example put in a results directory.
+pub const RESULT_NAMES: [&str; 9] = [AGGREGATES_FILE, COMPARISON_FILE, DISTRIBUTION_FILE, SNAPSHOTS_FILE, CAPACITY_FILE, MANIFEST_FILE, "report.html", "figures", crate::checkpoint::CHECKPOINT_DIR];
+
+/// [`prepare_dir`] for `twin run`, which also makes sure the directory holds nothing but
+/// results: a directory with other files is refused (a run replaces its results there, and
+/// would mix with or overwrite files it did not write).
+pub fn prepare_results_dir(dir: &Path) -> Result<()> {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ours = RESULT_NAMES.contains(&name.as_str()) || (name.starts_with('.') && name.contains(".partial-")) || name.starts_with(".twin-write-test-");
+            if !ours {
+                return Err(Error::Config(format!(
+                    "{} holds `{name}`, which policy-twin did not write: choose a new or empty directory, or a previous results directory",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    prepare_dir(dir)
+}
+
+/// Make sure an output directory exists and is writable before any work starts.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Config(format!("output {} exists and is not a directory", dir.display())));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let probe = dir.join(format!(".twin-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| Error::io(dir, e))?;
     let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Remove results a previous run left in `dir` that this run did not write (a reform's tables
+/// after a run without reforms, an old report), so the directory describes one run.
+pub fn remove_stale(dir: &Path, written: &[PathBuf]) -> Result<()> {
+    for name in [COMPARISON_FILE, DISTRIBUTION_FILE, SNAPSHOTS_FILE, CAPACITY_FILE, "report.html"] {
+        let p = dir.join(name);
+        if p.exists() && !written.iter().any(|w| w == &p) {
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+    }
+    // leftovers of killed runs
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".partial-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     Ok(())
 }

@@ -9,6 +9,9 @@
 //! - `services`: arrears and queues by hand, waiting-list conservation and capacity, capacity
 //!   reforms' direction
 //! - `reforms`: reform vs baseline with common random numbers: zero difference, direction
+//! - `robust`: proptest: random valid populations run, random invalid ones are refused naming
+//!   the column, corrupted Parquet and mutated scenarios never panic; output-directory and
+//!   memory checks
 //! - `synthetic`: the synthetic population against the ONS / EHS / LFS / FRS figures
 //! - `e2e`: the `twin` binary on real files
 //! - `analysts`: `twin report` in headless Chromium, `twin summary`, the Python example and
@@ -26,6 +29,7 @@ mod e2e;
 mod gpu;
 mod policy;
 mod reforms;
+mod robust;
 mod scenario;
 mod services;
 mod stages;
