@@ -121,7 +121,7 @@ struct R<T: Read> {
 
 impl<T: Read> R<T> {
     fn bad(&self, what: &str) -> Error {
-        Error::Unreadable { file: self.path.clone(), detail: format!("not a complete policy-twin checkpoint ({what})") }
+        Error::Config(format!("{}: not a complete policy-twin checkpoint ({what})", self.path.display()))
     }
     fn raw(&mut self, b: &mut [u8]) -> Result<()> {
         self.r.read_exact(b).map_err(|_| self.bad("truncated"))

@@ -80,7 +80,7 @@ struct Source {
 
 impl Source {
     fn open(path: &Path) -> Result<Source> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file = File::open(path).map_err(|e| if e.kind() == std::io::ErrorKind::NotFound { unreadable(path, "no such file") } else { Error::io(path, e) })?;
         let meta = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())))
             .map_err(|p| unreadable(path, format!("the Parquet footer is corrupt ({})", panic_text(&p))))?
             .map_err(|e| unreadable(path, e))?;

@@ -21,7 +21,7 @@
 //! A reform names its baseline (`baseline = "baseline.toml"` under `[scenario]`) and lists
 //! only the parameters it changes; a reform's dated values replace the baseline's from the
 //! reform's first date on. Unknown keys, missing parameters, wrong units, out-of-range values
-//! and two values for one month are errors that name the key.
+//! two values for one month and dates written out of order are errors that name the key.
 
 use crate::error::{Error, Result};
 use crate::month::Month;
@@ -469,6 +469,10 @@ fn collect_params(file: &Path, prefix: &str, v: &toml::Value, out: &mut Vec<(Str
                 let m = Month::parse(date).ok_or_else(|| Error::scenario(file, format!("{key}.values.{date}"), "not a date YYYY-MM or YYYY-MM-DD"))?;
                 if points.iter().any(|(p, ..)| *p == m) {
                     return Err(Error::scenario(file, format!("{key}.values.{date}"), format!("a second value for {m}")));
+                }
+                // written order must be date order: a date out of order is most likely a typo
+                if let Some((prev, ..)) = points.last().filter(|(p, ..)| *p > m) {
+                    return Err(Error::scenario(file, format!("{key}.values.{date}"), format!("dates out of order: {m} is written after {prev}")));
                 }
                 points.push((m, to_value(file, &format!("{key}.values.{date}"), v)?, unit.to_string()));
             }

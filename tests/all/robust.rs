@@ -287,3 +287,22 @@ fn a_run_that_cannot_fit_in_memory_is_refused_before_it_starts() {
     let (est, peak) = (m["memory_estimate_bytes"].as_u64().unwrap(), m["peak_rss_bytes"].as_u64().unwrap());
     assert!(est >= peak, "estimate {est} below the measured peak {peak}");
 }
+
+/// `scripts/bad_inputs.py`: every kind of bad input the issue names (broken, truncated or
+/// wrong Parquet files, wrong types, nulls, huge values, NaN and infinities, duplicate and
+/// dangling ids, empty files, unknown keys, wrong units, dates out of order, negative
+/// capacities, a missing baseline, a busy or wrong output directory, too little memory, a
+/// damaged checkpoint, changed inputs on resume) exits 2 with a message, and none panics.
+#[test]
+fn every_bad_input_case_is_refused_with_a_message() {
+    let ok = std::process::Command::new("python3").args(["-c", "import pyarrow"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        assert!(std::env::var("POLICY_TWIN_REQUIRE_PYTHON").as_deref() != Ok("1"), "POLICY_TWIN_REQUIRE_PYTHON=1 but no pyarrow");
+        eprintln!("skipped: python3 with pyarrow not found");
+        return;
+    }
+    let out = std::process::Command::new("python3").arg(util::root().join("scripts/bad_inputs.py")).arg(util::twin()).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(table.lines().count() >= 40, "{table}");
+}
