@@ -68,7 +68,11 @@ pub struct Progress {
 
 pub struct Checkpoint {
     pub progress: Progress,
-    pub state: EngineState,
+    /// The file, and where the engine state starts in it ([`Checkpoint::read_state`]).
+    pub file: PathBuf,
+    /// Months of the current scenario done when it was written.
+    pub step: u32,
+    state_offset: u64,
 }
 
 pub fn path(out_dir: &Path) -> PathBuf {
@@ -296,46 +300,7 @@ pub fn load(file: &Path) -> Result<Checkpoint> {
     let years = r.u64()? as usize;
     let base_income = (0..years.min(1000)).map(|_| r.u64s()).collect::<Result<Vec<_>>>()?;
     let facts = HouseholdFacts { scale10: r.u32s()?, htype: r.bytes()?, region: r.bytes()?, persons: r.u64s()? };
-    let persons = Persons {
-        id_lo: r.u32s()?,
-        id_hi: r.u32s()?,
-        household: r.u32s()?,
-        age_months: r.u32s()?,
-        status: r.u32s()?,
-        earnings: r.u32s()?,
-        wealth: r.u32s()?,
-        svc_wait: r.u32s()?,
-    };
-    let households = Households {
-        id: r.u64s()?,
-        info: r.u32s()?,
-        rent: r.u32s()?,
-        weight: r.u32s()?,
-        start: r.u32s()?,
-        len: r.u32s()?,
-        arrears: r.u32s()?,
-        wait: r.u32s()?,
-        prev_net: r.u32s()?,
-    };
-    let pout = PersonOut { income_tax: r.u32s()?, ni: r.u32s()?, state_pension: r.u32s()?, disability: r.u32s()?, care_tariff: r.u32s()? };
-    let hout = HouseholdOut { universal_credit: r.u32s()?, pension_credit: r.u32s()?, child_benefit: r.u32s()?, hicbc: r.u32s()?, cap_reduction: r.u32s()?, net_income: r.u32s()? };
-    let step = r.u64()? as u32;
-    let born = r.u64()?;
-    let mut end = [0u8; 8];
-    r.raw(&mut end)?;
-    if &end != END {
-        return Err(r.bad("no end marker"));
-    }
-    let n = persons.len();
-    let nh = households.count();
-    let same = [persons.id_hi.len(), persons.household.len(), persons.age_months.len(), persons.status.len(), persons.earnings.len(), persons.wealth.len(), persons.svc_wait.len()].iter().all(|&l| l == n)
-        && [households.info.len(), households.rent.len(), households.weight.len(), households.start.len(), households.len.len(), households.arrears.len(), households.wait.len(), households.prev_net.len()].iter().all(|&l| l == nh)
-        && [pout.income_tax.len(), pout.ni.len(), pout.state_pension.len(), pout.disability.len(), pout.care_tariff.len()].iter().all(|&l| l == n)
-        && [hout.universal_credit.len(), hout.pension_credit.len(), hout.child_benefit.len(), hout.hicbc.len(), hout.cap_reduction.len(), hout.net_income.len()].iter().all(|&l| l == nh)
-        && persons.household.iter().all(|&h| (h as usize) < nh);
-    if !same {
-        return Err(r.bad("arrays of different lengths"));
-    }
+    let state_offset = std::io::Seek::stream_position(&mut r.r).map_err(|e| Error::io(file, e))?;
     let progress = Progress {
         config: h["config"].clone(),
         finished,
@@ -348,5 +313,69 @@ pub fn load(file: &Path) -> Result<Checkpoint> {
         base_income,
         facts,
     };
-    Ok(Checkpoint { progress, state: EngineState { persons, households, pout, hout, step, born } })
+    // a file cut short is refused now, not after the population has been loaded
+    let mut tail = [0u8; 8];
+    let len = std::fs::metadata(file).map_err(|e| Error::io(file, e))?.len();
+    if len < state_offset + 8 {
+        return Err(r.bad("truncated"));
+    }
+    std::io::Seek::seek(&mut r.r, std::io::SeekFrom::Start(len - 8)).map_err(|e| Error::io(file, e))?;
+    r.raw(&mut tail)?;
+    if &tail != END {
+        return Err(r.bad("truncated: no end marker"));
+    }
+    let step = h["month"].as_u64().unwrap_or(0) as u32;
+    Ok(Checkpoint { progress, file: file.to_path_buf(), step, state_offset })
+}
+
+impl Checkpoint {
+    /// Read the engine state (the bulk of the file), when the engine is ready to take it:
+    /// reading it only then keeps a resumed run's peak memory at an uninterrupted run's.
+    pub fn read_state(&self) -> Result<EngineState> {
+        let file = &self.file;
+        let f = std::fs::File::open(file).map_err(|e| Error::io(file, e))?;
+        let mut r = R { r: BufReader::with_capacity(1 << 22, f), path: file.to_path_buf() };
+        std::io::Seek::seek(&mut r.r, std::io::SeekFrom::Start(self.state_offset)).map_err(|e| Error::io(file, e))?;
+        let persons = Persons {
+            id_lo: r.u32s()?,
+            id_hi: r.u32s()?,
+            household: r.u32s()?,
+            age_months: r.u32s()?,
+            status: r.u32s()?,
+            earnings: r.u32s()?,
+            wealth: r.u32s()?,
+            svc_wait: r.u32s()?,
+        };
+        let households = Households {
+            id: r.u64s()?,
+            info: r.u32s()?,
+            rent: r.u32s()?,
+            weight: r.u32s()?,
+            start: r.u32s()?,
+            len: r.u32s()?,
+            arrears: r.u32s()?,
+            wait: r.u32s()?,
+            prev_net: r.u32s()?,
+        };
+        let pout = PersonOut { income_tax: r.u32s()?, ni: r.u32s()?, state_pension: r.u32s()?, disability: r.u32s()?, care_tariff: r.u32s()? };
+        let hout = HouseholdOut { universal_credit: r.u32s()?, pension_credit: r.u32s()?, child_benefit: r.u32s()?, hicbc: r.u32s()?, cap_reduction: r.u32s()?, net_income: r.u32s()? };
+        let step = r.u64()? as u32;
+        let born = r.u64()?;
+        let mut end = [0u8; 8];
+        r.raw(&mut end)?;
+        if &end != END {
+            return Err(r.bad("no end marker"));
+        }
+        let n = persons.len();
+        let nh = households.count();
+        let same = [persons.id_hi.len(), persons.household.len(), persons.age_months.len(), persons.status.len(), persons.earnings.len(), persons.wealth.len(), persons.svc_wait.len()].iter().all(|&l| l == n)
+            && [households.info.len(), households.rent.len(), households.weight.len(), households.start.len(), households.len.len(), households.arrears.len(), households.wait.len(), households.prev_net.len()].iter().all(|&l| l == nh)
+            && [pout.income_tax.len(), pout.ni.len(), pout.state_pension.len(), pout.disability.len(), pout.care_tariff.len()].iter().all(|&l| l == n)
+            && [hout.universal_credit.len(), hout.pension_credit.len(), hout.child_benefit.len(), hout.hicbc.len(), hout.cap_reduction.len(), hout.net_income.len()].iter().all(|&l| l == nh)
+            && persons.household.iter().all(|&h| (h as usize) < nh);
+        if !same {
+            return Err(r.bad("arrays of different lengths"));
+        }
+        Ok(EngineState { persons, households, pout, hout, step, born })
+    }
 }

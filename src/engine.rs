@@ -176,7 +176,16 @@ impl Engine {
     /// Continue from a checkpoint's state (the tables and parameters are this engine's, built
     /// from the same scenario and population).
     pub fn restore(&mut self, st: crate::checkpoint::EngineState) -> Result<()> {
-        if st.households.count() != self.households.count() || st.households.id != self.households.id {
+        self.restore_with(|| Ok(st))
+    }
+
+    /// [`Engine::restore`] with the state read by `read` once this engine's own state is freed
+    /// (so the two are never held together: a national checkpoint is about 5 GB).
+    pub fn restore_with(&mut self, read: impl FnOnce() -> Result<crate::checkpoint::EngineState>) -> Result<()> {
+        let ids = std::mem::take(&mut self.households.id);
+        (self.persons, self.households, self.pout, self.hout, self.scratch) = Default::default();
+        let st = read()?;
+        if st.households.id != ids {
             return Err(crate::Error::Config("the checkpoint's households are not this population's".into()));
         }
         if st.step > self.months() {

@@ -659,7 +659,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             return Err(policy_twin::Error::Config(format!("the population or scenario files changed since the checkpoint was written (SHA-256 differ): resume needs the same inputs; checkpoint: {}, now: {}", ck.progress.config["inputs"], hashes)).into());
         }
     }
-    let resumed_at = resumed.as_ref().map(|ck| (ck.progress.scenario, ck.state.step));
+    let resumed_at = resumed.as_ref().map(|ck| (ck.progress.scenario, ck.step));
     // Ctrl-C / SIGTERM: stop at the end of the month with a checkpoint (a second one exits at
     // once). Not with snapshots, whose file cannot be resumed yet: then the signal ends the
     // run as usual, and nothing is left under a final name.

@@ -118,9 +118,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
       // a second attempt when the GPU fails under `auto`: on the CPU, from this scenario's
       // last checkpoint or from its start
       'attempt: loop {
-        let state = resume.as_mut().filter(|ck| k == ck.progress.scenario).map(|ck| std::mem::replace(&mut ck.state, empty_state()));
-        let resuming = state.is_some();
-        let (mut sim, mut choice) = Simulation::open_from(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), state)?;
+        let from = resume.as_ref().filter(|ck| k == ck.progress.scenario);
+        let resuming = from.is_some();
+        let (mut sim, mut choice) = Simulation::open_from(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), from)?;
         if choice.fallback.is_none() {
             choice.fallback = fallback.clone();
         }
@@ -149,7 +149,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                     // the device failed (lost, out of memory): go on on the CPU path, from this
                     // scenario's last checkpoint if there is one (results are identical)
                     let ck = ctl.out_dir.as_deref().map(crate::checkpoint::path).filter(|p| p.exists()).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k);
-                    let from = ck.as_ref().map(|c| c.state.step).unwrap_or(0);
+                    let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
                     let note = format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", sim.done() + 1);
                     fallback = Some(note);
                     backend = Backend::Cpu;
@@ -228,8 +228,4 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
       }
     }
     Ok(out)
-}
-
-fn empty_state() -> crate::checkpoint::EngineState {
-    crate::checkpoint::EngineState { persons: Default::default(), households: Default::default(), pout: Default::default(), hout: Default::default(), step: 0, born: 0 }
 }

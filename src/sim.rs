@@ -30,10 +30,10 @@ impl Simulation {
     }
 
     /// [`Simulation::open`], continuing from a checkpoint's engine state when one is given.
-    pub fn open_from(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions, state: Option<crate::checkpoint::EngineState>) -> Result<(Simulation, Choice)> {
+    pub fn open_from(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions, from: Option<&crate::checkpoint::Checkpoint>) -> Result<(Simulation, Choice)> {
         let mut engine = Engine::new(pop, scenario, seed, months)?;
-        if let Some(st) = state {
-            engine.restore(st)?;
+        if let Some(ck) = from {
+            engine.restore_with(|| ck.read_state())?;
         }
         let (gpu, why) = Gpu::open(backend)?;
         let Some(gpu) = gpu else {
