@@ -725,6 +725,8 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         resume: resumed,
         config,
         on_checkpoint: Some(&mut on_checkpoint),
+        // snapshots already written would be written again by a restart on the CPU
+        no_rewind: a.snapshot_every.is_some(),
     };
     let runs = policy_twin::run::run_all_with(&pop, &scenarios, &spec, &mut |k, sim, done| {
         if let Some(ms) = delay {

@@ -218,6 +218,15 @@ fn a_gpu_fault_under_auto_continues_on_the_cpu_with_identical_results() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("continued on the CPU path from month 0"), "{stderr}");
     assert_same_as_uninterrupted(&fixture().path().join("lost-auto"));
+    // with snapshots a restart would write months twice: the run stops with the GPU's error
+    let f = fixture();
+    let mut args = f.args("lost-snap", "auto");
+    args.extend(["--snapshot-every".to_string(), "2".to_string()]);
+    let o = twin(f.path(), &args).env("POLICY_TWIN_TEST_AUTO_SOFTWARE", "1").env("POLICY_TWIN_TEST_GPU_FAULT", "lost@3").output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("device lost"), "{stderr}");
+    assert!(!f.path().join("lost-snap/snapshots.parquet").exists());
 }
 
 #[test]
