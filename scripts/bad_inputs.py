@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parent.parent
-TWIN = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target/release/twin"
+TWIN = (Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target/release/twin").resolve()
 SCEN = ROOT / "scenarios"
 rows, failed = [], False
 
