@@ -118,7 +118,7 @@ fn killed_during_a_reform_resumes_to_identical_outputs() {
 fn sigint_stops_at_a_month_end_with_a_checkpoint_and_resumes() {
     let f = fixture();
     let args = f.args("interrupted", "cpu");
-    let mut child = twin(f.path(), &args).env("POLICY_TWIN_TEST_MONTH_DELAY_MS", "40").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let child = twin(f.path(), &args).env("POLICY_TWIN_TEST_MONTH_DELAY_MS", "40").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
     let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
