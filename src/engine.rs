@@ -172,16 +172,10 @@ impl Engine {
         acc
     }
 
-    /// The parameters of the month being simulated.
     /// Continue from a checkpoint's state (the tables and parameters are this engine's, built
-    /// from the same scenario and population).
-    pub fn restore(&mut self, st: crate::checkpoint::EngineState) -> Result<()> {
-        self.restore_with(|| Ok(st))
-    }
-
-    /// [`Engine::restore`] with the state read by `read` once this engine's own state is freed
-    /// (so the two are never held together: a national checkpoint is about 5 GB).
-    pub fn restore_with(&mut self, read: impl FnOnce() -> Result<crate::checkpoint::EngineState>) -> Result<()> {
+    /// from the same scenario and population), read by `read` once this engine's own state is
+    /// freed, so the two are never held together (a national checkpoint's state is 5.3 GB).
+    pub fn restore(&mut self, read: impl FnOnce() -> Result<crate::checkpoint::EngineState>) -> Result<()> {
         let ids = std::mem::take(&mut self.households.id);
         (self.persons, self.households, self.pout, self.hout, self.scratch) = Default::default();
         let st = read()?;
@@ -206,6 +200,7 @@ impl Engine {
         &self.params
     }
 
+    /// The parameters of the month being simulated.
     pub fn step_params(&self) -> &StepParams {
         &self.params[self.step as usize]
     }

@@ -807,15 +807,15 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     // simulating time of every scenario, including what ran before a resumed checkpoint
     let sim_all_s: f64 = runs.iter().map(|r| r.seconds).sum();
     let (pp, hp) = input::paths(&pop_dir);
-    let scen_json = scenarios
+    // the scenario files' SHA-256, computed once at the start (`input_hashes`)
+    let scen_json: Vec<serde_json::Value> = scenarios
         .iter()
-        .map(|s| {
-            Ok(serde_json::json!({
-                "name": s.name, "description": s.description,
-                "files": s.file_hashes()?.into_iter().map(|(f, h)| serde_json::json!({"path": f, "sha256": h})).collect::<Vec<_>>(),
-            }))
+        .zip(hashes["scenarios"].as_array().into_iter().flatten())
+        .map(|(s, files)| {
+            let files: Vec<serde_json::Value> = files.as_array().into_iter().flatten().map(|fh| serde_json::json!({"path": fh[0], "sha256": fh[1]})).collect();
+            serde_json::json!({ "name": s.name, "description": s.description, "files": files })
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     let manifest = serde_json::json!({
         "tool": "policy-twin",
         "version": env!("CARGO_PKG_VERSION"),

@@ -8,7 +8,7 @@
 use crate::chart::{esc, BarChart, LineChart, Series, XAxis};
 use crate::codes;
 use crate::results::Results;
-use crate::summary;
+use crate::summary::{self, Agg, Period};
 use crate::Result;
 use std::fmt::Write;
 
@@ -19,8 +19,7 @@ fn x_of(r: &Results, m: usize) -> f64 {
 
 /// A measure (sum of signed columns) per month for scenario `s`, divided by `scale`.
 fn monthly(r: &Results, s: usize, terms: &[(&str, i64)], scale: f64) -> Result<Vec<(f64, f64)>> {
-    let ks = terms.iter().map(|(n, sign)| Ok((r.col(n)?, *sign))).collect::<Result<Vec<_>>>()?;
-    Ok((0..r.months).map(|m| (x_of(r, m), ks.iter().map(|&(k, sign)| sign * r.national[s][m][k]).sum::<i64>() as f64 / scale)).collect())
+    (0..r.months).map(|m| Ok((x_of(r, m), summary::total(r, &r.national[s], Agg::Sum, terms, Period::span(m, 1))? as f64 / scale))).collect()
 }
 
 fn line(title: String, y_label: &str, source: &str, series: Vec<Series>) -> String {
@@ -186,15 +185,10 @@ pub fn html(r: &Results) -> Result<String> {
         }
         // cost by department
         let years = r.years().max(1);
-        let period = |y: usize| if r.years() == 0 { (0, r.months) } else { (y * 12, 12) };
+        let period = |y: usize| if r.years() == 0 { Period::span(0, r.months) } else { Period::span(y * 12, 12) };
         let dept_cost = |y: usize, terms: &[(&str, i64)]| -> Result<f64> {
-            let (m0, n) = period(y);
-            let mut v = 0i64;
-            for &(c, sign) in terms {
-                let k = r.col(c)?;
-                v += sign * (m0..m0 + n).map(|m| r.national[s][m][k] - r.national[base][m][k]).sum::<i64>();
-            }
-            Ok(v as f64 / 1e8)
+            let total = |sc: usize| summary::total(r, &r.national[sc], Agg::Sum, terms, period(y));
+            Ok((total(s)? - total(base)?) as f64 / 1e8)
         };
         let mut groups = Vec::new();
         for y in [0, years - 1].into_iter().collect::<std::collections::BTreeSet<_>>() {
@@ -241,31 +235,20 @@ pub fn html(r: &Results) -> Result<String> {
     }
 
     // regional table
-    let (m0, n) = if r.years() == 0 { (0, r.months) } else { ((r.years() - 1) * 12, 12) };
-    let _ = write!(o, "<h2>By region, {} </h2>\n<table class=\"regions\"><tr><th>region</th>", if r.years() == 0 { format!("{} months", r.months) } else { format!("year {} ({})", r.years(), r.start.add(m0 as u32).year()) });
-    let cols: Vec<(&str, summary::Agg, Vec<(&str, i64)>, f64)> = vec![
-        ("population", summary::Agg::End, vec![("population", 1)], 1.0),
-        ("employed", summary::Agg::End, vec![("employed", 1)], 1.0),
-        ("UC caseload", summary::Agg::End, vec![("universal_credit_caseload", 1)], 1.0),
-        ("UC £m", summary::Agg::Sum, vec![("universal_credit_pence", 1)], 1e8),
-        ("state pension £m", summary::Agg::Sum, vec![("state_pension_pence", 1)], 1e8),
-        ("homeless or TA", summary::Agg::End, vec![("homeless_households", 1), ("temporary_accommodation_households", 1)], 1.0),
-        ("hospital waiting", summary::Agg::End, vec![("hospital_admissions_waiting", 1)], 1.0),
-        ("social care waiting", summary::Agg::End, vec![("social_care_waiting", 1)], 1.0),
-        ("service costs £m", summary::Agg::Sum, summary::SERVICE_COSTS.to_vec(), 1e8),
+    let last = summary::periods(r).1;
+    let _ = write!(o, "<h2>By region, {} </h2>\n<table class=\"regions\"><tr><th>region</th>", if r.years() == 0 { format!("{} months", r.months) } else { format!("year {} ({})", r.years(), last.label_year) });
+    let cols: Vec<(&str, Agg, Vec<(&str, i64)>, f64)> = vec![
+        ("population", Agg::End, vec![("population", 1)], 1.0),
+        ("employed", Agg::End, vec![("employed", 1)], 1.0),
+        ("UC caseload", Agg::End, vec![("universal_credit_caseload", 1)], 1.0),
+        ("UC £m", Agg::Sum, vec![("universal_credit_pence", 1)], 1e8),
+        ("state pension £m", Agg::Sum, vec![("state_pension_pence", 1)], 1e8),
+        ("homeless or TA", Agg::End, vec![("homeless_households", 1), ("temporary_accommodation_households", 1)], 1.0),
+        ("hospital waiting", Agg::End, vec![("hospital_admissions_waiting", 1)], 1.0),
+        ("social care waiting", Agg::End, vec![("social_care_waiting", 1)], 1.0),
+        ("service costs £m", Agg::Sum, summary::SERVICE_COSTS.to_vec(), 1e8),
     ];
-    let reg = |s: usize, reg: usize, agg: summary::Agg, terms: &[(&str, i64)], scale: f64| -> Result<f64> {
-        let mut v = 0i64;
-        for &(c, sign) in terms {
-            let k = r.col(c)?;
-            v += sign
-                * match agg {
-                    summary::Agg::End => r.regional[s][reg][m0 + n - 1][k],
-                    summary::Agg::Sum => (m0..m0 + n).map(|m| r.regional[s][reg][m][k]).sum::<i64>(),
-                };
-        }
-        Ok(v as f64 / scale)
-    };
+    let reg = |s: usize, reg: usize, agg: Agg, terms: &[(&str, i64)], scale: f64| -> Result<f64> { Ok(summary::total(r, &r.regional[s][reg], agg, terms, last)? as f64 / scale) };
     for c in &cols {
         let _ = write!(o, "<th>{}</th>", esc(c.0));
     }
@@ -280,7 +263,7 @@ pub fn html(r: &Results) -> Result<String> {
             let _ = write!(o, "<td>{}</td>", crate::chart::fmt_num(reg(base, k, *agg, terms, *scale)?, if *scale > 1.0 { 0.1 } else { 1.0 }));
         }
         for s in 1..r.scenarios.len() {
-            let d = |t: &[(&str, i64)]| -> Result<f64> { Ok(reg(s, k, summary::Agg::Sum, t, 1e8)? - reg(base, k, summary::Agg::Sum, t, 1e8)?) };
+            let d = |t: &[(&str, i64)]| -> Result<f64> { Ok(reg(s, k, Agg::Sum, t, 1e8)? - reg(base, k, Agg::Sum, t, 1e8)?) };
             let _ = write!(o, "<td>{}</td><td>{}</td>", crate::chart::fmt_num(d(&[("household_net_income_pence", 1)])?, 0.1), crate::chart::fmt_num(d(&all_depts)?, 0.1));
         }
         o.push_str("</tr>\n");

@@ -92,6 +92,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
     let mut base_income: Vec<Vec<u64>> = Vec::new();
     let mut first = 0;
     let mut resume = ctl.resume.take();
+    let resumed_run = resume.is_some();
     if let Some(ck) = resume.as_mut() {
         let p = &mut ck.progress;
         if p.scenario >= scenarios.len() || p.finished.len() != p.scenario || p.finished.iter().zip(scenarios).any(|(f, s)| f.name != s.name) || (want_dist && p.facts.scale10.len() != n_h) {
@@ -117,118 +118,121 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
     let mut backend = spec.backend;
     let mut fallback: Option<String> = None;
     for (k, s) in scenarios.iter().enumerate().skip(first) {
-      let base_years = base_income.len();
-      // a second attempt when the GPU fails under `auto`: on the CPU, from this scenario's
-      // last checkpoint or from its start
-      'attempt: loop {
-        let from = resume.as_ref().filter(|ck| k == ck.progress.scenario);
-        let resuming = from.is_some();
-        let (mut sim, mut choice) = Simulation::open_from(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), from)?;
-        if choice.fallback.is_none() {
-            choice.fallback = fallback.clone();
-        }
-        if want_dist && k == 0 && !resuming {
-            // household facts from the baseline's prepared state (birth months drawn), before month 1
-            let tables = sim.tables().clone();
-            facts = sim.with_view(|v| Ok(HouseholdFacts::new(v.persons, v.households, &tables, base.start.0)))?;
-        }
-        let capacity = sim.capacities();
-        let (mut accs, mut dist, mut pm, mut income, before) = match resume.as_mut().filter(|_| resuming) {
-            Some(ck) => {
-                let p = &mut ck.progress;
-                (std::mem::take(&mut p.accs), std::mem::take(&mut p.distribution), p.person_months, std::mem::take(&mut p.income), p.seconds)
+        let base_years = base_income.len();
+        // a second attempt when the GPU fails under `auto`: on the CPU, from this scenario's
+        // last checkpoint or from its start
+        'attempt: loop {
+            let from = resume.as_ref().filter(|ck| k == ck.progress.scenario);
+            let resuming = from.is_some();
+            let (mut sim, mut choice) = Simulation::open_from(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), from)?;
+            if choice.fallback.is_none() {
+                choice.fallback = fallback.clone();
             }
-            None => (Vec::with_capacity(months as usize), Vec::new(), 0u64, vec![0u64; if want_dist { n_h } else { 0 }], 0.0),
-        };
-        if accs.len() != sim.done() as usize || (want_dist && income.len() != n_h) {
-            return Err(Error::Config("the checkpoint's aggregates do not match its month".into()));
-        }
-        let t = std::time::Instant::now();
-        while sim.done() < months {
-            pm += sim.persons() as u64;
-            let acc = match sim.step() {
-                Ok(acc) => acc,
-                Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) && !ctl.no_rewind => {
-                    // the device failed (lost, out of memory): go on on the CPU path, from this
-                    // scenario's last checkpoint if there is one (results are identical)
-                    let ck = ctl.out_dir.as_deref().map(crate::checkpoint::path).filter(|p| p.exists()).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k);
-                    let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
-                    let note = format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", sim.done() + 1);
-                    fallback = Some(note);
-                    backend = Backend::Cpu;
-                    resume = ck;
-                    match resume.as_mut() {
-                        Some(ck) => base_income = std::mem::take(&mut ck.progress.base_income),
-                        None => base_income.truncate(base_years),
-                    }
-                    continue 'attempt;
+            if want_dist && k == 0 && !resuming {
+                // household facts from the baseline's prepared state (birth months drawn), before month 1
+                let tables = sim.tables().clone();
+                facts = sim.with_view(|v| Ok(HouseholdFacts::new(v.persons, v.households, &tables, base.start.0)))?;
+            }
+            let capacity = sim.capacities();
+            let (mut accs, mut dist, mut pm, mut income, before) = match resume.as_mut().filter(|_| resuming) {
+                Some(ck) => {
+                    let p = &mut ck.progress;
+                    (std::mem::take(&mut p.accs), std::mem::take(&mut p.distribution), p.person_months, std::mem::take(&mut p.income), p.seconds)
                 }
-                Err(e) => return Err(e),
+                None => (Vec::with_capacity(months as usize), Vec::new(), 0u64, vec![0u64; if want_dist { n_h } else { 0 }], 0.0),
             };
-            accs.push(acc);
-            let done = sim.done();
-            if want_dist {
-                for (acc, v) in income.iter_mut().zip(sim.net_income()?) {
-                    *acc += v as u64;
+            if accs.len() != sim.done() as usize || (want_dist && income.len() != n_h) {
+                return Err(Error::Config("the checkpoint's aggregates do not match its month".into()));
+            }
+            let t = std::time::Instant::now();
+            while sim.done() < months {
+                pm += sim.persons() as u64;
+                let acc = match sim.step() {
+                    Ok(acc) => acc,
+                    Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) && !ctl.no_rewind => {
+                        // the device failed (lost, out of memory): go on on the CPU path, from this
+                        // scenario's last checkpoint if there is one (results are identical)
+                        // (only a checkpoint of this run: one it wrote or resumed from, not one
+                        // left in the directory by an earlier run)
+                        let ours = written > 0 || resumed_run;
+                        let ck = ctl.out_dir.as_deref().filter(|_| ours).map(crate::checkpoint::path).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k);
+                        let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
+                        let note = format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", sim.done() + 1);
+                        fallback = Some(note);
+                        backend = Backend::Cpu;
+                        resume = ck;
+                        match resume.as_mut() {
+                            Some(ck) => base_income = std::mem::take(&mut ck.progress.base_income),
+                            None => base_income.truncate(base_years),
+                        }
+                        continue 'attempt;
+                    }
+                    Err(e) => return Err(e),
+                };
+                accs.push(acc);
+                let done = sim.done();
+                if want_dist {
+                    for (acc, v) in income.iter_mut().zip(sim.net_income()?) {
+                        *acc += v as u64;
+                    }
+                    if done % 12 == 0 {
+                        let y = (done / 12 - 1) as usize;
+                        let year = base.start.add(done - 12).0;
+                        let finished = std::mem::replace(&mut income, vec![0u64; n_h]);
+                        if k == 0 {
+                            base_income.push(finished);
+                        } else {
+                            dist.extend(distribution::distribution(year, &facts, &base_income[y], &finished));
+                        }
+                    }
                 }
-                if done % 12 == 0 {
-                    let y = (done / 12 - 1) as usize;
-                    let year = base.start.add(done - 12).0;
-                    let finished = std::mem::replace(&mut income, vec![0u64; n_h]);
-                    if k == 0 {
-                        base_income.push(finished);
-                    } else {
-                        dist.extend(distribution::distribution(year, &facts, &base_income[y], &finished));
+                on_month(k, &sim, done)?;
+                let stop = ctl.stop.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
+                let due = ctl.every.is_some_and(|e| done % e == 0);
+                if stop || due {
+                    let dir = ctl.out_dir.as_deref().ok_or_else(|| Error::Config("checkpoints need an output directory".into()))?;
+                    let progress = Progress {
+                        config: ctl.config.clone(),
+                        finished: out
+                            .iter()
+                            .map(|r| Finished {
+                                name: r.name.clone(),
+                                backend: r.choice.backend.to_string(),
+                                accs: r.accs.clone(),
+                                distribution: r.distribution.clone(),
+                                person_months: r.person_months,
+                                seconds: r.seconds,
+                                capacity: r.capacity.clone(),
+                            })
+                            .collect(),
+                        scenario: k,
+                        accs: std::mem::take(&mut accs),
+                        distribution: std::mem::take(&mut dist),
+                        person_months: pm,
+                        seconds: before + t.elapsed().as_secs_f64(),
+                        income: std::mem::take(&mut income),
+                        base_income: std::mem::take(&mut base_income),
+                        facts: std::mem::take(&mut facts),
+                    };
+                    let saved = sim.with_view(|v| crate::checkpoint::save(dir, &progress, v, done, sim.born()));
+                    // take the vectors back whether or not the write succeeded
+                    (accs, dist, income, base_income, facts) = (progress.accs, progress.distribution, progress.income, progress.base_income, progress.facts);
+                    let path = saved?;
+                    written += 1;
+                    if let Some(f) = ctl.on_checkpoint.as_mut() {
+                        f(&path, written)?;
+                    }
+                    if stop {
+                        return Err(Error::Interrupted { month: done, checkpoint: path });
                     }
                 }
             }
-            on_month(k, &sim, done)?;
-            let stop = ctl.stop.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
-            let due = ctl.every.is_some_and(|e| done % e == 0);
-            if stop || due {
-                let dir = ctl.out_dir.as_deref().ok_or_else(|| Error::Config("checkpoints need an output directory".into()))?;
-                let progress = Progress {
-                    config: ctl.config.clone(),
-                    finished: out
-                        .iter()
-                        .map(|r| Finished {
-                            name: r.name.clone(),
-                            backend: r.choice.backend.to_string(),
-                            accs: r.accs.clone(),
-                            distribution: r.distribution.clone(),
-                            person_months: r.person_months,
-                            seconds: r.seconds,
-                            capacity: r.capacity.clone(),
-                        })
-                        .collect(),
-                    scenario: k,
-                    accs: std::mem::take(&mut accs),
-                    distribution: std::mem::take(&mut dist),
-                    person_months: pm,
-                    seconds: before + t.elapsed().as_secs_f64(),
-                    income: std::mem::take(&mut income),
-                    base_income: std::mem::take(&mut base_income),
-                    facts: std::mem::take(&mut facts),
-                };
-                let saved = sim.with_view(|v| crate::checkpoint::save(dir, &progress, v, done, sim.born()));
-                // take the vectors back whether or not the write succeeded
-                (accs, dist, income, base_income, facts) = (progress.accs, progress.distribution, progress.income, progress.base_income, progress.facts);
-                let path = saved?;
-                written += 1;
-                if let Some(f) = ctl.on_checkpoint.as_mut() {
-                    f(&path, written)?;
-                }
-                if stop {
-                    return Err(Error::Interrupted { month: done, checkpoint: path });
-                }
+            out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: before + t.elapsed().as_secs_f64(), capacity });
+            if fallback.as_deref().is_some_and(|f| f.starts_with("the GPU failed in month")) {
+                fallback = Some(format!("the GPU failed during `{}`; this scenario ran on the CPU path", s.name));
             }
+            break 'attempt;
         }
-        out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: before + t.elapsed().as_secs_f64(), capacity });
-        if fallback.as_deref().is_some_and(|f| f.starts_with("the GPU failed in month")) {
-            fallback = Some(format!("the GPU failed during `{}`; this scenario ran on the CPU path", s.name));
-        }
-        break 'attempt;
-      }
     }
     Ok(out)
 }

@@ -33,7 +33,7 @@ impl Simulation {
     pub fn open_from(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions, from: Option<&crate::checkpoint::Checkpoint>) -> Result<(Simulation, Choice)> {
         let mut engine = Engine::new(pop, scenario, seed, months)?;
         if let Some(ck) = from {
-            engine.restore_with(|| ck.read_state())?;
+            engine.restore(|| ck.read_state())?;
         }
         let (gpu, why) = Gpu::open(backend)?;
         let Some(gpu) = gpu else {

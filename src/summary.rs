@@ -87,18 +87,33 @@ pub fn periods(r: &Results) -> (Period, Period) {
     (Period { first_month: 0, months: 12, label_year: r.start.year() }, Period { first_month: last * 12, months: 12, label_year: r.start.add(last as u32 * 12).year() })
 }
 
+impl Period {
+    /// Months `first_month..first_month + months` (a chart's point, a report's year).
+    pub fn span(first_month: usize, months: usize) -> Period {
+        Period { first_month, months, label_year: 0 }
+    }
+}
+
+/// Signed measure columns of a month series (`r.national[s]` or `r.regional[s][region]`) over
+/// period `p`: at its last month for a stock, summed over its months for a flow. Every figure
+/// of the summary and the report is one of these.
+pub fn total(r: &Results, series: &[Vec<i64>], agg: Agg, terms: &[(&str, i64)], p: Period) -> Result<i64> {
+    let end = p.first_month + p.months;
+    let months = match agg {
+        Agg::End => end - 1..end,
+        Agg::Sum => p.first_month..end,
+    };
+    let mut v = 0i64;
+    for &(name, sign) in terms {
+        let k = r.col(name)?;
+        v += sign * months.clone().map(|m| series[m][k]).sum::<i64>();
+    }
+    Ok(v)
+}
+
 /// A headline's value for scenario `s` over a period, in its unit.
 pub fn value(r: &Results, s: usize, h: &Headline, p: Period) -> Result<f64> {
-    let mut v = 0i64;
-    for &(name, sign) in h.terms {
-        let k = r.col(name)?;
-        v += sign
-            * match h.agg {
-                Agg::End => r.national[s][p.first_month + p.months - 1][k],
-                Agg::Sum => (p.first_month..p.first_month + p.months).map(|m| r.national[s][m][k]).sum::<i64>(),
-            };
-    }
-    Ok(v as f64 / h.scale)
+    Ok(total(r, &r.national[s], h.agg, h.terms, p)? as f64 / h.scale)
 }
 
 /// One row of the summary.
