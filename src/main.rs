@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use policy_twin::sim::Simulation;
 use policy_twin::measures::Acc;
 use policy_twin::month::Month;
-use policy_twin::output::{self, SnapshotWriter};
+use policy_twin::output;
 use policy_twin::scenario::Scenario;
 use policy_twin::{input, synth};
 use std::io::IsTerminal;
@@ -632,10 +632,6 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     if a.snapshot_every == Some(0) || a.checkpoint_every == Some(0) {
         return Err(policy_twin::Error::Config("--snapshot-every and --checkpoint-every must be at least 1".into()).into());
     }
-    let checkpoints = a.checkpoint_every.is_some() || resumed.is_some();
-    if checkpoints && a.snapshot_every.is_some() {
-        return Err(policy_twin::Error::Config("--snapshot-every cannot be combined with checkpoints yet (--checkpoint-every, --resume)".into()).into());
-    }
     // refuse a run that cannot fit before loading anything (row counts from the footers)
     let (n_p, n_h) = input::row_counts(&pop_dir)?;
     let need = policy_twin::memory::estimate(n_p, n_h, (scenarios[0].months() / 12) as u64, scenarios.len() > 1);
@@ -661,14 +657,17 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     }
     let resumed_at = resumed.as_ref().map(|ck| (ck.progress.scenario, ck.step));
     // Ctrl-C / SIGTERM: stop at the end of the month with a checkpoint (a second one exits at
-    // once). Not with snapshots, whose file cannot be resumed yet: then the signal ends the
-    // run as usual, and nothing is left under a final name.
+    // once)
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if a.snapshot_every.is_none() {
-        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
-            signal_hook::flag::register(sig, stop.clone())?;
-        }
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+    // snapshot parts a previous run left (a resumed run keeps its own: those up to the
+    // checkpoint are its, and it writes the later ones again)
+    let parts_dir = a.out.join(output::SNAPSHOT_PARTS_DIR);
+    if resumed.is_none() && parts_dir.exists() {
+        std::fs::remove_dir_all(&parts_dir).with_context(|| format!("removing {}", parts_dir.display()))?;
     }
 
     let t_load = Instant::now();
@@ -689,10 +688,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             base.seed
         );
     }
-    let mut snapshots = match a.snapshot_every {
-        Some(_) => Some(SnapshotWriter::new(&a.out.join(output::SNAPSHOTS_FILE))?),
-        None => None,
-    };
+    let snapshot_month = |done: u32| a.snapshot_every.is_some_and(|every| done % every == 0 || done == months);
     // without a terminal (batch jobs, logs) a bar is invisible: print a line a simulated year
     let log_lines = !quiet && !std::io::stderr().is_terminal();
     let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: a.gpu.options()? };
@@ -721,12 +717,10 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     let ctl = policy_twin::run::Control {
         every: a.checkpoint_every,
         out_dir: Some(a.out.clone()),
-        stop: (a.snapshot_every.is_none()).then_some(&*stop),
+        stop: Some(&*stop),
         resume: resumed,
         config,
         on_checkpoint: Some(&mut on_checkpoint),
-        // snapshots already written would be written again by a restart on the CPU
-        no_rewind: a.snapshot_every.is_some(),
     };
     let runs = policy_twin::run::run_all_with(&pop, &scenarios, &spec, &mut |k, sim, done| {
         if let Some(ms) = delay {
@@ -738,10 +732,8 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         }
         let (_, b, t, pm) = current.as_mut().expect("set above");
         *pm += sim.persons() as u64;
-        if let (Some(w), Some(every)) = (snapshots.as_mut(), a.snapshot_every) {
-            if done % every == 0 || done == months {
-                sim.with_view(|v| w.write(&scenarios[k].name, v))?;
-            }
+        if snapshot_month(done) {
+            sim.with_view(|v| output::write_snapshot_part(&a.out, k, done, &scenarios[k].name, v).map(|_| ()))?;
         }
         let rate = *pm as f64 / t.elapsed().as_secs_f64().max(1e-9);
         b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
@@ -800,8 +792,13 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         let dist = runs[1..].iter().map(|r| output::distribution_batch(&r.name, &r.distribution)).collect::<policy_twin::Result<Vec<_>>>()?;
         staged.push(output::write_parquet(&a.out.join(output::DISTRIBUTION_FILE), output::distribution_schema(), &dist)?);
     }
-    if let Some(w) = snapshots {
-        staged.push(w.finish()?);
+    if a.snapshot_every.is_some() {
+        // every month's part, in order: scenario, then month
+        let parts: Vec<PathBuf> = (0..runs.len()).flat_map(|k| (1..=months).filter(|&d| snapshot_month(d)).map(move |d| (k, d))).map(|(k, d)| output::snapshot_part(&a.out, k, d)).collect();
+        if let Some(missing) = parts.iter().find(|p| !p.exists()) {
+            return Err(policy_twin::Error::Config(format!("snapshot part {} is missing: the results directory was changed during the run", missing.display())).into());
+        }
+        staged.push(output::concat_parquet(&parts, &a.out.join(output::SNAPSHOTS_FILE))?);
     }
     let person_months: u64 = runs.iter().map(|r| r.person_months).sum();
     // simulating time of every scenario, including what ran before a resumed checkpoint

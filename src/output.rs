@@ -27,6 +27,10 @@ pub const DISTRIBUTION_FILE: &str = "distribution.parquet";
 pub const SNAPSHOTS_FILE: &str = "snapshots.parquet";
 pub const CAPACITY_FILE: &str = "capacity.parquet";
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// Where each snapshot month is written as its own Parquet part while a run goes on; the parts
+/// are joined into [`SNAPSHOTS_FILE`] when the run ends (a resumed or restarted run writes a
+/// month's part again, with the same content).
+pub const SNAPSHOT_PARTS_DIR: &str = "snapshot-parts";
 
 /// A file being written under a temporary name; removed on drop unless committed.
 pub struct Staged {
@@ -323,6 +327,71 @@ impl SnapshotWriter {
     }
 }
 
+/// The part holding scenario `k`'s snapshot at the end of month `done` (1-based).
+pub fn snapshot_part(out: &Path, k: usize, done: u32) -> PathBuf {
+    out.join(SNAPSHOT_PARTS_DIR).join(format!("scenario{k:03}-month{done:04}.parquet"))
+}
+
+/// Write one snapshot month as its own part, atomically (temporary name, then rename).
+pub fn write_snapshot_part(out: &Path, k: usize, done: u32, scenario: &str, e: &StateView) -> Result<u64> {
+    let dest = snapshot_part(out, k, done);
+    let dir = dest.parent().expect("a parts directory");
+    std::fs::create_dir_all(dir).map_err(|er| Error::io(dir, er))?;
+    let mut w = SnapshotWriter::new(&dest)?;
+    w.write(scenario, e)?;
+    let rows = w.rows;
+    w.finish()?.commit()?;
+    Ok(rows)
+}
+
+/// Join Parquet files of one schema into one staged file, in the order given, by copying
+/// their column chunks as they are (no decoding or re-compression: what `parquet-concat`
+/// does). The first part's key-value metadata, which holds the Arrow schema with each column's
+/// unit and description, is kept.
+pub fn concat_parquet(parts: &[PathBuf], dest: &Path) -> Result<Staged> {
+    use parquet::column::writer::ColumnCloseResult;
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+    use parquet::file::writer::SerializedFileWriter;
+    let open = |p: &PathBuf| -> Result<(File, parquet::file::metadata::ParquetMetaData)> {
+        let f = File::open(p).map_err(|e| Error::io(p, e))?;
+        let md = ParquetMetaDataReader::new().with_page_index_policy(PageIndexPolicy::Optional).parse_and_finish(&f).map_err(|e| Error::write(p, e))?;
+        Ok((f, md))
+    };
+    let first = parts.first().ok_or_else(|| Error::Config(format!("no parts to join into {}", dest.display())))?;
+    let (_, md0) = open(first)?;
+    let fm0 = md0.file_metadata();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
+        .set_key_value_metadata(fm0.key_value_metadata().cloned())
+        .build();
+    let staged = Staged::new(dest);
+    let mut w = SerializedFileWriter::new(staged.create()?, fm0.schema_descr().root_schema_ptr(), Arc::new(props)).map_err(|e| Error::write(&staged.tmp, e))?;
+    for p in parts {
+        let (f, md) = open(p)?;
+        if md.file_metadata().schema() != fm0.schema() {
+            return Err(Error::Config(format!("{}: a different schema from {}'s: cannot join them", p.display(), first.display())));
+        }
+        let page_index = md.page_index();
+        for (ri, rg) in md.row_groups().iter().enumerate() {
+            let mut out = w.next_row_group().map_err(|e| Error::write(&staged.tmp, e))?;
+            for (ci, col) in rg.columns().iter().enumerate() {
+                let result = ColumnCloseResult {
+                    bytes_written: col.compressed_size() as _,
+                    rows_written: rg.num_rows() as _,
+                    metadata: col.clone(),
+                    bloom_filter: None,
+                    column_index: page_index.and_then(|pi| pi.column_index(ri, ci)).cloned(),
+                    offset_index: page_index.and_then(|pi| pi.offset_index(ri, ci)).cloned(),
+                };
+                out.append_column(&f, result).map_err(|e| Error::write(&staged.tmp, e))?;
+            }
+            out.close().map_err(|e| Error::write(&staged.tmp, e))?;
+        }
+    }
+    w.close().map_err(|e| Error::write(&staged.tmp, e))?;
+    Ok(staged)
+}
+
 fn snapshot_batch(scenario: &str, e: &StateView, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
     let p = e.persons;
     let hh = e.households;
@@ -398,7 +467,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// What `twin run`, `twin report` and the notebook example put in a results directory.
-pub const RESULT_NAMES: [&str; 9] = [AGGREGATES_FILE, COMPARISON_FILE, DISTRIBUTION_FILE, SNAPSHOTS_FILE, CAPACITY_FILE, MANIFEST_FILE, "report.html", "figures", crate::checkpoint::CHECKPOINT_DIR];
+pub const RESULT_NAMES: [&str; 10] = [AGGREGATES_FILE, COMPARISON_FILE, DISTRIBUTION_FILE, SNAPSHOTS_FILE, CAPACITY_FILE, MANIFEST_FILE, "report.html", "figures", crate::checkpoint::CHECKPOINT_DIR, SNAPSHOT_PARTS_DIR];
 
 /// [`prepare_dir`] for `twin run`, which also makes sure the directory holds nothing but
 /// results: a directory with other files is refused (a run replaces its results there, and
@@ -439,6 +508,11 @@ pub fn remove_stale(dir: &Path, written: &[PathBuf]) -> Result<()> {
         if p.exists() && !written.iter().any(|w| w == &p) {
             std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
         }
+    }
+    // snapshot parts, joined into snapshots.parquet (or left by a run that was not resumed)
+    let parts = dir.join(SNAPSHOT_PARTS_DIR);
+    if parts.exists() {
+        std::fs::remove_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
     }
     // leftovers of killed runs
     if let Ok(entries) = std::fs::read_dir(dir) {

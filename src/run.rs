@@ -64,9 +64,6 @@ pub struct Control<'a> {
     pub resume: Option<crate::checkpoint::Checkpoint>,
     /// Kept in every checkpoint and given back on resume (the command line, input hashes).
     pub config: serde_json::Value,
-    /// Whether the run writes something month by month outside this function (snapshots)
-    /// that a restart would duplicate: then a GPU fault is not continued on the CPU.
-    pub no_rewind: bool,
     /// Called with the path of each checkpoint written.
     pub on_checkpoint: Option<&'a mut dyn FnMut(&std::path::Path, u32) -> Result<()>>,
 }
@@ -149,7 +146,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 pm += sim.persons() as u64;
                 let acc = match sim.step() {
                     Ok(acc) => acc,
-                    Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) && !ctl.no_rewind => {
+                    Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) => {
                         // the device failed (lost, out of memory): go on on the CPU path, from this
                         // scenario's last checkpoint if there is one (results are identical)
                         // (only a checkpoint of this run: one it wrote or resumed from, not one

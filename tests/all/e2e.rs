@@ -39,6 +39,11 @@ fn synth_validate_run_with_snapshots() {
     let snaps = util::read_parquet(&out.join("snapshots.parquet"));
     let snap_rows: usize = snaps.iter().map(|b| b.num_rows()).sum();
     assert!(snap_rows > 5_800 && snap_rows < 6_200, "two snapshots of ~3000 persons: {snap_rows}");
+    // the months in order, and each column's unit kept when the months' parts were joined
+    let months: Vec<i32> = snaps.iter().flat_map(|b| b.column_by_name("month").unwrap().as_any().downcast_ref::<arrow_array::Date32Array>().unwrap().values().to_vec()).collect();
+    assert!(months.windows(2).all(|w| w[0] <= w[1]) && months[0] < months[months.len() - 1], "snapshot months out of order");
+    assert_eq!(snaps[0].schema().field_with_name("earnings_pence").unwrap().metadata().get("unit").map(String::as_str), Some("pence per month"));
+    assert!(!out.join("snapshot-parts").exists(), "snapshot parts left after the run");
 
     let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["seed"], 9);
