@@ -5,8 +5,9 @@ Usage: python3 scripts/bad_inputs.py [TWIN_BINARY]   (default target/release/twi
 
 Each case builds a broken population, scenario, output directory or checkpoint in a temporary
 directory, runs `twin validate` or `twin run`, and records the exit code and the first line of
-the error. A case where twin exits 0, or 1 where 2 is expected, or panics, is marked FAIL and
-the script exits 1. Needs pyarrow.
+the error. Bad input exits 2; an output directory that cannot be written (read-only, full)
+exits 1, as I/O errors do. A case with another exit code, or a panic, is marked FAIL and the
+script exits 1. Needs pyarrow.
 """
 import os, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -146,6 +147,21 @@ with tempfile.TemporaryDirectory() as tmp:
     t = pq.read_table(H); pq.write_table(set_col(t, "rent", [v + 1.0 if v > 0 else v for v in col(t, "rent")]), H)
     case("resume after the population changed", *twin(["run", "--resume", str(ck)], tmp))
     shutil.copy(Path(tmp) / "h.bak", H)
+
+    # ---- an output directory on a read-only or a full file system (tmpfs mounts: root only;
+    # root may write to any directory, so a read-only mount is the only way to refuse it)
+    def mount(at, options):
+        at.mkdir()
+        return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(at)], capture_output=True).returncode == 0
+    ro, full = Path(tmp) / "rofs", Path(tmp) / "fullfs"
+    if mount(ro, "ro,size=1m") and mount(full, "size=64k"):
+        try:
+            case("output directory on a read-only file system", *twin(["run", "-q", "--population", str(BASE), "--years", "1", "--out", str(ro / "out")], tmp), 1)
+            case("output directory runs out of space (64 KiB file system)", *twin(["run", "-q", "--population", str(BASE), "--years", "1", "--out", str(full / "out")], tmp), 1)
+        finally:
+            subprocess.run(["umount", str(ro)]); subprocess.run(["umount", str(full)])
+    else:
+        print("(cannot mount a tmpfs here: the read-only and full output directory cases were not run)", file=sys.stderr)
 
 print("| bad input | exit | message |  |")
 print("|---|---|---|---|")

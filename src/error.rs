@@ -37,8 +37,10 @@ pub enum Error {
     #[error("interrupted after month {month}; checkpoint written to {}", checkpoint.display())]
     Interrupted { month: u32, checkpoint: PathBuf },
 
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    /// (The I/O error is in the message, and deliberately not a `source`: printed with its
+    /// chain it would be said twice.)
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: std::io::Error },
 
     #[error("writing {}: {detail}", path.display())]
     Write { path: PathBuf, detail: String },
@@ -53,7 +55,7 @@ fn row_text(row: Option<u64>) -> String {
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), error: source }
     }
     pub fn input(file: impl Into<PathBuf>, column: &str, row: Option<u64>, rule: impl Into<String>) -> Self {
         Error::Input { file: file.into(), column: column.to_string(), row, rule: rule.into() }

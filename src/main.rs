@@ -604,6 +604,22 @@ fn input_hashes(pop_dir: &Path, scenarios: &[Scenario]) -> Result<serde_json::Va
     }))
 }
 
+/// Removes the snapshot parts of a run that fails (out of space, a bad scenario found late)
+/// unless a checkpoint can resume it; a run that succeeds has removed them already.
+struct PartsCleanup {
+    out: PathBuf,
+}
+
+impl Drop for PartsCleanup {
+    fn drop(&mut self) {
+        if !policy_twin::checkpoint::path(&self.out).exists() {
+            let _ = std::fs::remove_dir_all(self.out.join(output::SNAPSHOT_PARTS_DIR));
+            // a checkpoint directory left empty by a checkpoint that could not be written
+            let _ = std::fs::remove_dir(self.out.join(policy_twin::checkpoint::CHECKPOINT_DIR));
+        }
+    }
+}
+
 fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::Checkpoint>) -> Result<()> {
     let pop_dir = a.population.clone().unwrap_or_else(|| default_path("data/sample"));
     let scen_path = a.scenario.clone().unwrap_or_else(|| default_path("scenarios/baseline.toml"));
@@ -669,6 +685,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     if resumed.is_none() && parts_dir.exists() {
         std::fs::remove_dir_all(&parts_dir).with_context(|| format!("removing {}", parts_dir.display()))?;
     }
+    let _parts = PartsCleanup { out: a.out.clone() };
 
     let t_load = Instant::now();
     let pop = load_population(&pop_dir, quiet)?;

@@ -257,7 +257,7 @@ fn output_directory_with_other_files_is_refused_and_stale_results_are_removed() 
     let (code, _, stderr) = util::run_twin(&args, d.path());
     assert_eq!(code, 0, "{stderr}");
     assert!(!out.join("comparison.parquet").exists() && !out.join("distribution.parquet").exists(), "stale reform tables left");
-    // not writable (root may write anywhere: then this part cannot be tested)
+    // not writable (root may write anywhere: then see the read-only tmpfs test below)
     let ro = d.path().join("ro");
     std::fs::create_dir(&ro).unwrap();
     let mut perm = std::fs::metadata(&ro).unwrap().permissions();
@@ -267,6 +267,63 @@ fn output_directory_with_other_files_is_refused_and_stale_results_are_removed() 
         let (code, _, stderr) = util::run_twin(&["run", "-q", "--population", "pop", "--years", "1", "--out", "ro/x"], d.path());
         assert_ne!(code, 0, "{stderr}");
         assert!(stderr.contains("ro/x"), "{stderr}");
+    }
+}
+
+/// A small tmpfs mounted for a test, unmounted when dropped; `None` where mounting is not
+/// permitted (not root, or a container without CAP_SYS_ADMIN).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, options: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", options, "tmpfs"]).arg(at).stderr(std::process::Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// An output directory on a read-only file system (which refuses root too), and one that runs
+/// out of space part-way: the run fails naming the file and the reason, and the results of
+/// the previous run in that directory are left as they were, byte for byte.
+#[test]
+fn an_unwritable_or_full_output_directory_fails_cleanly_and_keeps_earlier_results() {
+    let d = tempfile::tempdir().unwrap();
+    let Some(_ro) = Tmpfs::mount(&d.path().join("ro"), "ro,size=1m") else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)");
+        return;
+    };
+    util::synth_into(&d.path().join("pop"), 2000, 3, 1);
+    let (code, _, stderr) = util::run_twin(&["run", "-q", "--population", "pop", "--years", "1", "--out", "ro/out"], d.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("ro/out") && stderr.contains("Read-only file system"), "{stderr}");
+    assert_eq!(stderr.matches("os error 30").count(), 1, "the reason said once: {stderr}");
+
+    // 512 KiB: a 1-year run's results fit (about 130 KB), monthly snapshots do not
+    let _full = Tmpfs::mount(&d.path().join("full"), "size=512k").expect("mounted once already");
+    let args = ["run", "-q", "--population", "pop", "--years", "1", "--out", "full/out"];
+    let (code, _, stderr) = util::run_twin(&args, d.path());
+    assert_eq!(code, 0, "{stderr}");
+    let out = d.path().join("full/out");
+    let before: Vec<(String, Vec<u8>)> = ["aggregates.parquet", "capacity.parquet", "manifest.json"].iter().map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap())).collect();
+    for extra in [&["--snapshot-every", "1"][..], &["--snapshot-every", "1", "--checkpoint-every", "2"][..]] {
+        let mut a = args.to_vec();
+        a.extend_from_slice(extra);
+        let (code, _, stderr) = util::run_twin(&a, d.path());
+        assert_eq!(code, 1, "{extra:?}: {stderr}");
+        assert!(stderr.contains("full/out/") && stderr.contains("No space left on device"), "{extra:?}: {stderr}");
+        for (f, bytes) in &before {
+            assert!(&std::fs::read(out.join(f)).unwrap() == bytes, "{f} changed by a failed run");
+        }
+        // nothing else left behind: no temporary file, no parts, no empty checkpoint directory
+        let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, ["aggregates.parquet", "capacity.parquet", "manifest.json"], "{extra:?}");
     }
 }
 
