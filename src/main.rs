@@ -45,6 +45,15 @@ enum Cmd {
     Report(ReportArgs),
     /// Print the headline figures of a results directory (first and last year, reform − baseline).
     Summary(SummaryArgs),
+    /// Join the replicate parts that the tasks of a batch array (`twin run --task`) wrote into
+    /// one results directory, the same files a single process writes.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The output directory the tasks shared (`--out` of every task).
+    results: PathBuf,
 }
 
 #[derive(Args)]
@@ -148,6 +157,21 @@ struct RunArgs {
     /// with the command line it was started with (--backend and --threads may differ).
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
+    /// Run R replicates: replicate r uses a seed derived from (seed, r) (replicate 0 the seed
+    /// itself), the baseline and reforms of a replicate with the same seed. Writes
+    /// intervals.parquet (mean, sd, 90% interval across replicates) when R > 1.
+    #[arg(long, value_name = "R", default_value_t = 1)]
+    replicates: u32,
+    /// Run only task i of N (i from 0) of the plan: the replicates r with r % N == i, written
+    /// as parts to OUT/replicates/; then `twin merge OUT`. Without it, a Slurm array task
+    /// (SLURM_ARRAY_TASK_ID, _MIN, _COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX,
+    /// with --task-count) picks the task from the environment.
+    #[arg(long, value_name = "i/N")]
+    task: Option<String>,
+    /// The number of tasks, for a Kubernetes Indexed Job (its completions); also read from
+    /// POLICY_TWIN_TASK_COUNT.
+    #[arg(long, value_name = "N")]
+    task_count: Option<u32>,
     #[command(flatten)]
     gpu: GpuArgs,
 }
@@ -235,6 +259,7 @@ fn main() {
         Cmd::Bench(a) => bench(a, cli.quiet),
         Cmd::Report(a) => report(a),
         Cmd::Summary(a) => summary(a),
+        Cmd::Merge(a) => merge_cmd(a, cli.quiet),
     };
     if let Err(e) = result {
         if matches!(e.downcast_ref::<policy_twin::Error>(), Some(policy_twin::Error::Interrupted { .. })) {
@@ -648,6 +673,18 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     if a.snapshot_every == Some(0) || a.checkpoint_every == Some(0) {
         return Err(policy_twin::Error::Config("--snapshot-every and --checkpoint-every must be at least 1".into()).into());
     }
+    let replicates = a.replicates;
+    if replicates == 0 {
+        return Err(policy_twin::Error::Config("--replicates must be at least 1".into()).into());
+    }
+    let task = policy_twin::plan::Task::resolve(a.task.as_deref(), a.task_count, &|k| std::env::var(k).ok())?;
+    if !task.is_single() && (a.checkpoint_every.is_some() || resumed.is_some()) {
+        return Err(policy_twin::Error::Config(format!(
+            "checkpoints are not supported in a batch task ({} {}/{}): a task run again skips the replicates it already wrote",
+            task.source, task.index, task.count
+        ))
+        .into());
+    }
     // refuse a run that cannot fit before loading anything (row counts from the footers)
     let (n_p, n_h) = input::row_counts(&pop_dir)?;
     let need = policy_twin::memory::estimate(n_p, n_h, (scenarios[0].months() / 12) as u64, scenarios.len() > 1);
@@ -671,155 +708,53 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             return Err(policy_twin::Error::Config(format!("the population or scenario files changed since the checkpoint was written (SHA-256 differ): resume needs the same inputs; checkpoint: {}, now: {}", ck.progress.config["inputs"], hashes)).into());
         }
     }
+    let resumed_replicate = resumed.as_ref().map(|ck| ck.progress.config["replicate"].as_u64().unwrap_or(0) as u32);
     let resumed_at = resumed.as_ref().map(|ck| (ck.progress.scenario, ck.step));
     // Ctrl-C / SIGTERM: stop at the end of the month with a checkpoint (a second one exits at
-    // once)
+    // once). A batch task has no checkpoints: a signal ends it, and the replicates it wrote stay.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
-        signal_hook::flag::register(sig, stop.clone())?;
+    if task.is_single() {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
+            signal_hook::flag::register(sig, stop.clone())?;
+        }
     }
-    // snapshot parts a previous run left (a resumed run keeps its own: those up to the
-    // checkpoint are its, and it writes the later ones again)
-    let parts_dir = a.out.join(output::SNAPSHOT_PARTS_DIR);
-    if resumed.is_none() && parts_dir.exists() {
-        std::fs::remove_dir_all(&parts_dir).with_context(|| format!("removing {}", parts_dir.display()))?;
+    // parts a previous run left (a resumed run keeps its own: the replicates it finished and
+    // the snapshots up to the checkpoint; it writes the later ones again). Tasks share the
+    // directory, so a task removes nothing.
+    if task.is_single() && resumed.is_none() {
+        for d in [output::SNAPSHOT_PARTS_DIR, policy_twin::merge::REPLICATES_DIR, output::TASKS_DIR] {
+            let d = a.out.join(d);
+            if d.exists() {
+                std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
+            }
+        }
     }
-    let _parts = PartsCleanup { out: a.out.clone() };
+    let _parts = task.is_single().then(|| PartsCleanup { out: a.out.clone() });
 
     let t_load = Instant::now();
     let pop = load_population(&pop_dir, quiet)?;
     let load_s = t_load.elapsed().as_secs_f64();
     let base = scenarios[0].clone();
     let months = base.months();
+    let mine = task.replicates(replicates);
     if !quiet {
         let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
         eprintln!(
-            "policy-twin {}: scenarios {}, {} persons, {} households, {} months from {}, seed {}",
+            "policy-twin {}: scenarios {}, {} persons, {} households, {} months from {}, seed {}{}",
             env!("CARGO_PKG_VERSION"),
             names.join(", "),
             pop.persons.len(),
             pop.households.count(),
             months,
             base.start,
-            base.seed
+            base.seed,
+            if replicates > 1 { format!(", {replicates} replicates") } else { String::new() }
         );
-    }
-    let snapshot_month = |done: u32| a.snapshot_every.is_some_and(|every| done % every == 0 || done == months);
-    // without a terminal (batch jobs, logs) a bar is invisible: print a line a simulated year
-    let log_lines = !quiet && !std::io::stderr().is_terminal();
-    let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: a.gpu.options()? };
-    let t_sim = Instant::now();
-    let mut current: Option<(usize, ProgressBar, Instant, u64)> = None;
-    let delay = std::env::var("POLICY_TWIN_TEST_MONTH_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok());
-    let hang_after = std::env::var("POLICY_TWIN_TEST_HANG_AFTER_CHECKPOINT").ok().and_then(|v| v.parse::<u32>().ok());
-    let mut on_checkpoint = |path: &Path, n: u32| -> policy_twin::Result<()> {
-        if log_lines {
-            eprintln!("checkpoint {n} written: {}", path.display());
-        }
-        if hang_after == Some(n) {
-            // tests: wait here to be killed, as a crash between checkpoints would leave things
-            eprintln!("test hook: checkpoint {n} written, waiting to be killed");
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(1));
-            }
-        }
-        Ok(())
-    };
-    let config = serde_json::json!({ "argv": std::env::args().collect::<Vec<_>>(), "cwd": std::env::current_dir()?.display().to_string(), "inputs": hashes });
-    let config = match &resumed {
-        Some(ck) => ck.progress.config.clone(),
-        None => config,
-    };
-    let ctl = policy_twin::run::Control {
-        every: a.checkpoint_every,
-        out_dir: Some(a.out.clone()),
-        stop: Some(&*stop),
-        resume: resumed,
-        config,
-        on_checkpoint: Some(&mut on_checkpoint),
-    };
-    let runs = policy_twin::run::run_all_with(&pop, &scenarios, &spec, &mut |k, sim, done| {
-        if let Some(ms) = delay {
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-        if current.as_ref().map(|c| c.0) != Some(k) {
-            let b = bar(quiet, months as u64, &format!("{:<9}[{{bar:30}}] {{pos}}/{{len}} months {{elapsed}} eta {{eta}}  {{msg}}", scenarios[k].name.chars().take(8).collect::<String>()));
-            current = Some((k, b, Instant::now(), 0));
-        }
-        let (_, b, t, pm) = current.as_mut().expect("set above");
-        *pm += sim.persons() as u64;
-        if snapshot_month(done) {
-            sim.with_view(|v| output::write_snapshot_part(&a.out, k, done, &scenarios[k].name, v).map(|_| ()))?;
-        }
-        let rate = *pm as f64 / t.elapsed().as_secs_f64().max(1e-9);
-        b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
-        b.set_position(done as u64);
-        if done == months {
-            b.finish_and_clear();
-        }
-        if log_lines && (done % 12 == 0 || done == months) {
-            eprintln!("{}: simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", scenarios[k].name, sim.persons(), t.elapsed().as_secs_f64(), rate / 1e6);
-        }
-        Ok(())
-    }, ctl);
-    if let Err(policy_twin::Error::Interrupted { month, checkpoint }) = &runs {
-        if let Some((_, b, _, _)) = current.as_ref() {
-            b.abandon();
-        }
-        eprintln!("stopped at the end of month {month}; checkpoint written to {}", checkpoint.display());
-        eprintln!("resume with: twin run --resume {}", a.out.display());
-    }
-    if let Err(policy_twin::Error::Gpu(why)) = &runs {
-        if let Some((_, b, _, _)) = current.as_ref() {
-            b.abandon();
-        }
-        let ck = policy_twin::checkpoint::path(&a.out);
-        if ck.exists() {
-            eprintln!("error: GPU: {why}");
-            eprintln!("the last checkpoint is in {}; resume on the CPU path with: twin run --resume {} --backend cpu", ck.display(), a.out.display());
-            std::process::exit(1);
+        if !task.is_single() {
+            eprintln!("task {}/{} ({}): replicates {:?}", task.index, task.count, task.source, mine);
         }
     }
-    let runs = runs?;
-    let sim_s = t_sim.elapsed().as_secs_f64();
-    for r in &runs {
-        if let Some(why) = &r.choice.fallback {
-            eprintln!("note: {}: {why}", r.name);
-        }
-    }
-    let choice = &runs[0].choice;
-    if !quiet {
-        match &choice.adapter {
-            Some(ad) => eprintln!("backend gpu: {} ({}, {}, driver {} {})", ad.name, ad.backend, ad.device_type, ad.driver, ad.driver_info),
-            None => eprintln!("backend cpu ({} threads)", rayon::current_num_threads()),
-        }
-    }
-
-    // write everything under temporary names, then rename into place (manifest last)
-    let t_write = Instant::now();
-    let mut staged = Vec::new();
-    let batches = runs.iter().map(|r| output::aggregates_batch(&r.name, 0, base.start, &r.accs)).collect::<policy_twin::Result<Vec<_>>>()?;
-    staged.push(output::write_parquet(&a.out.join(output::AGGREGATES_FILE), output::aggregates_schema(), &batches)?);
-    let caps = runs.iter().map(|r| output::capacity_batch(&r.name, 0, base.start, &r.capacity)).collect::<policy_twin::Result<Vec<_>>>()?;
-    staged.push(output::write_parquet(&a.out.join(output::CAPACITY_FILE), output::capacity_schema(), &caps)?);
-    if runs.len() > 1 {
-        let cmp = runs[1..].iter().map(|r| output::comparison_batch(&r.name, base.start, &r.accs, &runs[0].accs)).collect::<policy_twin::Result<Vec<_>>>()?;
-        staged.push(output::write_parquet(&a.out.join(output::COMPARISON_FILE), output::comparison_schema(), &cmp)?);
-        let dist = runs[1..].iter().map(|r| output::distribution_batch(&r.name, &r.distribution)).collect::<policy_twin::Result<Vec<_>>>()?;
-        staged.push(output::write_parquet(&a.out.join(output::DISTRIBUTION_FILE), output::distribution_schema(), &dist)?);
-    }
-    if a.snapshot_every.is_some() {
-        // every month's part, in order: scenario, then month
-        let parts: Vec<PathBuf> = (0..runs.len()).flat_map(|k| (1..=months).filter(|&d| snapshot_month(d)).map(move |d| (k, d))).map(|(k, d)| output::snapshot_part(&a.out, k, d)).collect();
-        if let Some(missing) = parts.iter().find(|p| !p.exists()) {
-            return Err(policy_twin::Error::Config(format!("snapshot part {} is missing: the results directory was changed during the run", missing.display())).into());
-        }
-        staged.push(output::concat_parquet(&parts, &a.out.join(output::SNAPSHOTS_FILE))?);
-    }
-    let person_months: u64 = runs.iter().map(|r| r.person_months).sum();
-    // simulating time of every scenario, including what ran before a resumed checkpoint
-    let sim_all_s: f64 = runs.iter().map(|r| r.seconds).sum();
     let (pp, hp) = input::paths(&pop_dir);
     // the scenario files' SHA-256, computed once at the start (`input_hashes`)
     let scen_json: Vec<serde_json::Value> = scenarios
@@ -830,10 +765,10 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             serde_json::json!({ "name": s.name, "description": s.description, "files": files })
         })
         .collect();
-    let manifest = serde_json::json!({
+    // what every task of this run shares (the merge checks that all parts have the same)
+    let plan = serde_json::json!({
         "tool": "policy-twin",
         "version": env!("CARGO_PKG_VERSION"),
-        "command": std::env::args().collect::<Vec<_>>(),
         "scenarios": scen_json,
         "baseline": base.name,
         "common_random_numbers": true,
@@ -844,41 +779,185 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         "seed": base.seed,
         "start": base.start.to_string(),
         "months": months,
-        "replicates": 1,
-        "checkpoint_every_months": a.checkpoint_every,
-        "resumed_from": resumed_at.map(|(k, m)| serde_json::json!({"scenario": scenarios[k].name, "month": m})),
-        "backend": choice.backend,
-        "backend_requested": format!("{:?}", a.gpu.backend).to_lowercase(),
-        "backend_fallback": choice.fallback,
-        "adapter": choice.adapter,
-        "gpu_workgroup_size": choice.adapter.as_ref().map(|_| a.gpu.workgroup_size),
-        "threads": rayon::current_num_threads(),
-        "outputs": {
-            "aggregates": output::AGGREGATES_FILE,
-            "capacity": output::CAPACITY_FILE,
-            "comparison": (runs.len() > 1).then_some(output::COMPARISON_FILE),
-            "distribution": (runs.len() > 1).then_some(output::DISTRIBUTION_FILE),
-            "snapshots": a.snapshot_every.map(|_| output::SNAPSHOTS_FILE),
-            "snapshot_every_months": a.snapshot_every,
-        },
-        "timings_s": { "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64(),
-                       "per_scenario": runs.iter().map(|r| serde_json::json!({"scenario": r.name, "backend": r.choice.backend, "simulate": r.seconds})).collect::<Vec<_>>() },
-        "person_months": person_months,
-        "memory_estimate_bytes": need.bytes,
-        "peak_rss_bytes": policy_twin::memory::peak_rss(),
-        "person_months_per_second": person_months as f64 / sim_all_s.max(1e-9),
+        "replicates": replicates,
+        "snapshot_every_months": a.snapshot_every,
     });
-    staged.push(output::write_staged_bytes(&a.out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&manifest)?.as_bytes())?);
-    let written: Vec<PathBuf> = staged.iter().map(|s| s.dest.clone()).collect();
-    for s in staged {
-        s.commit()?;
+    let snapshot_month = |done: u32| a.snapshot_every.is_some_and(|every| done % every == 0 || done == months);
+    // without a terminal (batch jobs, logs) a bar is invisible: print a line a simulated year
+    let log_lines = !quiet && !std::io::stderr().is_terminal();
+    let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: a.gpu.options()? };
+    let t_sim = Instant::now();
+    let delay = std::env::var("POLICY_TWIN_TEST_MONTH_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok());
+    let hang_after = std::env::var("POLICY_TWIN_TEST_HANG_AFTER_CHECKPOINT").ok().and_then(|v| v.parse::<u32>().ok());
+    let mut written_checkpoints = 0u32;
+    let mut resumed = resumed;
+    let mut first_choice: Option<policy_twin::sim::Choice> = None;
+    let mut notes: Vec<String> = Vec::new();
+    let base_config = serde_json::json!({ "argv": std::env::args().collect::<Vec<_>>(), "cwd": std::env::current_dir()?.display().to_string(), "inputs": hashes });
+    for &r in &mine {
+        if policy_twin::merge::finished_part(&a.out, r, &plan).is_some() {
+            // said even with -q: a batch log should show that the task did not run it again
+            eprintln!("replicate {r}: already written ({}), skipped", policy_twin::merge::replicate_dir(&a.out, r).display());
+            continue;
+        }
+        let seed_r = policy_twin::plan::replicate_seed(base.seed, r);
+        let scen_r: Vec<Scenario> = scenarios.iter().cloned().map(|mut s| {
+            s.seed = seed_r;
+            s
+        }).collect();
+        let mut current: Option<(usize, ProgressBar, Instant, u64)> = None;
+        let mut on_checkpoint = |path: &Path, _n: u32| -> policy_twin::Result<()> {
+            written_checkpoints += 1;
+            let n = written_checkpoints;
+            if log_lines {
+                eprintln!("checkpoint {n} written: {}", path.display());
+            }
+            if hang_after == Some(n) {
+                // tests: wait here to be killed, as a crash between checkpoints would leave things
+                eprintln!("test hook: checkpoint {n} written, waiting to be killed");
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+            Ok(())
+        };
+        let mut config = match &resumed {
+            Some(ck) => ck.progress.config.clone(),
+            None => base_config.clone(),
+        };
+        config["replicate"] = r.into();
+        let resume = if resumed_replicate == Some(r) { resumed.take() } else { None };
+        let ctl = policy_twin::run::Control {
+            every: a.checkpoint_every,
+            out_dir: Some(a.out.clone()),
+            stop: task.is_single().then_some(&*stop),
+            resume,
+            config,
+            on_checkpoint: Some(&mut on_checkpoint),
+        };
+        let rep_label = if replicates > 1 { format!("r{r} ") } else { String::new() };
+        let runs = policy_twin::run::run_all_with(&pop, &scen_r, &spec, &mut |k, sim, done| {
+            if let Some(ms) = delay {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
+            if current.as_ref().map(|c| c.0) != Some(k) {
+                let label: String = format!("{rep_label}{}", scen_r[k].name).chars().take(12).collect();
+                let b = bar(quiet, months as u64, &format!("{label:<13}[{{bar:30}}] {{pos}}/{{len}} months {{elapsed}} eta {{eta}}  {{msg}}"));
+                current = Some((k, b, Instant::now(), 0));
+            }
+            let (_, b, t, pm) = current.as_mut().expect("set above");
+            *pm += sim.persons() as u64;
+            if snapshot_month(done) {
+                sim.with_view(|v| output::write_snapshot_part(&a.out, r, k, done, &scen_r[k].name, v).map(|_| ()))?;
+            }
+            let rate = *pm as f64 / t.elapsed().as_secs_f64().max(1e-9);
+            b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
+            b.set_position(done as u64);
+            if done == months {
+                b.finish_and_clear();
+            }
+            if log_lines && (done % 12 == 0 || done == months) {
+                eprintln!("{rep_label}{}: simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", scen_r[k].name, sim.persons(), t.elapsed().as_secs_f64(), rate / 1e6);
+            }
+            Ok(())
+        }, ctl);
+        if let Err(policy_twin::Error::Interrupted { month, checkpoint }) = &runs {
+            if let Some((_, b, _, _)) = current.as_ref() {
+                b.abandon();
+            }
+            eprintln!("stopped at the end of month {month}{}; checkpoint written to {}", if replicates > 1 { format!(" of replicate {r}") } else { String::new() }, checkpoint.display());
+            eprintln!("resume with: twin run --resume {}", a.out.display());
+        }
+        if let Err(policy_twin::Error::Gpu(why)) = &runs {
+            if let Some((_, b, _, _)) = current.as_ref() {
+                b.abandon();
+            }
+            let ck = policy_twin::checkpoint::path(&a.out);
+            if ck.exists() {
+                eprintln!("error: GPU: {why}");
+                eprintln!("the last checkpoint is in {}; resume on the CPU path with: twin run --resume {} --backend cpu", ck.display(), a.out.display());
+                std::process::exit(1);
+            }
+        }
+        let runs = runs?;
+        for s in &runs {
+            if let Some(why) = &s.choice.fallback {
+                notes.push(format!("{rep_label}{}: {why}", s.name));
+            }
+        }
+        let choice = runs[0].choice.clone();
+        let person_months: u64 = runs.iter().map(|s| s.person_months).sum();
+        let sim_s: f64 = runs.iter().map(|s| s.seconds).sum();
+        let part = serde_json::json!({
+            "replicate": r,
+            "seed": seed_r,
+            "plan": plan,
+            "task": { "index": task.index, "count": task.count, "source": task.source },
+            "run": {
+                "replicate": r,
+                "task": task.index,
+                "command": std::env::args().collect::<Vec<_>>(),
+                "backend": choice.backend,
+                "backend_fallback": choice.fallback,
+                "adapter": choice.adapter,
+                "threads": rayon::current_num_threads(),
+                "person_months": person_months,
+                "simulate_s": sim_s,
+                "per_scenario": runs.iter().map(|s| serde_json::json!({"scenario": s.name, "backend": s.choice.backend, "simulate": s.seconds})).collect::<Vec<_>>(),
+            },
+        });
+        policy_twin::merge::write_replicate(&a.out, r, base.start, &runs, &part)?;
+        first_choice.get_or_insert(choice);
     }
-    output::remove_stale(&a.out, &written)?;
-    // the results are complete: the checkpoint (as large as the state) is no longer needed
-    let ck_dir = a.out.join(policy_twin::checkpoint::CHECKPOINT_DIR);
-    if ck_dir.exists() {
-        std::fs::remove_dir_all(&ck_dir).with_context(|| format!("removing {}", ck_dir.display()))?;
+    let sim_s = t_sim.elapsed().as_secs_f64();
+    // one line for each reason (with replicates the same one comes from every replicate)
+    notes.dedup_by(|x, y| x.split_once(": ").map(|p| p.1) == y.split_once(": ").map(|p| p.1));
+    for n in &notes {
+        eprintln!("note: {n}");
     }
+    if !quiet {
+        match first_choice.as_ref().and_then(|c| c.adapter.as_ref()) {
+            Some(ad) => eprintln!("backend gpu: {} ({}, {}, driver {} {})", ad.name, ad.backend, ad.device_type, ad.driver, ad.driver_info),
+            None => eprintln!("backend cpu ({} threads)", rayon::current_num_threads()),
+        }
+    }
+
+    if !task.is_single() {
+        // a task's record that it finished (the parts are the results)
+        let dir = a.out.join(output::TASKS_DIR);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let rec = serde_json::json!({ "task": task.index, "tasks": task.count, "source": task.source, "replicates": mine, "load_s": load_s, "simulate_s": sim_s, "peak_rss_bytes": policy_twin::memory::peak_rss() });
+        output::write_staged_bytes(&dir.join(format!("task-{:04}-of-{:04}.json", task.index, task.count)), serde_json::to_string_pretty(&rec)?.as_bytes())?.commit()?;
+        println!(
+            "task {}/{}: wrote replicates {:?} to {} in {:.1}s; when every task has finished: twin merge {}",
+            task.index,
+            task.count,
+            mine,
+            policy_twin::merge::replicate_dir(&a.out, 0).parent().map(|p| p.display().to_string()).unwrap_or_default(),
+            sim_s,
+            a.out.display()
+        );
+        return Ok(());
+    }
+
+    // one process: join its parts into the results, as `twin merge` does
+    let t_write = Instant::now();
+    let choice = first_choice.unwrap_or(policy_twin::sim::Choice { backend: "cpu", adapter: None, fallback: None });
+    let mut extra = serde_json::Map::new();
+    extra.insert("command".into(), serde_json::json!(std::env::args().collect::<Vec<_>>()));
+    extra.insert("checkpoint_every_months".into(), serde_json::json!(a.checkpoint_every));
+    extra.insert("resumed_from".into(), serde_json::json!(resumed_at.map(|(k, m)| serde_json::json!({"scenario": scenarios[k].name, "month": m, "replicate": resumed_replicate}))));
+    extra.insert("backend".into(), serde_json::json!(choice.backend));
+    extra.insert("backend_requested".into(), serde_json::json!(format!("{:?}", a.gpu.backend).to_lowercase()));
+    extra.insert("backend_fallback".into(), serde_json::json!(choice.fallback));
+    extra.insert("adapter".into(), serde_json::json!(choice.adapter));
+    extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.workgroup_size)));
+    extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
+    extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
+    extra.insert("peak_rss_bytes".into(), serde_json::json!(policy_twin::memory::peak_rss()));
+    extra.insert("timings_s".into(), serde_json::json!({ "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64() }));
+    policy_twin::merge::merge(&a.out, extra)?;
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.out.join(output::MANIFEST_FILE))?)?;
 
     // the headline table, read back from the files just written (what `twin summary` prints)
     println!("{}", policy_twin::summary::table(&policy_twin::results::Results::load(&a.out)?)?);
@@ -886,9 +965,22 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         "\nwrote {} in {:.1}s ({:.2}M person-months/s); load {:.1}s",
         a.out.display(),
         sim_s,
-        person_months as f64 / sim_all_s.max(1e-9) / 1e6,
+        m["person_months_per_second"].as_f64().unwrap_or(0.0) / 1e6,
         load_s
     );
+    Ok(())
+}
+
+fn merge_cmd(a: &MergeArgs, quiet: bool) -> Result<()> {
+    let t = Instant::now();
+    let mut extra = serde_json::Map::new();
+    extra.insert("merge_command".into(), serde_json::json!(std::env::args().collect::<Vec<_>>()));
+    let merged = policy_twin::merge::merge(&a.results, extra)?;
+    if !quiet {
+        eprintln!("merged {} replicates in {:.1}s", merged.replicates, t.elapsed().as_secs_f64());
+    }
+    println!("{}", policy_twin::summary::table(&policy_twin::results::Results::load(&a.results)?)?);
+    println!("\nwrote {}: {}", a.results.display(), merged.files.iter().filter_map(|f| f.file_name()).map(|n| n.to_string_lossy().into_owned()).collect::<Vec<_>>().join(", "));
     Ok(())
 }
 

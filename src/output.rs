@@ -117,8 +117,8 @@ pub fn aggregates_batch(scenario: &str, replicate: u32, start: Month, months: &[
 }
 
 /// Reform − baseline, month by month, in the aggregates' layout.
-pub fn comparison_batch(reform: &str, start: Month, reform_accs: &[Acc], base_accs: &[Acc]) -> Result<RecordBatch> {
-    cells_batch(comparison_schema(), reform, 0, start, reform_accs.len(), &|m, k| Ok(reform_accs[m].0[k] as i64 - base_accs[m].0[k] as i64))
+pub fn comparison_batch(reform: &str, replicate: u32, start: Month, reform_accs: &[Acc], base_accs: &[Acc]) -> Result<RecordBatch> {
+    cells_batch(comparison_schema(), reform, replicate, start, reform_accs.len(), &|m, k| Ok(reform_accs[m].0[k] as i64 - base_accs[m].0[k] as i64))
 }
 
 fn cells_batch(schema: SchemaRef, scenario: &str, replicate: u32, start: Month, n_months: usize, value: &dyn Fn(usize, usize) -> Result<i64>) -> Result<RecordBatch> {
@@ -159,6 +159,7 @@ fn cells_batch(schema: SchemaRef, scenario: &str, replicate: u32, start: Month, 
 pub fn distribution_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         field("scenario", dict_type(), "", "Reform compared with the baseline."),
+        field("replicate", DataType::UInt32, "", "Replicate number (0 for a single run); the reform is compared with the same replicate of the baseline."),
         field("year", DataType::Date32, "date", "First month of the simulated year."),
         field("region", dict_type(), "", "Region of the household, or All."),
         field("household_type", dict_type(), "", "Household type at the start of the run, or all."),
@@ -171,7 +172,7 @@ pub fn distribution_schema() -> SchemaRef {
     ]))
 }
 
-pub fn distribution_batch(reform: &str, rows: &[crate::distribution::DistRow]) -> Result<RecordBatch> {
+pub fn distribution_batch(reform: &str, replicate: u32, rows: &[crate::distribution::DistRow]) -> Result<RecordBatch> {
     use crate::distribution::{region_name, type_name, HOUSEHOLD_TYPES};
     let mut regions: Vec<&str> = codes::REGIONS.to_vec();
     regions.push("All");
@@ -181,6 +182,7 @@ pub fn distribution_batch(reform: &str, rows: &[crate::distribution::DistRow]) -
     let share = |x: u64, n: u64| if n == 0 { 0.0 } else { x as f64 / n as f64 };
     let cols: Vec<ArrayRef> = vec![
         dict(vec![0; rows.len()], &[reform]),
+        Arc::new(UInt32Array::from(vec![replicate; rows.len()])),
         Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| Month(r.year).date32()))),
         dict(rows.iter().map(|r| pos(&regions, region_name(r.region))).collect(), &regions),
         dict(rows.iter().map(|r| pos(&types, type_name(r.htype))).collect(), &types),
@@ -257,6 +259,7 @@ pub fn snapshot_schema() -> SchemaRef {
     let p = "pence per month";
     Arc::new(Schema::new(vec![
         field("scenario", dict_type(), "", "Scenario name."),
+        field("replicate", DataType::UInt32, "", "Replicate number (0 for a single run)."),
         field("month", DataType::Date32, "date", "First day of the month the snapshot ends."),
         field("person_id", DataType::UInt64, "", "Person id (babies get new ids above the input's largest)."),
         field("household_id", DataType::UInt64, "", "Household id."),
@@ -307,13 +310,13 @@ impl SnapshotWriter {
     }
 
     /// Append the state at the end of the month just simulated.
-    pub fn write(&mut self, scenario: &str, e: &StateView) -> Result<()> {
+    pub fn write(&mut self, scenario: &str, replicate: u32, e: &StateView) -> Result<()> {
         let month = e.month.date32();
         let n = e.persons.len();
         const ROWS: usize = 1 << 20;
         for lo in (0..n).step_by(ROWS) {
             let hi = (lo + ROWS).min(n);
-            let batch = snapshot_batch(scenario, e, month, lo, hi).map_err(|er| Error::write(&self.staged.tmp, er))?;
+            let batch = snapshot_batch(scenario, replicate, e, month, lo, hi).map_err(|er| Error::write(&self.staged.tmp, er))?;
             self.writer.as_mut().expect("open").write(&batch).map_err(|er| Error::write(&self.staged.tmp, er))?;
             self.rows += (hi - lo) as u64;
         }
@@ -327,18 +330,19 @@ impl SnapshotWriter {
     }
 }
 
-/// The part holding scenario `k`'s snapshot at the end of month `done` (1-based).
-pub fn snapshot_part(out: &Path, k: usize, done: u32) -> PathBuf {
-    out.join(SNAPSHOT_PARTS_DIR).join(format!("scenario{k:03}-month{done:04}.parquet"))
+/// The part holding replicate `r`'s snapshot of scenario `k` at the end of month `done`
+/// (1-based).
+pub fn snapshot_part(out: &Path, r: u32, k: usize, done: u32) -> PathBuf {
+    out.join(SNAPSHOT_PARTS_DIR).join(format!("replicate{r:04}-scenario{k:03}-month{done:04}.parquet"))
 }
 
 /// Write one snapshot month as its own part, atomically (temporary name, then rename).
-pub fn write_snapshot_part(out: &Path, k: usize, done: u32, scenario: &str, e: &StateView) -> Result<u64> {
-    let dest = snapshot_part(out, k, done);
+pub fn write_snapshot_part(out: &Path, r: u32, k: usize, done: u32, scenario: &str, e: &StateView) -> Result<u64> {
+    let dest = snapshot_part(out, r, k, done);
     let dir = dest.parent().expect("a parts directory");
     std::fs::create_dir_all(dir).map_err(|er| Error::io(dir, er))?;
     let mut w = SnapshotWriter::new(&dest)?;
-    w.write(scenario, e)?;
+    w.write(scenario, r, e)?;
     let rows = w.rows;
     w.finish()?.commit()?;
     Ok(rows)
@@ -392,7 +396,7 @@ pub fn concat_parquet(parts: &[PathBuf], dest: &Path) -> Result<Staged> {
     Ok(staged)
 }
 
-fn snapshot_batch(scenario: &str, e: &StateView, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+fn snapshot_batch(scenario: &str, replicate: u32, e: &StateView, month: i32, lo: usize, hi: usize) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
     let p = e.persons;
     let hh = e.households;
     let (po, ho) = (e.pout, e.hout);
@@ -402,6 +406,7 @@ fn snapshot_batch(scenario: &str, e: &StateView, month: i32, lo: usize, hi: usiz
     let code = |f: &dyn Fn(u32) -> u32, names: &[&str]| dict(r.clone().map(|i| f(p.status[i]) as i32).collect(), names);
     let cols: Vec<ArrayRef> = vec![
         dict(vec![0; hi - lo], &[scenario]),
+        Arc::new(UInt32Array::from(vec![replicate; hi - lo])),
         Arc::new(Date32Array::from(vec![month; hi - lo])),
         Arc::new(UInt64Array::from_iter_values(r.clone().map(|i| p.id(i)))),
         Arc::new(UInt64Array::from_iter_values(r.clone().map(|i| hh.id[p.household[i] as usize]))),
@@ -467,7 +472,23 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 }
 
 /// What `twin run`, `twin report` and the notebook example put in a results directory.
-pub const RESULT_NAMES: [&str; 10] = [AGGREGATES_FILE, COMPARISON_FILE, DISTRIBUTION_FILE, SNAPSHOTS_FILE, CAPACITY_FILE, MANIFEST_FILE, "report.html", "figures", crate::checkpoint::CHECKPOINT_DIR, SNAPSHOT_PARTS_DIR];
+pub const RESULT_NAMES: [&str; 13] = [
+    AGGREGATES_FILE,
+    COMPARISON_FILE,
+    DISTRIBUTION_FILE,
+    SNAPSHOTS_FILE,
+    CAPACITY_FILE,
+    MANIFEST_FILE,
+    crate::merge::INTERVALS_FILE,
+    "report.html",
+    "figures",
+    crate::checkpoint::CHECKPOINT_DIR,
+    SNAPSHOT_PARTS_DIR,
+    crate::merge::REPLICATES_DIR,
+    TASKS_DIR,
+];
+/// Where tasks of a batch array (`--task`) record that they finished.
+pub const TASKS_DIR: &str = "tasks";
 
 /// [`prepare_dir`] for `twin run`, which also makes sure the directory holds nothing but
 /// results: a directory with other files is refused (a run replaces its results there, and
@@ -503,16 +524,19 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
 /// Remove results a previous run left in `dir` that this run did not write (a reform's tables
 /// after a run without reforms, an old report), so the directory describes one run.
 pub fn remove_stale(dir: &Path, written: &[PathBuf]) -> Result<()> {
-    for name in [COMPARISON_FILE, DISTRIBUTION_FILE, SNAPSHOTS_FILE, CAPACITY_FILE, "report.html"] {
+    for name in [COMPARISON_FILE, DISTRIBUTION_FILE, SNAPSHOTS_FILE, CAPACITY_FILE, crate::merge::INTERVALS_FILE, "report.html"] {
         let p = dir.join(name);
         if p.exists() && !written.iter().any(|w| w == &p) {
             std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
         }
     }
-    // snapshot parts, joined into snapshots.parquet (or left by a run that was not resumed)
-    let parts = dir.join(SNAPSHOT_PARTS_DIR);
-    if parts.exists() {
-        std::fs::remove_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
+    // parts, joined into the results (or left by a run that was not resumed), and the tasks'
+    // records
+    for name in [SNAPSHOT_PARTS_DIR, crate::merge::REPLICATES_DIR, TASKS_DIR] {
+        let parts = dir.join(name);
+        if parts.exists() {
+            std::fs::remove_dir_all(&parts).map_err(|e| Error::io(&parts, e))?;
+        }
     }
     // leftovers of killed runs
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -2,8 +2,9 @@
 //! `twin summary`: the manifest, the aggregates summed to national and regional totals per
 //! scenario and month, the distribution table and the service capacities.
 //!
-//! Only replicate 0 is read (a run writes one replicate today). A file that is not the table
-//! it should be is refused with the file, the column and the rule.
+//! The charts and tables show replicate 0; with several replicates the national totals of
+//! every replicate are read too, for the intervals of the summary. A file that is not the
+//! table it should be is refused with the file, the column and the rule.
 
 use crate::codes;
 use crate::error::{Error, Result};
@@ -52,6 +53,9 @@ pub struct Results {
     pub columns: Vec<Column>,
     /// `national[scenario][month][column]`: the sum over regions, age bands and sexes.
     pub national: Vec<Vec<Vec<i64>>>,
+    /// `by_replicate[replicate][scenario][month][column]`: national totals of every replicate
+    /// (`by_replicate[0]` is `national`).
+    pub by_replicate: Vec<Vec<Vec<Vec<i64>>>>,
     /// `regional[scenario][region][month][column]`.
     pub regional: Vec<Vec<Vec<Vec<i64>>>>,
     pub distribution: Vec<DistRecord>,
@@ -64,7 +68,7 @@ fn bad(file: &Path, column: &str, rule: impl Into<String>) -> Error {
     Error::Input { file: file.to_path_buf(), column: column.to_string(), row: None, rule: rule.into() }
 }
 
-fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
+pub(crate) fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let unreadable = |e: &dyn std::fmt::Display| Error::Unreadable { file: path.to_path_buf(), detail: e.to_string() };
     let reader = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| unreadable(&e))?.with_batch_size(1 << 16).build().map_err(|e| unreadable(&e))?;
@@ -76,7 +80,7 @@ fn column<'a>(path: &Path, b: &'a RecordBatch, name: &str) -> Result<&'a ArrayRe
 }
 
 /// A string column (dictionary-encoded or plain) as one string per row.
-fn strings(path: &Path, b: &RecordBatch, name: &str) -> Result<Vec<String>> {
+pub(crate) fn strings(path: &Path, b: &RecordBatch, name: &str) -> Result<Vec<String>> {
     let a = column(path, b, name)?;
     let out = match a.data_type() {
         DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
@@ -91,7 +95,7 @@ fn strings(path: &Path, b: &RecordBatch, name: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn typed<'a, T: arrow_array::ArrowPrimitiveType>(path: &Path, b: &'a RecordBatch, name: &str) -> Result<&'a arrow_array::PrimitiveArray<T>> {
+pub(crate) fn typed<'a, T: arrow_array::ArrowPrimitiveType>(path: &Path, b: &'a RecordBatch, name: &str) -> Result<&'a arrow_array::PrimitiveArray<T>> {
     let a = column(path, b, name)?;
     if a.null_count() > 0 {
         return Err(bad(path, name, "has nulls"));
@@ -142,7 +146,7 @@ impl Results {
         }
         let nc = columns.len();
         let ns = scenarios.len();
-        let mut national = vec![vec![vec![0i64; nc]; months]; ns];
+        let mut by_replicate = vec![vec![vec![vec![0i64; nc]; months]; ns]];
         let mut regional = vec![vec![vec![vec![0i64; nc]; months]; 12]; ns];
         for b in &batches {
             let scen = strings(&apath, b, "scenario")?;
@@ -152,8 +156,12 @@ impl Results {
             let vals: Vec<&arrow_array::PrimitiveArray<Int64Type>> = columns.iter().map(|c| typed::<Int64Type>(&apath, b, &c.name)).collect::<Result<_>>()?;
             let mut last_scen: Option<(&str, usize)> = None;
             for row in 0..b.num_rows() {
-                if rep.value(row) != 0 {
-                    continue;
+                let rp = rep.value(row) as usize;
+                if rp >= 10_000 {
+                    return Err(bad(&apath, "replicate", format!("replicate {rp}: more than 10,000")));
+                }
+                if rp >= by_replicate.len() {
+                    by_replicate.resize(rp + 1, vec![vec![vec![0i64; nc]; months]; ns]);
                 }
                 let s = match last_scen {
                     Some((name, k)) if name == scen[row] => k,
@@ -166,8 +174,10 @@ impl Results {
                 let m = *month_of.get(&month.value(row)).ok_or_else(|| bad(&apath, "month", format!("a month outside the run ({} months from {start})", months)))?;
                 let r = codes::REGIONS.iter().position(|n| *n == region[row]).ok_or_else(|| bad(&apath, "region", format!("unknown region `{}`", region[row])))?;
                 for (k, v) in vals.iter().enumerate() {
-                    national[s][m][k] += v.value(row);
-                    regional[s][r][m][k] += v.value(row);
+                    by_replicate[rp][s][m][k] += v.value(row);
+                    if rp == 0 {
+                        regional[s][r][m][k] += v.value(row);
+                    }
                 }
             }
         }
@@ -187,7 +197,11 @@ impl Results {
                 let mean = typed::<Int64Type>(&dpath, b, "mean_change_pence")?;
                 let win = typed::<Float64Type>(&dpath, b, "winners_share")?;
                 let lose = typed::<Float64Type>(&dpath, b, "losers_share")?;
+                let rep = b.column_by_name("replicate").map(|_| typed::<UInt32Type>(&dpath, b, "replicate")).transpose()?;
                 for row in 0..b.num_rows() {
+                    if rep.is_some_and(|r| r.value(row) != 0) {
+                        continue;
+                    }
                     scen_of(&dpath, &scen[row])?;
                     let m = *month_of.get(&year.value(row)).ok_or_else(|| bad(&dpath, "year", "a year outside the run"))?;
                     distribution.push(DistRecord {
@@ -230,7 +244,8 @@ impl Results {
         } else {
             None
         };
-        Ok(Results { dir: dir.to_path_buf(), manifest, scenarios, start, months, columns, national, regional, distribution, capacity })
+        let national = by_replicate[0].clone();
+        Ok(Results { dir: dir.to_path_buf(), manifest, scenarios, start, months, columns, national, by_replicate, regional, distribution, capacity })
     }
 
     /// Index of a measure column, or an error naming the aggregates file.

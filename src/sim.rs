@@ -16,6 +16,7 @@ pub enum Simulation {
 }
 
 /// What `open` chose, for printing and the manifest.
+#[derive(Clone)]
 pub struct Choice {
     pub backend: &'static str,
     pub adapter: Option<AdapterSummary>,

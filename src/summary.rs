@@ -150,6 +150,47 @@ pub fn rows(r: &Results) -> Result<Vec<Row>> {
     Ok(out)
 }
 
+/// A headline's spread across replicates over a period: a scenario's level, or a reform minus
+/// the baseline paired by replicate, with the unpaired spread beside it.
+pub struct SpreadRow {
+    pub scenario: String,
+    pub versus: String,
+    pub measure: &'static str,
+    pub unit: &'static str,
+    pub spread: crate::plan::Spread,
+    pub unpaired: Option<crate::plan::Spread>,
+}
+
+/// The headlines' spreads across replicates in the last period (empty with one replicate).
+pub fn spreads(r: &Results) -> Result<Vec<SpreadRow>> {
+    let (_, p1) = periods(r);
+    let mut out = Vec::new();
+    if r.by_replicate.len() < 2 {
+        return Ok(out);
+    }
+    let per_rep = |s: usize, h: &Headline| -> Result<Vec<f64>> { r.by_replicate.iter().map(|reps| Ok(total(r, &reps[s], h.agg, h.terms, p1)? as f64 / h.scale)).collect() };
+    for (s, name) in r.scenarios.iter().enumerate() {
+        for h in HEADLINES {
+            out.push(SpreadRow { scenario: name.clone(), versus: String::new(), measure: h.label, unit: h.unit, spread: crate::plan::spread(&mut per_rep(s, h)?), unpaired: None });
+        }
+    }
+    for (s, name) in r.scenarios.iter().enumerate().skip(1) {
+        for h in HEADLINES {
+            let (rf, bs) = (per_rep(s, h)?, per_rep(0, h)?);
+            let mut d: Vec<f64> = rf.iter().zip(&bs).map(|(a, b)| a - b).collect();
+            out.push(SpreadRow {
+                scenario: name.clone(),
+                versus: r.baseline().to_string(),
+                measure: h.label,
+                unit: h.unit,
+                spread: crate::plan::spread(&mut d),
+                unpaired: Some(crate::plan::unpaired_spread(&rf, &bs)),
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn shown(v: f64, unit: &str, signed: bool) -> String {
     let step = if unit.starts_with('£') { 0.1 } else { 1.0 };
     let s = crate::chart::fmt_num(v, step).replace('−', "-");
@@ -181,6 +222,30 @@ pub fn table(r: &Results) -> Result<String> {
         }
         let signed = !row.versus.is_empty();
         let _ = writeln!(o, "{:<58} {:>16} {:>16}", format!("{} ({})", row.measure, row.unit), shown(row.first, row.unit, signed), if r.years() <= 1 { String::new() } else { shown(row.last, row.unit, signed) });
+    }
+    // the spread across replicates
+    let spreads = spreads(r)?;
+    if let Some(first) = spreads.first() {
+        let n = first.spread.n;
+        let when = if r.years() == 0 { format!("{} months", p1.months) } else { format!("year {} ({})", r.years(), p1.label_year) };
+        let _ = writeln!(o, "
+across {n} replicates, {when}: mean [90% interval: 5th to 95th percentile of the replicates]");
+        let mut current = (String::new(), String::new());
+        for row in spreads.iter().filter(|row| row.scenario == r.baseline() || !row.versus.is_empty()) {
+            if (row.scenario.clone(), row.versus.clone()) != current {
+                current = (row.scenario.clone(), row.versus.clone());
+                if row.versus.is_empty() {
+                    let _ = writeln!(o, "
+{:<58} {:>34}", format!("scenario `{}`", row.scenario), "mean [90% interval]");
+                } else {
+                    let _ = writeln!(o, "
+{:<58} {:>34} {:>34}", format!("`{}` minus `{}`", row.scenario, row.versus), "paired by replicate", "unpaired (independent runs)");
+                }
+            }
+            let signed = !row.versus.is_empty();
+            let iv = |x: &crate::plan::Spread| format!("{} [{}, {}]", shown(x.mean, row.unit, signed), shown(x.p05, row.unit, signed), shown(x.p95, row.unit, signed));
+            let _ = writeln!(o, "{:<58} {:>34} {:>34}", format!("{} ({})", row.measure, row.unit), iv(&row.spread), row.unpaired.as_ref().map(iv).unwrap_or_default());
+        }
     }
     // who gains: the last year's distribution, all regions and household types
     let last_year = r.years().saturating_sub(1);
@@ -235,6 +300,11 @@ pub fn json(r: &Results) -> Result<String> {
         "first_period": {"year": p0.label_year, "first_month": r.start.add(p0.first_month as u32).to_string(), "months": p0.months},
         "last_period": {"year": p1.label_year, "first_month": r.start.add(p1.first_month as u32).to_string(), "months": p1.months},
         "rows": rows,
+        "replicates": r.by_replicate.len(),
+        "spread_last_period": spreads(r)?.into_iter().map(|x| {
+            let sp = |s: &crate::plan::Spread| serde_json::json!({"mean": s.mean, "sd": s.sd, "p05": s.p05, "p95": s.p95});
+            serde_json::json!({"scenario": x.scenario, "versus": (!x.versus.is_empty()).then_some(x.versus), "measure": x.measure, "unit": x.unit, "paired": sp(&x.spread), "unpaired": x.unpaired.as_ref().map(sp)})
+        }).collect::<Vec<_>>(),
     });
     Ok(serde_json::to_string_pretty(&v).map_err(|e| crate::Error::Config(format!("summary as JSON: {e}")))? + "\n")
 }

@@ -18,6 +18,8 @@
 //!   the pyarrow / polars / DuckDB reader checks
 //! - `checkpoint`: kill (SIGKILL) or interrupt (SIGINT) a run and resume it to identical
 //!   outputs, a GPU run resumed on the CPU, damaged checkpoints and changed inputs refused
+//! - `replicates`: replicates and their interval table, batch tasks (`--task`, Slurm and
+//!   Kubernetes environments) merged to a single process's outputs byte for byte
 //! - `gpu`: shader validation and layouts (everywhere), CPU/GPU parity (on an adapter)
 
 mod util;
@@ -29,6 +31,7 @@ mod e2e;
 mod gpu;
 mod policy;
 mod reforms;
+mod replicates;
 mod robust;
 mod scenario;
 mod services;
