@@ -731,13 +731,17 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         }
     }
     let _parts = task.is_single().then(|| PartsCleanup { out: a.out.clone() });
+    let mine = task.replicates(replicates);
+    if mine.is_empty() {
+        println!("task {}/{}: nothing to run (the plan has {replicates} replicates, task r runs r % {} == {})", task.index, task.count, task.count, task.index);
+        return Ok(());
+    }
 
     let t_load = Instant::now();
     let pop = load_population(&pop_dir, quiet)?;
     let load_s = t_load.elapsed().as_secs_f64();
     let base = scenarios[0].clone();
     let months = base.months();
-    let mine = task.replicates(replicates);
     if !quiet {
         let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
         eprintln!(

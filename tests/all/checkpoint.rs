@@ -240,3 +240,42 @@ fn a_gpu_fault_under_backend_gpu_stops_with_a_resumable_checkpoint() {
     assert_eq!(code, 0, "{stderr}");
     assert_same_as_uninterrupted(&dir);
 }
+
+/// With replicates: killed during the second replicate, resumed, the outputs (interval table
+/// included) equal an uninterrupted run's; the finished replicate is not run again.
+#[test]
+fn killed_during_a_later_replicate_resumes_to_identical_outputs() {
+    let f = fixture();
+    let with_reps = |out: &str| -> Vec<String> {
+        let mut a = f.args(out, "cpu");
+        a.extend(["--replicates".to_string(), "2".to_string()]);
+        a
+    };
+    let (code, _, stderr) = util::run_twin(&with_reps("reps-full").iter().map(String::as_str).collect::<Vec<_>>(), f.path());
+    assert_eq!(code, 0, "{stderr}");
+    // checkpoints every 12 months: 4 per replicate (2 for the baseline, 2 for the reform); the
+    // 6th is replicate 1's baseline at month 24
+    let mut args = with_reps("reps-killed");
+    args.extend(["--checkpoint-every".to_string(), "12".to_string()]);
+    let mut child = twin(f.path(), &args).env("POLICY_TWIN_TEST_HANG_AFTER_CHECKPOINT", "6").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        if line.unwrap().contains("waiting to be killed") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let dir = f.path().join("reps-killed");
+    assert!(dir.join("replicates/r0000/part.json").exists(), "replicate 0 not written before the kill");
+    assert!(!dir.join("replicates/r0001").exists());
+    let (code, stderr) = resume(&dir, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("replicate 0: already written"), "{stderr}");
+    for t in TABLES.iter().chain(&["intervals.parquet"]) {
+        let a = std::fs::read(f.path().join("reps-full").join(t)).unwrap();
+        let b = std::fs::read(dir.join(t)).unwrap_or_else(|_| panic!("{t} missing after resume"));
+        assert!(a == b, "{t} differs from the uninterrupted run");
+    }
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["resumed_from"]["replicate"], 1, "{m}");
+}

@@ -152,6 +152,12 @@ fn merge_refuses_missing_replicates_and_parts_of_another_run() {
     let (code, text) = twin(d, &args("bad", 4), &[("JOB_COMPLETION_INDEX", "1")]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("--task-count"), "{text}");
+    // more tasks than replicates: the spare task has nothing to do, and says so
+    let mut a = args("spare", 4);
+    a.extend(["--task", "4/5"]);
+    let (code, text) = twin(d, &a, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("task 4/5: nothing to run"), "{text}");
     let mut a = args("bad", 4);
     a.extend(["--task", "0/2", "--checkpoint-every", "6"]);
     let (code, text) = twin(d, &a, &[]);
@@ -247,4 +253,77 @@ fn intervals_match_the_replicates_and_common_random_numbers_narrow_the_differenc
     let j: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(j["replicates"], 4);
     assert!(j["spread_last_period"].as_array().unwrap().iter().any(|x| x["unpaired"].is_object()));
+}
+
+/// docs/kubernetes/*.yaml, run as written but smaller: each index of the Indexed Job runs the
+/// container's arguments with the environment Kubernetes gives it (JOB_COMPLETION_INDEX, and
+/// the manifest's POLICY_TWIN_TASK_COUNT), in a directory laid out as the image's working
+/// directory (the repository root: scenarios/ and data/), with a small population, 1 year and
+/// 5 replicates; then the merge Job's arguments. The result equals one process's.
+#[test]
+fn the_kubernetes_manifests_run_as_written_on_a_smaller_plan() {
+    let load = |name: &str| -> serde_json::Value {
+        let path = util::root().join("docs/kubernetes").join(name);
+        let o = Command::new("python3").args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"]).arg(&path).output();
+        match o {
+            Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).unwrap(),
+            _ => {
+                assert!(std::env::var("POLICY_TWIN_REQUIRE_PYTHON").as_deref() != Ok("1"), "POLICY_TWIN_REQUIRE_PYTHON=1 but python3 with PyYAML is missing");
+                serde_json::Value::Null
+            }
+        }
+    };
+    let job = load("indexed-job.yaml");
+    if job.is_null() {
+        eprintln!("skipped: no python3 with PyYAML");
+        return;
+    }
+    let merge_job = load("merge-job.yaml");
+    assert_eq!(job["kind"], "Job");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    let completions = job["spec"]["completions"].as_u64().unwrap();
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    let env: HashMap<String, String> = c["env"].as_array().unwrap().iter().map(|e| (e["name"].as_str().unwrap().to_string(), e["value"].as_str().unwrap().to_string())).collect();
+    assert_eq!(env["POLICY_TWIN_TASK_COUNT"], completions.to_string(), "POLICY_TWIN_TASK_COUNT must equal completions");
+    let mount = c["volumeMounts"][0]["mountPath"].as_str().unwrap().to_string();
+
+    let d = tempfile::tempdir().unwrap();
+    util::synth_into(&d.path().join("pop"), 3000, 23, 4);
+    let results = d.path().join("results");
+    let swap = |args: &serde_json::Value| -> Vec<String> {
+        let mut v: Vec<String> = args.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect();
+        for i in 1..v.len() {
+            match v[i - 1].as_str() {
+                "--population" => v[i] = d.path().join("pop").display().to_string(),
+                "--years" => v[i] = "1".into(),
+                "--replicates" => v[i] = "5".into(),
+                _ => {}
+            }
+        }
+        v.into_iter().map(|a| a.replace(&mount, results.to_str().unwrap())).collect()
+    };
+    let task_args = swap(&c["args"]);
+    let out = task_args[task_args.iter().position(|a| a == "--out").unwrap() + 1].clone();
+    for i in 0..completions {
+        let mut envs: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        envs.push(("JOB_COMPLETION_INDEX", i.to_string()));
+        let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (code, text) = twin(&util::root(), &task_args.iter().map(String::as_str).collect::<Vec<_>>(), &envs);
+        assert_eq!(code, 0, "index {i}: {text}");
+        assert!(text.contains(&format!("task {i}/{completions} (Kubernetes)")), "{text}");
+    }
+    let merge_args = swap(&merge_job["spec"]["template"]["spec"]["containers"][0]["args"]);
+    assert_eq!(merge_args, ["merge", out.as_str()]);
+    let (code, text) = twin(&util::root(), &merge_args.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert_eq!(code, 0, "{text}");
+    // the same plan in one process
+    let mut single = task_args.clone();
+    let o = single.iter().position(|a| a == "--out").unwrap();
+    single[o + 1] = d.path().join("single").display().to_string();
+    single.push("-q".into());
+    let (code, text) = twin(&util::root(), &single.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert_eq!(code, 0, "{text}");
+    for t in ["aggregates.parquet", "comparison.parquet", "distribution.parquet", "intervals.parquet"] {
+        assert!(std::fs::read(d.path().join("single").join(t)).unwrap() == std::fs::read(Path::new(&out).join(t)).unwrap(), "{t} differs");
+    }
 }
