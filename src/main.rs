@@ -629,8 +629,9 @@ fn input_hashes(pop_dir: &Path, scenarios: &[Scenario]) -> Result<serde_json::Va
     }))
 }
 
-/// Removes the snapshot parts of a run that fails (out of space, a bad scenario found late)
-/// unless a checkpoint can resume it; a run that succeeds has removed them already.
+/// Removes the snapshot and replicate parts of a run that fails (out of space, a bad scenario
+/// found late) unless a checkpoint can resume it; a run that succeeds has removed them
+/// already. Only for a single process: the tasks of a batch array share the directory.
 struct PartsCleanup {
     out: PathBuf,
 }
@@ -639,6 +640,7 @@ impl Drop for PartsCleanup {
     fn drop(&mut self) {
         if !policy_twin::checkpoint::path(&self.out).exists() {
             let _ = std::fs::remove_dir_all(self.out.join(output::SNAPSHOT_PARTS_DIR));
+            let _ = std::fs::remove_dir_all(self.out.join(policy_twin::merge::REPLICATES_DIR));
             // a checkpoint directory left empty by a checkpoint that could not be written
             let _ = std::fs::remove_dir(self.out.join(policy_twin::checkpoint::CHECKPOINT_DIR));
         }

@@ -152,7 +152,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                         // (only a checkpoint of this run: one it wrote or resumed from, not one
                         // left in the directory by an earlier run)
                         let ours = written > 0 || resumed_run;
-                        let ck = ctl.out_dir.as_deref().filter(|_| ours).map(crate::checkpoint::path).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k);
+                        let ck = ctl.out_dir.as_deref().filter(|_| ours).map(crate::checkpoint::path).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k && ck.progress.config.get("replicate") == ctl.config.get("replicate"));
                         let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
                         let note = format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", sim.done() + 1);
                         fallback = Some(note);

@@ -304,14 +304,15 @@ fn an_unwritable_or_full_output_directory_fails_cleanly_and_keeps_earlier_result
     assert!(stderr.contains("ro/out") && stderr.contains("Read-only file system"), "{stderr}");
     assert_eq!(stderr.matches("os error 30").count(), 1, "the reason said once: {stderr}");
 
-    // 512 KiB: a 1-year run's results fit (about 130 KB), monthly snapshots do not
+    // 512 KiB: a 1-year run's results fit (about 130 KB); monthly snapshots, or four replicates'
+    // parts, do not
     let _full = Tmpfs::mount(&d.path().join("full"), "size=512k").expect("mounted once already");
     let args = ["run", "-q", "--population", "pop", "--years", "1", "--out", "full/out"];
     let (code, _, stderr) = util::run_twin(&args, d.path());
     assert_eq!(code, 0, "{stderr}");
     let out = d.path().join("full/out");
     let before: Vec<(String, Vec<u8>)> = ["aggregates.parquet", "capacity.parquet", "manifest.json"].iter().map(|f| (f.to_string(), std::fs::read(out.join(f)).unwrap())).collect();
-    for extra in [&["--snapshot-every", "1"][..], &["--snapshot-every", "1", "--checkpoint-every", "2"][..]] {
+    for extra in [&["--snapshot-every", "1"][..], &["--snapshot-every", "1", "--checkpoint-every", "2"][..], &["--replicates", "4"][..]] {
         let mut a = args.to_vec();
         a.extend_from_slice(extra);
         let (code, _, stderr) = util::run_twin(&a, d.path());
