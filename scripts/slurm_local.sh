@@ -101,7 +101,7 @@ for i in $(seq 600); do
   case "$st" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) break ;; esac
   sleep 1
 done
-for f in twin-array-*.log twin-merge-*.log; do echo "--- $f"; cat "$f"; done
+for f in twin-array-*.log twin-merge-*.log; do [ -e "$f" ] && { echo "--- $f"; cat "$f"; }; done
 if [ "$st" != COMPLETED ]; then
   echo "slurm_local: merge job ended $st" >&2
   scontrol show job "$jid" >&2 || true

@@ -626,12 +626,14 @@ fn input_hashes(pop_dir: &Path, scenarios: &[Scenario]) -> Result<serde_json::Va
         "persons": output::sha256_file(&pp)?,
         "households": output::sha256_file(&hp)?,
         "scenarios": scenarios.iter().map(|s| s.file_hashes().map(|h| h.into_iter().map(|(f, h)| serde_json::json!([f, h])).collect::<Vec<_>>())).collect::<policy_twin::Result<Vec<_>>>()?,
+        "data": scenarios.iter().map(|s| s.data_hashes()).collect::<policy_twin::Result<Vec<_>>>()?,
     }))
 }
 
-/// Removes the snapshot and replicate parts of a run that fails (out of space, a bad scenario
-/// found late) unless a checkpoint can resume it; a run that succeeds has removed them
-/// already. Only for a single process: the tasks of a batch array share the directory.
+/// Removes the snapshot parts of a run that fails (out of space, a bad scenario found late)
+/// unless a checkpoint can resume it; a run that succeeds has removed them already. Finished
+/// replicates' parts are kept: the same command run again skips them. Only for a single
+/// process: the tasks of a batch array share the directory.
 struct PartsCleanup {
     out: PathBuf,
 }
@@ -640,7 +642,8 @@ impl Drop for PartsCleanup {
     fn drop(&mut self) {
         if !policy_twin::checkpoint::path(&self.out).exists() {
             let _ = std::fs::remove_dir_all(self.out.join(output::SNAPSHOT_PARTS_DIR));
-            let _ = std::fs::remove_dir_all(self.out.join(policy_twin::merge::REPLICATES_DIR));
+            // (only if empty)
+            let _ = std::fs::remove_dir(self.out.join(policy_twin::merge::REPLICATES_DIR));
             // a checkpoint directory left empty by a checkpoint that could not be written
             let _ = std::fs::remove_dir(self.out.join(policy_twin::checkpoint::CHECKPOINT_DIR));
         }
@@ -676,10 +679,26 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         return Err(policy_twin::Error::Config("--snapshot-every and --checkpoint-every must be at least 1".into()).into());
     }
     let replicates = a.replicates;
-    if replicates == 0 {
-        return Err(policy_twin::Error::Config("--replicates must be at least 1".into()).into());
+    if !(1..=10_000).contains(&replicates) {
+        return Err(policy_twin::Error::Config(format!("--replicates {replicates}: must be 1..=10000")).into());
     }
-    let task = policy_twin::plan::Task::resolve(a.task.as_deref(), a.task_count, &|k| std::env::var(k).ok())?;
+    let task = if a.task.is_none() && replicates == 1 {
+        // a scheduler's array of independent one-replicate runs (`--seed $SLURM_ARRAY_TASK_ID`,
+        // say) stays that: its environment splits a plan only with --replicates 2 or more
+        if ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"].iter().any(|v| std::env::var_os(v).is_some()) && !quiet {
+            eprintln!("note: running as one process (--replicates 1): the batch array's task index splits a plan only with --replicates 2 or more, or --task i/N");
+        }
+        policy_twin::plan::Task::SINGLE
+    } else {
+        policy_twin::plan::Task::resolve(a.task.as_deref(), a.task_count, &|k| std::env::var(k).ok())?
+    };
+    if task.count > replicates {
+        return Err(policy_twin::Error::Config(format!(
+            "{} tasks for {replicates} replicates: a task runs whole replicates, so use at most {replicates} tasks (or more replicates)",
+            task.count
+        ))
+        .into());
+    }
     if !task.is_single() && (a.checkpoint_every.is_some() || resumed.is_some()) {
         return Err(policy_twin::Error::Config(format!(
             "checkpoints are not supported in a batch task ({} {}/{}): a task run again skips the replicates it already wrote",
@@ -720,12 +739,19 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())?;
             signal_hook::flag::register(sig, stop.clone())?;
         }
+    } else {
+        // a task stops at once (as PID 1 in a container, the kernel would ignore the signal
+        // without a handler); the replicates it finished stay
+        let now = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register_conditional_shutdown(sig, 143, now.clone())?;
+        }
     }
-    // parts a previous run left (a resumed run keeps its own: the replicates it finished and
-    // the snapshots up to the checkpoint; it writes the later ones again). Tasks share the
-    // directory, so a task removes nothing.
+    // snapshot parts a previous run left (a resumed run keeps its own, up to the checkpoint; it
+    // writes the later ones again); replicate parts are kept if they are of this plan (below).
+    // Tasks share the directory, so a task removes nothing.
     if task.is_single() && resumed.is_none() {
-        for d in [output::SNAPSHOT_PARTS_DIR, policy_twin::merge::REPLICATES_DIR, output::TASKS_DIR] {
+        for d in [output::SNAPSHOT_PARTS_DIR, output::TASKS_DIR] {
             let d = a.out.join(d);
             if d.exists() {
                 std::fs::remove_dir_all(&d).with_context(|| format!("removing {}", d.display()))?;
@@ -734,10 +760,6 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     }
     let _parts = task.is_single().then(|| PartsCleanup { out: a.out.clone() });
     let mine = task.replicates(replicates);
-    if mine.is_empty() {
-        println!("task {}/{}: nothing to run (the plan has {replicates} replicates, task r runs r % {} == {})", task.index, task.count, task.count, task.index);
-        return Ok(());
-    }
 
     let t_load = Instant::now();
     let pop = load_population(&pop_dir, quiet)?;
@@ -771,6 +793,14 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             serde_json::json!({ "name": s.name, "description": s.description, "files": files })
         })
         .collect();
+    let scen_json: Vec<serde_json::Value> = scen_json
+        .into_iter()
+        .zip(hashes["data"].as_array().into_iter().flatten())
+        .map(|(mut s, d)| {
+            s["data"] = d.clone();
+            s
+        })
+        .collect();
     // what every task of this run shares (the merge checks that all parts have the same)
     let plan = serde_json::json!({
         "tool": "policy-twin",
@@ -789,6 +819,14 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         "snapshot_every_months": a.snapshot_every,
     });
     let snapshot_month = |done: u32| a.snapshot_every.is_some_and(|every| done % every == 0 || done == months);
+    let snapshot_months: Vec<u32> = (1..=months).filter(|&d| snapshot_month(d)).collect();
+    if task.is_single() {
+        // finished replicates of this plan (from a run that failed later on) are not run again
+        let kept = policy_twin::merge::keep_parts_of(&a.out, &plan)?;
+        if !kept.is_empty() && resumed.is_none() && !quiet {
+            eprintln!("replicates {kept:?}: written by an earlier run of this plan, kept");
+        }
+    }
     // without a terminal (batch jobs, logs) a bar is invisible: print a line a simulated year
     let log_lines = !quiet && !std::io::stderr().is_terminal();
     let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: a.gpu.options()? };
@@ -912,7 +950,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
                 "per_scenario": runs.iter().map(|s| serde_json::json!({"scenario": s.name, "backend": s.choice.backend, "simulate": s.seconds})).collect::<Vec<_>>(),
             },
         });
-        policy_twin::merge::write_replicate(&a.out, r, base.start, &runs, &part)?;
+        policy_twin::merge::write_replicate(&a.out, r, base.start, &runs, &part, &snapshot_months)?;
         first_choice.get_or_insert(choice);
     }
     let sim_s = t_sim.elapsed().as_secs_f64();

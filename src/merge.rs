@@ -3,9 +3,11 @@
 //! Every replicate a process runs is written as a part directory, `OUT/replicates/rNNNN/`,
 //! holding that replicate's aggregates, capacity, comparison and distribution tables and a
 //! `part.json` (the plan it belongs to, and how it ran). The directory is written under a
-//! temporary name and renamed when complete, so a part is either whole or absent, and a task
-//! run again skips the replicates it already wrote. Person snapshots are parts of their own
-//! (`OUT/snapshot-parts/`, one per replicate, scenario and month).
+//! temporary name and renamed when complete, so a part is either whole or absent, and a run
+//! or task started again skips the replicates it already wrote. Person snapshots are written
+//! month by month to `OUT/snapshot-parts/` (one file per replicate, scenario and month, so a
+//! resumed run keeps those up to its checkpoint) and moved into the replicate's part
+//! (`snapshots/`) when it is complete.
 //!
 //! [`merge`] checks that every replicate of the plan is there, once, from the same plan, and
 //! joins the parts in replicate order by copying their column chunks, so the result does not
@@ -60,14 +62,15 @@ fn comparable(v: &serde_json::Value) -> serde_json::Value {
 
 /// Write replicate `r`'s tables as its part, under a temporary name renamed when complete.
 /// `part` is what goes in `part.json` besides the tables (the plan, backend, timings).
-pub fn write_replicate(out: &Path, r: u32, start: Month, runs: &[ScenarioRun], part: &serde_json::Value) -> Result<PathBuf> {
+///
+/// `snapshot_months`: the months (1-based) of each scenario's snapshots, whose parts are moved
+/// from `OUT/snapshot-parts/` into the part's `snapshots/`.
+pub fn write_replicate(out: &Path, r: u32, start: Month, runs: &[ScenarioRun], part: &serde_json::Value, snapshot_months: &[u32]) -> Result<PathBuf> {
     let parent = out.join(REPLICATES_DIR);
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
     let dest = replicate_dir(out, r);
-    let tmp = parent.join(format!(".r{r:04}.partial-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
+    let unique = output::unique_suffix();
+    let tmp = parent.join(format!(".r{r:04}.partial-{unique}"));
     std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let result = (|| -> Result<()> {
         let base = &runs[0];
@@ -81,16 +84,68 @@ pub fn write_replicate(out: &Path, r: u32, start: Month, runs: &[ScenarioRun], p
             let dist = runs[1..].iter().map(|s| output::distribution_batch(&s.name, r, &s.distribution)).collect::<Result<Vec<_>>>()?;
             output::write_parquet(&tmp.join(output::DISTRIBUTION_FILE), output::distribution_schema(), &dist)?.commit()?;
         }
+        if !snapshot_months.is_empty() {
+            let sd = tmp.join(SNAPSHOTS_DIR);
+            std::fs::create_dir(&sd).map_err(|e| Error::io(&sd, e))?;
+            for k in 0..runs.len() {
+                for &d in snapshot_months {
+                    let from = output::snapshot_part(out, r, k, d);
+                    std::fs::rename(&from, snapshot_in_part(&tmp, k, d)).map_err(|e| Error::io(&from, e))?;
+                }
+            }
+        }
         output::write_staged_bytes(&tmp.join(PART_FILE), serde_json::to_string_pretty(part).expect("JSON").as_bytes())?.commit()?;
+        // replace a part left by another run (of another plan) with this one
         if dest.exists() {
-            std::fs::remove_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+            let old = parent.join(format!(".r{r:04}.old-{unique}"));
+            match std::fs::rename(&dest, &old) {
+                Ok(()) => std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&dest, e)),
+            }
         }
         std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+    match result {
+        Ok(()) => Ok(dest),
+        // another process (a task run twice) put the same replicate in place first: its part
+        // is the same, value for value
+        Err(_) if finished_part(out, r, &part["plan"]).is_some() => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Ok(dest)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Err(e)
+        }
     }
-    result.map(|_| dest)
+}
+
+/// Where a replicate part keeps its snapshots.
+pub const SNAPSHOTS_DIR: &str = "snapshots";
+
+fn snapshot_in_part(part_dir: &Path, k: usize, done: u32) -> PathBuf {
+    part_dir.join(SNAPSHOTS_DIR).join(format!("scenario{k:03}-month{done:04}.parquet"))
+}
+
+/// Remove replicate parts that do not belong to `plan` (or lie beyond its replicates), and
+/// unfinished part directories, before a single process runs the plan. Returns the
+/// replicates kept.
+pub fn keep_parts_of(out: &Path, plan: &serde_json::Value) -> Result<Vec<u32>> {
+    let parent = out.join(REPLICATES_DIR);
+    let mut kept = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&parent) else { return Ok(kept) };
+    let replicates = plan["replicates"].as_u64().unwrap_or(0);
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let r = name.strip_prefix('r').and_then(|n| n.parse::<u32>().ok());
+        match r {
+            Some(r) if (r as u64) < replicates && finished_part(out, r, plan).is_some() => kept.push(r),
+            _ => std::fs::remove_dir_all(e.path()).map_err(|er| Error::io(e.path(), er))?,
+        }
+    }
+    kept.sort();
+    Ok(kept)
 }
 
 /// What [`merge`] wrote.
@@ -164,12 +219,12 @@ pub fn merge(out: &Path, extra: serde_json::Map<String, serde_json::Value>) -> R
         for r in 0..replicates {
             for k in 0..n_scen {
                 for d in (1..=months).filter(|d| d % every == 0 || *d == months) {
-                    parts.push(output::snapshot_part(out, r, k, d));
+                    parts.push(snapshot_in_part(&replicate_dir(out, r), k, d));
                 }
             }
         }
         if let Some(missing) = parts.iter().find(|p| !p.exists()) {
-            return Err(Error::Config(format!("snapshot part {} is missing: the results directory was changed during the run", missing.display())));
+            return Err(Error::Config(format!("snapshot part {} is missing: the part was changed after it was written", missing.display())));
         }
         staged.push(output::concat_parquet(&parts, &out.join(output::SNAPSHOTS_FILE))?);
     }

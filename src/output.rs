@@ -39,10 +39,29 @@ pub struct Staged {
     done: bool,
 }
 
+/// A suffix for temporary names that no other process writing to the same directory uses:
+/// host, process id, time and a counter (tasks of a batch array share an output directory, and
+/// in containers every task is process 1).
+pub fn unique_suffix() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let host: String = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .take(40)
+        .collect();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{host}-{}-{:x}-{n}", std::process::id(), nanos & 0xffff_ffff_ffff)
+}
+
 impl Staged {
     pub fn new(dest: &Path) -> Staged {
         let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let tmp = dest.with_file_name(format!(".{name}.partial-{}", unique_suffix()));
         Staged { tmp, dest: dest.to_path_buf(), done: false }
     }
     pub fn create(&self) -> Result<File> {

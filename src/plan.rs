@@ -13,7 +13,9 @@
 //! same way).
 //!
 //! Where the task comes from, in order: `--task i/N` (i from 0); a Slurm array task
-//! (`SLURM_ARRAY_TASK_ID` − `SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT`); a
+//! (`SLURM_ARRAY_TASK_ID` − `SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT`, or, when the
+//! count is given with `--task-count` or `POLICY_TWIN_TASK_COUNT`, `SLURM_ARRAY_TASK_ID` of
+//! that count, so failed tasks can be resubmitted alone); a
 //! Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`, with the count from `--task-count` or
 //! `POLICY_TWIN_TASK_COUNT`, since Kubernetes does not pass the job's completions to a pod).
 
@@ -51,8 +53,17 @@ impl Task {
             let (i, n) = t.split_once('/').ok_or_else(|| Error::Config(format!("--task `{t}`: expected i/N, e.g. 0/4 (i from 0)")))?;
             return Task::new(num("--task index", i)?, num("--task count", n)?, "--task");
         }
+        let given_count = match count_flag {
+            Some(c) => Some(c),
+            None => env("POLICY_TWIN_TASK_COUNT").map(|v| num("POLICY_TWIN_TASK_COUNT", &v)).transpose()?,
+        };
         if let Some(id) = env("SLURM_ARRAY_TASK_ID") {
             let id = num("SLURM_ARRAY_TASK_ID", &id)?;
+            if let Some(count) = given_count {
+                // the plan's count given: the array index is the task index itself, so failed
+                // tasks can be resubmitted alone (sbatch --array=3,7)
+                return Task::new(id, count, "Slurm");
+            }
             let min = env("SLURM_ARRAY_TASK_MIN").map(|v| num("SLURM_ARRAY_TASK_MIN", &v)).transpose()?.unwrap_or(0);
             let count = match env("SLURM_ARRAY_TASK_COUNT") {
                 Some(v) => num("SLURM_ARRAY_TASK_COUNT", &v)?,
@@ -67,12 +78,8 @@ impl Task {
             return Task::new(index, count, "Slurm");
         }
         if let Some(idx) = env("JOB_COMPLETION_INDEX") {
-            let count = match count_flag {
-                Some(c) => c,
-                None => match env("POLICY_TWIN_TASK_COUNT") {
-                    Some(v) => num("POLICY_TWIN_TASK_COUNT", &v)?,
-                    None => return Err(Error::Config("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): give the number of tasks with --task-count N or POLICY_TWIN_TASK_COUNT (the Job's completions)".into())),
-                },
+            let Some(count) = given_count else {
+                return Err(Error::Config("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): give the number of tasks with --task-count N or POLICY_TWIN_TASK_COUNT (the Job's completions)".into()));
             };
             return Task::new(num("JOB_COMPLETION_INDEX", &idx)?, count, "Kubernetes");
         }
@@ -135,18 +142,35 @@ pub fn spread(values: &mut [f64]) -> Spread {
 }
 
 /// The spread of a reform − baseline difference as if the two were independent runs: over
-/// every pair of a reform replicate and a *different* baseline replicate (i ≠ j). With common
+/// pairs of a reform replicate and a *different* baseline replicate (i ≠ j). With common
 /// random numbers the paired differences (i = i) are far less spread; this is the yardstick.
+///
+/// The mean and standard deviation are over all R(R − 1) pairs, in closed form. The
+/// percentiles are over all pairs up to 32 replicates, and beyond that over the pairs
+/// (i, i + k mod R) for k = 1..=⌈1024 / R⌉, about a thousand pairs, so a merge stays linear in R.
 pub fn unpaired_spread(reform: &[f64], base: &[f64]) -> Spread {
-    let mut d = Vec::with_capacity(reform.len() * base.len().saturating_sub(1));
+    let n = reform.len();
+    if n < 2 {
+        return Spread { n: 0, mean: f64::NAN, sd: f64::NAN, p05: f64::NAN, p95: f64::NAN };
+    }
+    let nf = n as f64;
+    let (mr, mb) = (reform.iter().sum::<f64>() / nf, base.iter().sum::<f64>() / nf);
+    // centred: d_ij - mean = (r_i - mr) - (b_j - mb), summed over i != j
+    let srr: f64 = reform.iter().map(|r| (r - mr) * (r - mr)).sum();
+    let sbb: f64 = base.iter().map(|b| (b - mb) * (b - mb)).sum();
+    let sdiag: f64 = reform.iter().zip(base).map(|(r, b)| ((r - mr) - (b - mb)).powi(2)).sum();
+    let pairs = nf * (nf - 1.0);
+    let ss = (nf * srr + nf * sbb - sdiag).max(0.0);
+    let sd = if pairs > 1.0 { (ss / (pairs - 1.0)).sqrt() } else { 0.0 };
+    let ks = if n <= 32 { n - 1 } else { 1024usize.div_ceil(n).min(n - 1) };
+    let mut d = Vec::with_capacity(n * ks);
     for (i, r) in reform.iter().enumerate() {
-        for (j, b) in base.iter().enumerate() {
-            if i != j {
-                d.push(r - b);
-            }
+        for k in 1..=ks {
+            d.push(r - base[(i + k) % n]);
         }
     }
-    spread(&mut d)
+    d.sort_by(f64::total_cmp);
+    Spread { n: n * (n - 1), mean: mr - mb, sd, p05: quantile(&d, 0.05), p95: quantile(&d, 0.95) }
 }
 
 #[cfg(test)]
@@ -164,6 +188,9 @@ mod tests {
         assert_eq!((t.index, t.count, t.source), (1, 3, "--task"));
         let t = Task::resolve(None, None, &env(&[("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10"), ("SLURM_ARRAY_TASK_COUNT", "4")])).unwrap();
         assert_eq!((t.index, t.count), (2, 4));
+        // a failed task resubmitted alone (sbatch --array=7) with the plan's count
+        let t = Task::resolve(None, Some(8), &env(&[("SLURM_ARRAY_TASK_ID", "7"), ("SLURM_ARRAY_TASK_MIN", "7"), ("SLURM_ARRAY_TASK_COUNT", "1")])).unwrap();
+        assert_eq!((t.index, t.count), (7, 8));
         assert!(Task::resolve(None, None, &env(&[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("SLURM_ARRAY_TASK_STEP", "2")])).is_err());
         assert!(Task::resolve(None, None, &env(&[("JOB_COMPLETION_INDEX", "2")])).is_err());
         let t = Task::resolve(None, Some(5), &env(&[("JOB_COMPLETION_INDEX", "4")])).unwrap();
@@ -200,5 +227,19 @@ mod tests {
         let u = unpaired_spread(&reform, &base);
         assert_eq!(u.n, 6);
         assert!(u.sd > 5.0 && u.p05 < 0.0 && u.p95 > 2.0, "{u:?}");
+        // the closed form against every pair by brute force
+        let mut r = crate::rng::SplitMix64::new(5, 5);
+        for n in [2usize, 3, 7, 40] {
+            let rf: Vec<f64> = (0..n).map(|_| (r.next_u64() % 1_000_000) as f64 * 1e4).collect();
+            let bs: Vec<f64> = (0..n).map(|_| (r.next_u64() % 1_000_000) as f64 * 1e4).collect();
+            let mut all: Vec<f64> = (0..n).flat_map(|i| (0..n).filter(move |j| *j != i).map(move |j| (i, j))).map(|(i, j)| rf[i] - bs[j]).collect();
+            let brute = spread(&mut all);
+            let u = unpaired_spread(&rf, &bs);
+            assert!((u.mean - brute.mean).abs() <= 1e-9 * brute.mean.abs().max(1.0), "n={n}");
+            assert!((u.sd - brute.sd).abs() <= 1e-9 * brute.sd, "n={n}: {} vs {}", u.sd, brute.sd);
+            if n <= 32 {
+                assert_eq!((u.p05, u.p95), (brute.p05, brute.p95), "n={n}");
+            }
+        }
     }
 }

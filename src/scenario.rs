@@ -338,6 +338,17 @@ impl Scenario {
     pub fn file_hashes(&self) -> Result<Vec<(String, String)>> {
         self.files.iter().map(|f| Ok((f.display().to_string(), crate::output::sha256_file(f)?))).collect()
     }
+
+    /// The rate tables the scenario reads (`[data]`), with their SHA-256, and the life table's
+    /// period: a changed table changes the run as much as a changed scenario file.
+    pub fn data_hashes(&self) -> Result<serde_json::Value> {
+        let d = &self.data;
+        let files: Vec<serde_json::Value> = [&d.life_table, &d.fertility, &d.health, &d.care, &d.labour, &d.education, &d.retirement, &d.earnings, &d.services]
+            .iter()
+            .map(|f| Ok(serde_json::json!({"path": f.display().to_string(), "sha256": crate::output::sha256_file(f)?})))
+            .collect::<Result<_>>()?;
+        Ok(serde_json::json!({"life_table_period": d.life_table_period, "tables": files}))
+    }
 }
 
 /// Convert one scenario value into engine units; `Err` holds the rule broken.

@@ -152,12 +152,27 @@ fn merge_refuses_missing_replicates_and_parts_of_another_run() {
     let (code, text) = twin(d, &args("bad", 4), &[("JOB_COMPLETION_INDEX", "1")]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("--task-count"), "{text}");
-    // more tasks than replicates: the spare task has nothing to do, and says so
+    // more tasks than replicates: refused (a task runs whole replicates)
     let mut a = args("spare", 4);
     a.extend(["--task", "4/5"]);
     let (code, text) = twin(d, &a, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("5 tasks for 4 replicates"), "{text}");
+    // one replicate inside a Slurm array: an array of independent runs, not a plan's tasks
+    let (code, text) = twin(d, &args("one-in-array", 1), &[("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_COUNT", "3")]);
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("task 4/5: nothing to run"), "{text}");
+    assert!(d.join("one-in-array/aggregates.parquet").exists() && !d.join("one-in-array/replicates").exists(), "{text}");
+    // a 3-task Slurm array whose task 2 failed, resubmitted alone (sbatch --array=2) with the
+    // plan's count in POLICY_TWIN_TASK_COUNT
+    for id in ["0", "1"] {
+        let (code, text) = twin(d, &args("resubmit", 4), &[("SLURM_ARRAY_TASK_ID", id), ("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_COUNT", "3")]);
+        assert_eq!(code, 0, "{text}");
+    }
+    let (code, text) = twin(d, &args("resubmit", 4), &[("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_MIN", "2"), ("SLURM_ARRAY_TASK_COUNT", "1"), ("POLICY_TWIN_TASK_COUNT", "3")]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("task 2/3: wrote replicates [2]"), "{text}");
+    assert_eq!(twin(d, &["merge", "resubmit"], &[]).0, 0);
+    assert_same_tables(&d.join("single"), &d.join("resubmit"));
     let mut a = args("bad", 4);
     a.extend(["--task", "0/2", "--checkpoint-every", "6"]);
     let (code, text) = twin(d, &a, &[]);

@@ -321,10 +321,18 @@ fn an_unwritable_or_full_output_directory_fails_cleanly_and_keeps_earlier_result
         for (f, bytes) in &before {
             assert!(&std::fs::read(out.join(f)).unwrap() == bytes, "{f} changed by a failed run");
         }
-        // nothing else left behind: no temporary file, no parts, no empty checkpoint directory
-        let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        // nothing else left behind: no temporary file, no snapshot parts, no empty checkpoint
+        // directory; only finished replicates' parts, whole, which the same command run again
+        // skips
+        let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n != "replicates").collect();
         names.sort();
         assert_eq!(names, ["aggregates.parquet", "capacity.parquet", "manifest.json"], "{extra:?}");
+        if let Ok(parts) = std::fs::read_dir(out.join("replicates")) {
+            for p in parts {
+                let p = p.unwrap().path();
+                assert!(p.join("part.json").exists(), "{extra:?}: an unfinished part {} left", p.display());
+            }
+        }
     }
 }
 
