@@ -619,6 +619,40 @@ fn resume(dir: &Path, now: &RunArgs, quiet: bool) -> Result<()> {
     run_from(&a, quiet, Some(ck))
 }
 
+/// The inputs that differ between two [`input_hashes`]: file names, or what changed.
+fn changed_inputs(was: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
+    // every (path, sha256) pair anywhere in the value: [path, sha] arrays and {path, sha256} objects
+    fn pairs(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Array(a) if a.len() == 2 && a.iter().all(|x| x.is_string()) => out.push((a[0].as_str().unwrap_or("").into(), a[1].as_str().unwrap_or("").into())),
+            serde_json::Value::Object(o) if o.contains_key("path") && o.contains_key("sha256") => out.push((o["path"].as_str().unwrap_or("").into(), o["sha256"].as_str().unwrap_or("").into())),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| pairs(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| pairs(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for f in ["persons", "households"] {
+        if was[f] != now[f] {
+            out.push(format!("{f}.parquet"));
+        }
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    pairs(&was["scenarios"], &mut a);
+    pairs(&was["data"], &mut a);
+    pairs(&now["scenarios"], &mut b);
+    pairs(&now["data"], &mut b);
+    for (path, sha) in &b {
+        if !a.iter().any(|(p, s)| p == path && s == sha) {
+            out.push(path.clone());
+        }
+    }
+    if out.is_empty() {
+        out.push("the list of scenario or data files".into());
+    }
+    out
+}
+
 /// The inputs' SHA-256 (population files and scenario files), kept in checkpoints and the manifest.
 fn input_hashes(pop_dir: &Path, scenarios: &[Scenario]) -> Result<serde_json::Value> {
     let (pp, hp) = input::paths(pop_dir);
@@ -726,7 +760,11 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     let hashes = input_hashes(&pop_dir, &scenarios)?;
     if let Some(ck) = &resumed {
         if ck.progress.config["inputs"] != hashes {
-            return Err(policy_twin::Error::Config(format!("the population or scenario files changed since the checkpoint was written (SHA-256 differ): resume needs the same inputs; checkpoint: {}, now: {}", ck.progress.config["inputs"], hashes)).into());
+            return Err(policy_twin::Error::Config(format!(
+                "inputs changed since the checkpoint was written (SHA-256 differ): {}; resume needs the same inputs",
+                changed_inputs(&ck.progress.config["inputs"], &hashes).join(", ")
+            ))
+            .into());
         }
     }
     let resumed_replicate = resumed.as_ref().map(|ck| ck.progress.config["replicate"].as_u64().unwrap_or(0) as u32);

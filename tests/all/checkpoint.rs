@@ -189,7 +189,7 @@ fn a_damaged_checkpoint_or_changed_inputs_are_refused() {
     util::synth_into(&d.path().join("pop"), 4000, 22, 4); // another seed: other people
     let (code, stderr) = resume(&d.path().join("out"), &[]);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("changed since the checkpoint"), "{stderr}");
+    assert!(stderr.contains("inputs changed since the checkpoint was written (SHA-256 differ): persons.parquet, households.parquet;"), "{stderr}");
     let _ = f;
 }
 
