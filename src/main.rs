@@ -1023,7 +1023,6 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     }
 
     // one process: join its parts into the results, as `twin merge` does
-    let t_write = Instant::now();
     let choice = first_choice.unwrap_or(policy_twin::sim::Choice { backend: "cpu", adapter: None, fallback: None });
     let mut extra = serde_json::Map::new();
     extra.insert("command".into(), serde_json::json!(std::env::args().collect::<Vec<_>>()));
@@ -1037,7 +1036,8 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
     extra.insert("peak_rss_bytes".into(), serde_json::json!(policy_twin::memory::peak_rss()));
-    extra.insert("timings_s".into(), serde_json::json!({ "load": load_s, "simulate": sim_s, "write": t_write.elapsed().as_secs_f64() }));
+    // ("write" is filled in by the merge: joining the parts and writing the tables)
+    extra.insert("timings_s".into(), serde_json::json!({ "load": load_s, "simulate": sim_s }));
     policy_twin::merge::merge(&a.out, extra)?;
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.out.join(output::MANIFEST_FILE))?)?;
 

@@ -158,6 +158,7 @@ pub struct Merged {
 /// each part's record, and `extra`'s fields), and remove the parts. Fails, writing nothing,
 /// if a replicate of the plan is missing or a part is from another plan.
 pub fn merge(out: &Path, extra: serde_json::Map<String, serde_json::Value>) -> Result<Merged> {
+    let t0 = std::time::Instant::now();
     let parent = out.join(REPLICATES_DIR);
     let mut found: Vec<(u32, serde_json::Value)> = Vec::new();
     let entries = std::fs::read_dir(&parent).map_err(|e| Error::Config(format!("{}: no replicate parts to merge ({e}): run the tasks first", parent.display())))?;
@@ -262,6 +263,16 @@ pub fn merge(out: &Path, extra: serde_json::Map<String, serde_json::Value>) -> R
     );
     for (k, v) in extra {
         m.insert(k, v);
+    }
+    // the merge's own time: `timings_s.write` of a single process, `timings_s.merge` of `twin merge`
+    let took = serde_json::json!(t0.elapsed().as_secs_f64());
+    match m.get_mut("timings_s").and_then(|t| t.as_object_mut()) {
+        Some(t) => {
+            t.insert("write".into(), took);
+        }
+        None => {
+            m.insert("timings_s".into(), serde_json::json!({ "merge": took }));
+        }
     }
     staged.push(output::write_staged_bytes(&out.join(output::MANIFEST_FILE), serde_json::to_string_pretty(&serde_json::Value::Object(m)).expect("JSON").as_bytes())?);
     let written: Vec<PathBuf> = staged.iter().map(|s| s.dest.clone()).collect();

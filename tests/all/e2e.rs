@@ -49,6 +49,9 @@ fn synth_validate_run_with_snapshots() {
     assert_eq!(manifest["seed"], 9);
     assert_eq!(manifest["months"], 24);
     assert_eq!(manifest["backend"], "cpu");
+    for t in ["load", "simulate", "write"] {
+        assert!(manifest["timings_s"][t].as_f64().is_some_and(|v| v > 0.0), "timings_s.{t}: {}", manifest["timings_s"]);
+    }
     assert_eq!(manifest["population"]["persons"]["sha256"].as_str().unwrap().len(), 64);
     // no temporary files left behind
     let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
