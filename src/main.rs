@@ -335,7 +335,7 @@ fn devices(a: &DevicesArgs) -> Result<()> {
         if !a.json {
             println!(
                 "{} ({}, {}{}) driver: {} {}
-  max storage binding {} MiB, max buffer {} MiB, {} storage buffers per stage, {} workgroups per dimension",
+  max storage binding {} MiB, max buffer {} MiB, {} storage buffers per stage, {} workgroups per dimension, device memory {}",
                 ad.name,
                 ad.backend,
                 ad.device_type,
@@ -345,7 +345,8 @@ fn devices(a: &DevicesArgs) -> Result<()> {
                 ad.max_storage_buffer_binding_size >> 20,
                 ad.max_buffer_size >> 20,
                 ad.max_storage_buffers_per_shader_stage,
-                ad.max_compute_workgroups_per_dimension
+                ad.max_compute_workgroups_per_dimension,
+                ad.device_memory.map(|m| format!("{:.1} GiB", policy_twin::memory::gib(m))).unwrap_or_else(|| "not reported".into())
             );
         }
     }
@@ -867,7 +868,9 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     }
     // without a terminal (batch jobs, logs) a bar is invisible: print a line a simulated year
     let log_lines = !quiet && !std::io::stderr().is_terminal();
-    let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: a.gpu.options()? };
+    let mut gpu_opts = a.gpu.options()?;
+    gpu_opts.check_memory = !a.no_memory_check;
+    let spec = policy_twin::run::RunSpec { backend: a.gpu.backend, gpu: gpu_opts };
     let t_sim = Instant::now();
     let delay = std::env::var("POLICY_TWIN_TEST_MONTH_DELAY_MS").ok().and_then(|v| v.parse::<u64>().ok());
     let hang_after = std::env::var("POLICY_TWIN_TEST_HANG_AFTER_CHECKPOINT").ok().and_then(|v| v.parse::<u32>().ok());
@@ -1035,6 +1038,11 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.workgroup_size)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
+    extra.insert(
+        "device_memory_estimate_bytes".into(),
+        serde_json::json!(choice.adapter.as_ref().map(|_| policy_twin::gpu::engine::device_bytes(pop.persons.len() as u64, pop.households.count() as u64, spec.gpu.headroom))),
+    );
+    extra.insert("device_memory_bytes".into(), serde_json::json!(choice.adapter.as_ref().and_then(|ad| ad.device_memory)));
     extra.insert("peak_rss_bytes".into(), serde_json::json!(policy_twin::memory::peak_rss()));
     // ("write" is filled in by the merge: joining the parts and writing the tables)
     extra.insert("timings_s".into(), serde_json::json!({ "load": load_s, "simulate": sim_s }));

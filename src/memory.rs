@@ -17,7 +17,8 @@
 //! Checked against measured peaks (`/usr/bin/time -v`): the whole UK (67.6M persons, 28.6M
 //! households, ten years, no reform) estimate 10.7 GiB, measured 10.6 GiB (README); 1M persons,
 //! a year, one reform: estimate 283 MB, measured 262 MB. The GPU path's device memory is
-//! checked by the GPU engine against the adapter's limits when it starts.
+//! estimated by [`crate::gpu::engine::device_bytes`] and checked against the adapter's
+//! largest device-local memory heap when the GPU engine starts, before it allocates.
 
 use std::fmt;
 
@@ -43,6 +44,15 @@ pub fn estimate(persons: u64, households: u64, years: u64, reforms: bool) -> Est
 
 pub fn gib(b: u64) -> f64 {
     b as f64 / (1u64 << 30) as f64
+}
+
+/// Bytes in GiB from 1 GiB up, else in MiB.
+pub fn human(b: u64) -> String {
+    if b >= 1 << 30 {
+        format!("{:.1} GiB", gib(b))
+    } else {
+        format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
+    }
 }
 
 impl fmt::Display for Estimate {

@@ -81,11 +81,14 @@ pub struct GpuOptions {
     pub cpu_stages: Vec<Stage>,
     /// Spare person capacity allocated up front, as a fraction.
     pub headroom: f64,
+    /// Refuse a run whose device memory estimate ([`device_bytes`]) exceeds the adapter's
+    /// memory (`twin run --no-memory-check` turns it off).
+    pub check_memory: bool,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05 }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true }
     }
 }
 
@@ -175,6 +178,19 @@ fn reflect(src: &str) -> Result<Vec<(String, Vec<(u32, String)>)>> {
     Ok(out)
 }
 
+/// Device memory a run needs, in bytes: what [`GpuEngine`] allocates for `persons` and
+/// `households` with `headroom` (room for births) — per person 8 state columns, their copies
+/// the births stage writes, and 5 outputs (84 bytes); per household 14 columns (56 bytes); the
+/// accumulators and histograms (32 copies each), the births blocks, a read-back buffer of
+/// one person column, and 1 MiB for the rate tables, parameters and dispatch slots.
+pub fn device_bytes(persons: u64, households: u64, headroom: f64) -> u64 {
+    let cap = ((persons as f64 * (1.0 + headroom)).ceil() as u64).max(persons + 64);
+    let person_words = (PERSON_STATE.len() * 2 + PERSON_OUT.len()) as u64;
+    let fixed_words = wgsl::ACC_COPIES as u64 * (N_CELLS * N_MEASURES * 2) as u64 + wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64;
+    let blocks = cap.div_ceil(BLOCK as u64) * 2 * 2;
+    4 * (cap * person_words + (households + 64) * HH_COLS.len() as u64 + fixed_words + blocks + cap) + (1 << 20)
+}
+
 impl GpuEngine {
     /// Take over a prepared CPU engine (tables, parameters, birth months already set) and put
     /// its state on the device.
@@ -189,6 +205,20 @@ impl GpuEngine {
             return Err(Error::Gpu(format!("{n_h} households do not fit one storage binding of {} words on `{}`", max_window, gpu.adapter.name)));
         }
         let cap_p = ((n_p as f64 * (1.0 + opts.headroom)).ceil() as u32).max(n_p + 64);
+        // refuse a population the device cannot hold, before allocating any of it
+        if let Some(mem) = gpu.adapter.device_memory.filter(|_| opts.check_memory) {
+            let need = device_bytes(n_p as u64, n_h as u64, opts.headroom);
+            if need > mem {
+                return Err(Error::Gpu(format!(
+                    "out of device memory: this run needs about {} on the device ({n_p} persons x {} bytes, {n_h} households x {} bytes, and buffers) and `{}` has {}: use --backend cpu, or a smaller population (--no-memory-check tries anyway)",
+                    crate::memory::human(need),
+                    4 * (PERSON_STATE.len() * 2 + PERSON_OUT.len()),
+                    4 * HH_COLS.len(),
+                    gpu.adapter.name,
+                    crate::memory::human(mem)
+                )));
+            }
+        }
         let mut entries = HashMap::new();
         for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
             let src = wgsl::source(stage, opts.workgroup_size).expect("listed");
@@ -231,6 +261,12 @@ impl GpuEngine {
         };
         e.upload(&Host { persons, households, pout, hout })?;
         Ok(e)
+    }
+
+    /// Bytes of every buffer the engine holds on the device now (checked against
+    /// [`device_bytes`] in the tests).
+    pub fn allocated_bytes(&self) -> u64 {
+        self.bufs.values().map(|b| b.size()).sum::<u64>() + self.uniform.size()
     }
 
     fn target_chunk(&self) -> u32 {

@@ -52,6 +52,32 @@ pub struct AdapterSummary {
     pub max_buffer_size: u64,
     pub max_storage_buffers_per_shader_stage: u32,
     pub max_compute_workgroups_per_dimension: u32,
+    /// The largest device-local memory heap, in bytes (Vulkan adapters; `None` elsewhere).
+    pub device_memory: Option<u64>,
+}
+
+/// The largest device-local memory heap of a Vulkan adapter (its video memory; on lavapipe,
+/// the host's). `POLICY_TWIN_TEST_DEVICE_MEMORY` replaces it in tests.
+fn device_memory(a: &wgpu::Adapter) -> Option<u64> {
+    if let Some(v) = std::env::var("POLICY_TWIN_TEST_DEVICE_MEMORY").ok().and_then(|v| v.parse().ok()) {
+        return Some(v);
+    }
+    #[cfg(not(any(target_vendor = "apple", target_arch = "wasm32")))]
+    {
+        // SAFETY: the adapter is alive for the call, and the instance and physical device
+        // handles are only used to read the memory properties, which changes nothing.
+        unsafe {
+            let hal = a.as_hal::<wgpu::hal::api::Vulkan>()?;
+            let props = hal.shared_instance().raw_instance().get_physical_device_memory_properties(hal.raw_physical_device());
+            let heaps = &props.memory_heaps[..(props.memory_heap_count as usize).min(props.memory_heaps.len())];
+            heaps.iter().filter(|h| h.flags.contains(ash::vk::MemoryHeapFlags::DEVICE_LOCAL)).map(|h| h.size).max()
+        }
+    }
+    #[cfg(any(target_vendor = "apple", target_arch = "wasm32"))]
+    {
+        let _ = a;
+        None
+    }
 }
 
 fn summary(a: &wgpu::Adapter) -> AdapterSummary {
@@ -68,6 +94,7 @@ fn summary(a: &wgpu::Adapter) -> AdapterSummary {
         max_buffer_size: l.max_buffer_size,
         max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
         max_compute_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
+        device_memory: device_memory(a),
     }
 }
 

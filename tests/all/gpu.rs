@@ -170,6 +170,41 @@ fn parity_on(pop: &policy_twin::state::Population, label: &str, months: u32, war
     g.chunk_count()
 }
 
+/// The device memory estimate that `twin run` checks against the adapter's memory covers what
+/// the engine allocates, and not by much more; an adapter with too little memory is refused
+/// before the run (through the binary, with the adapter's memory replaced by the test hook).
+#[test]
+fn device_memory_estimate_covers_the_buffers_and_too_little_is_refused() {
+    let Some(gpu) = test_gpu() else { return };
+    let pop = small_pop();
+    let s = crate::util::baseline();
+    let cpu = Engine::new(pop.clone(), &s, s.seed, 2).unwrap();
+    let opts = GpuOptions::default();
+    let (n_p, n_h) = (pop.persons.len() as u64, pop.households.count() as u64);
+    let g = GpuEngine::from_engine(cpu, gpu, opts.clone()).unwrap();
+    let (est, got) = (policy_twin::gpu::engine::device_bytes(n_p, n_h, opts.headroom), g.allocated_bytes());
+    assert!(est >= got && (est as f64) < got as f64 * 1.15, "estimate {est} bytes, allocated {got}");
+
+    let d = tempfile::tempdir().unwrap();
+    crate::util::synth_into(&d.path().join("pop"), 3000, 2, 1);
+    let run = |backend: &str, extra: &[&str]| {
+        let mut c = std::process::Command::new(crate::util::twin());
+        c.args(["run", "-q", "--population", "pop", "--years", "1", "--backend", backend, "--out", &format!("out-{backend}-{}", extra.len())]).args(extra);
+        c.current_dir(d.path()).env("POLICY_TWIN_TEST_DEVICE_MEMORY", "100000").env("POLICY_TWIN_TEST_AUTO_SOFTWARE", "1");
+        let o = c.output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, err) = run("gpu", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("out of device memory: this run needs about") && err.contains("has 0.1 MiB") && err.contains("--backend cpu"), "{err}");
+    // auto goes on on the CPU path and says why; --no-memory-check tries the device anyway
+    let (code, err) = run("auto", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("out of device memory") && err.contains("using the CPU path"), "{err}");
+    let (code, err) = run("gpu", &["--no-memory-check"]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
 /// Each stage alone on the GPU (the others on the CPU), from a state with a year of history.
 #[test]
 fn every_stage_matches_its_cpu_twin() {
@@ -237,6 +272,7 @@ fn faults_end_with_clear_errors() {
         max_buffer_size: 1 << 31,
         max_storage_buffers_per_shader_stage: 16,
         max_compute_workgroups_per_dimension: 65535,
+        device_memory: None,
     };
     let e = gpu::check_limits(&weak).unwrap_err().to_string();
     assert!(e.contains("lacks a needed limit") && e.contains("max_storage_buffers_per_shader_stage is 16"), "{e}");
