@@ -827,17 +827,10 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     let scen_json: Vec<serde_json::Value> = scenarios
         .iter()
         .zip(hashes["scenarios"].as_array().into_iter().flatten())
-        .map(|(s, files)| {
-            let files: Vec<serde_json::Value> = files.as_array().into_iter().flatten().map(|fh| serde_json::json!({"path": fh[0], "sha256": fh[1]})).collect();
-            serde_json::json!({ "name": s.name, "description": s.description, "files": files })
-        })
-        .collect();
-    let scen_json: Vec<serde_json::Value> = scen_json
-        .into_iter()
         .zip(hashes["data"].as_array().into_iter().flatten())
-        .map(|(mut s, d)| {
-            s["data"] = d.clone();
-            s
+        .map(|((s, files), data)| {
+            let files: Vec<serde_json::Value> = files.as_array().into_iter().flatten().map(|fh| serde_json::json!({"path": fh[0], "sha256": fh[1]})).collect();
+            serde_json::json!({ "name": s.name, "description": s.description, "files": files, "data": data })
         })
         .collect();
     // what every task of this run shares (the merge checks that all parts have the same)
@@ -857,8 +850,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
         "replicates": replicates,
         "snapshot_every_months": a.snapshot_every,
     });
-    let snapshot_month = |done: u32| a.snapshot_every.is_some_and(|every| done % every == 0 || done == months);
-    let snapshot_months: Vec<u32> = (1..=months).filter(|&d| snapshot_month(d)).collect();
+    let snapshot_months = output::snapshot_months(a.snapshot_every, months);
     if task.is_single() {
         // finished replicates of this plan (from a run that failed later on) are not run again
         let kept = policy_twin::merge::keep_parts_of(&a.out, &plan)?;
@@ -932,8 +924,8 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             }
             let (_, b, t, pm) = current.as_mut().expect("set above");
             *pm += sim.persons() as u64;
-            if snapshot_month(done) {
-                sim.with_view(|v| output::write_snapshot_part(&a.out, r, k, done, &scen_r[k].name, v).map(|_| ()))?;
+            if snapshot_months.contains(&done) {
+                sim.with_view(|v| output::write_snapshot_part(&a.out, r, k, done, &scen_r[k].name, v))?;
             }
             let rate = *pm as f64 / t.elapsed().as_secs_f64().max(1e-9);
             b.set_message(format!("{:.2}M person-months/s", rate / 1e6));

@@ -22,9 +22,8 @@ use crate::error::{Error, Result};
 use crate::month::Month;
 use crate::output::{self, Staged};
 use crate::plan::{spread, unpaired_spread, Spread};
-use crate::results::{read_batches, strings, typed};
+use crate::results::read_batches;
 use crate::run::ScenarioRun;
-use arrow_array::types::{Date32Type, Int64Type, UInt32Type};
 use arrow_array::{ArrayRef, Date32Array, Float64Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use std::collections::HashMap;
@@ -214,12 +213,12 @@ pub fn merge(out: &Path, extra: serde_json::Map<String, serde_json::Value>) -> R
     let start = plan["start"].as_str().and_then(Month::parse).ok_or_else(|| Error::Config("the plan has no start month".into()))?;
     let months = plan["months"].as_u64().unwrap_or(0) as u32;
     let n_scen = plan["scenarios"].as_array().map(|a| a.len()).unwrap_or(0);
-    if let Some(every) = plan["snapshot_every_months"].as_u64() {
-        let every = every as u32;
+    let snap_months = output::snapshot_months(plan["snapshot_every_months"].as_u64().map(|e| e as u32), months);
+    if !snap_months.is_empty() {
         let mut parts = Vec::new();
         for r in 0..replicates {
             for k in 0..n_scen {
-                for d in (1..=months).filter(|d| d % every == 0 || *d == months) {
+                for &d in &snap_months {
                     parts.push(snapshot_in_part(&replicate_dir(out, r), k, d));
                 }
             }
@@ -322,36 +321,24 @@ fn write_intervals(out: &Path, replicates: u32, scenarios: &[String], start: Mon
     let measures: Vec<(String, String)> = schema.fields().iter().filter(|f| !keys.contains(&f.name().as_str())).map(|f| (f.name().clone(), f.metadata().get("unit").cloned().unwrap_or_default())).collect();
     let nc = measures.len();
     let ns = scenarios.len();
-    let month_of: HashMap<i32, usize> = (0..months).map(|m| (start.add(m as u32).date32(), m)).collect();
     // values[r][((s * months + m) * 13 + region) * nc + c]
     let idx = |s: usize, m: usize, g: usize, c: usize| ((s * months + m) * 13 + g) * nc + c;
+    let names: Vec<&str> = measures.iter().map(|(n, _)| n.as_str()).collect();
     let mut values: Vec<Vec<i64>> = Vec::with_capacity(replicates as usize);
     for r in 0..replicates {
         let path = replicate_dir(out, r).join(output::AGGREGATES_FILE);
         let mut v = vec![0i64; ns * months * 13 * nc];
-        for b in &read_batches(&path)? {
-            let scen = strings(&path, b, "scenario")?;
-            let month = typed::<Date32Type>(&path, b, "month")?;
-            let region = strings(&path, b, "region")?;
-            let _ = typed::<UInt32Type>(&path, b, "replicate")?;
-            let cols: Vec<&arrow_array::PrimitiveArray<Int64Type>> = measures.iter().map(|(n, _)| typed::<Int64Type>(&path, b, n)).collect::<Result<_>>()?;
-            for row in 0..b.num_rows() {
-                let s = scenarios.iter().position(|n| *n == scen[row]).ok_or_else(|| Error::Config(format!("{}: scenario `{}` is not in the plan", path.display(), scen[row])))?;
-                let m = *month_of.get(&month.value(row)).ok_or_else(|| Error::Config(format!("{}: a month outside the plan", path.display())))?;
-                let g = codes::REGIONS.iter().position(|n| *n == region[row]).ok_or_else(|| Error::Config(format!("{}: unknown region `{}`", path.display(), region[row])))?;
-                for (c, col) in cols.iter().enumerate() {
-                    let x = col.value(row);
-                    v[idx(s, m, g, c)] += x;
-                    v[idx(s, m, ALL, c)] += x;
-                }
+        crate::results::fold_cells(&path, &read_batches(&path)?, scenarios, start, months, &names, &mut |_, s, m, g, vals| {
+            for (c, x) in vals.iter().enumerate() {
+                v[idx(s, m, g, c)] += x;
+                v[idx(s, m, ALL, c)] += x;
             }
-        }
+        })?;
         values.push(v);
     }
 
     let mut regions: Vec<&str> = codes::REGIONS.to_vec();
     regions.push("All");
-    let names: Vec<&str> = measures.iter().map(|(n, _)| n.as_str()).collect();
     let mut units: Vec<&str> = Vec::new();
     let unit_code: Vec<i32> = measures
         .iter()
@@ -374,6 +361,7 @@ fn write_intervals(out: &Path, replicates: u32, scenarios: &[String], start: Mon
             let mut stats: Vec<Spread> = Vec::with_capacity(rows);
             let mut unpaired: Vec<Option<Spread>> = Vec::with_capacity(rows);
             let mut buf = vec![0f64; replicates as usize];
+            let (mut rf, mut bs) = (vec![0f64; replicates as usize], vec![0f64; replicates as usize]);
             for m in 0..months {
                 for g in 0..13 {
                     for c in 0..nc {
@@ -384,8 +372,9 @@ fn write_intervals(out: &Path, replicates: u32, scenarios: &[String], start: Mon
                         }
                         stats.push(spread(&mut buf));
                         unpaired.push((stat == 1).then(|| {
-                            let rf: Vec<f64> = values.iter().map(|v| v[at] as f64).collect();
-                            let bs: Vec<f64> = values.iter().map(|v| v[b0] as f64).collect();
+                            for (r, v) in values.iter().enumerate() {
+                                (rf[r], bs[r]) = (v[at] as f64, v[b0] as f64);
+                            }
                             unpaired_spread(&rf, &bs)
                         }));
                         cols.0.push(start.add(m as u32).date32());

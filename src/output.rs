@@ -83,10 +83,11 @@ impl Drop for Staged {
 }
 
 pub fn writer_props() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
-        .set_max_row_group_row_count(Some(1 << 20))
-        .build()
+    writer_props_builder().build()
+}
+
+fn writer_props_builder() -> parquet::file::properties::WriterPropertiesBuilder {
+    WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level"))).set_max_row_group_row_count(Some(1 << 20))
 }
 
 fn field(name: &str, t: DataType, unit: &str, about: &str) -> Field {
@@ -355,16 +356,19 @@ pub fn snapshot_part(out: &Path, r: u32, k: usize, done: u32) -> PathBuf {
     out.join(SNAPSHOT_PARTS_DIR).join(format!("replicate{r:04}-scenario{k:03}-month{done:04}.parquet"))
 }
 
+/// The months (1-based) at whose end a run writes snapshots: every `every`-th, and the last.
+pub fn snapshot_months(every: Option<u32>, months: u32) -> Vec<u32> {
+    every.map(|e| (1..=months).filter(|d| d % e == 0 || *d == months).collect()).unwrap_or_default()
+}
+
 /// Write one snapshot month as its own part, atomically (temporary name, then rename).
-pub fn write_snapshot_part(out: &Path, r: u32, k: usize, done: u32, scenario: &str, e: &StateView) -> Result<u64> {
+pub fn write_snapshot_part(out: &Path, r: u32, k: usize, done: u32, scenario: &str, e: &StateView) -> Result<()> {
     let dest = snapshot_part(out, r, k, done);
     let dir = dest.parent().expect("a parts directory");
     std::fs::create_dir_all(dir).map_err(|er| Error::io(dir, er))?;
     let mut w = SnapshotWriter::new(&dest)?;
     w.write(scenario, r, e)?;
-    let rows = w.rows;
-    w.finish()?.commit()?;
-    Ok(rows)
+    w.finish()?.commit()
 }
 
 /// Join Parquet files of one schema into one staged file, in the order given, by copying
@@ -383,10 +387,7 @@ pub fn concat_parquet(parts: &[PathBuf], dest: &Path) -> Result<Staged> {
     let first = parts.first().ok_or_else(|| Error::Config(format!("no parts to join into {}", dest.display())))?;
     let (_, md0) = open(first)?;
     let fm0 = md0.file_metadata();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
-        .set_key_value_metadata(fm0.key_value_metadata().cloned())
-        .build();
+    let props = writer_props_builder().set_key_value_metadata(fm0.key_value_metadata().cloned()).build();
     let staged = Staged::new(dest);
     let mut w = SerializedFileWriter::new(staged.create()?, fm0.schema_descr().root_schema_ptr(), Arc::new(props)).map_err(|e| Error::write(&staged.tmp, e))?;
     for p in parts {

@@ -103,6 +103,52 @@ pub(crate) fn typed<'a, T: arrow_array::ArrowPrimitiveType>(path: &Path, b: &'a 
     a.as_primitive_opt::<T>().ok_or_else(|| bad(path, name, format!("type {}, expected {}", a.data_type(), T::DATA_TYPE)))
 }
 
+/// Visit every row of a table in the aggregates' layout (`path`, read as `batches`): with its
+/// replicate, the index of its scenario in `scenarios`, its month (0-based from `start`), its
+/// region's index in [`codes::REGIONS`], and the values of the measure `columns`. A scenario,
+/// month or region outside the run, or more than 10,000 replicates, is an error naming the file.
+pub(crate) fn fold_cells(
+    path: &Path,
+    batches: &[RecordBatch],
+    scenarios: &[String],
+    start: Month,
+    months: usize,
+    columns: &[&str],
+    f: &mut dyn FnMut(usize, usize, usize, usize, &[i64]),
+) -> Result<()> {
+    let month_of: HashMap<i32, usize> = (0..months).map(|m| (start.add(m as u32).date32(), m)).collect();
+    let mut vals = vec![0i64; columns.len()];
+    for b in batches {
+        let scen = strings(path, b, "scenario")?;
+        let rep = typed::<UInt32Type>(path, b, "replicate")?;
+        let month = typed::<Date32Type>(path, b, "month")?;
+        let region = strings(path, b, "region")?;
+        let cols: Vec<&arrow_array::PrimitiveArray<Int64Type>> = columns.iter().map(|c| typed::<Int64Type>(path, b, c)).collect::<Result<_>>()?;
+        let mut last_scen: Option<(&str, usize)> = None;
+        for row in 0..b.num_rows() {
+            let rp = rep.value(row) as usize;
+            if rp >= 10_000 {
+                return Err(bad(path, "replicate", format!("replicate {rp}: more than 10,000")));
+            }
+            let s = match last_scen {
+                Some((name, k)) if name == scen[row] => k,
+                _ => {
+                    let k = scenarios.iter().position(|n| *n == scen[row]).ok_or_else(|| bad(path, "scenario", format!("`{}` is not a scenario of the run", scen[row])))?;
+                    last_scen = Some((&scen[row], k));
+                    k
+                }
+            };
+            let m = *month_of.get(&month.value(row)).ok_or_else(|| bad(path, "month", format!("a month outside the run ({months} months from {start})")))?;
+            let r = codes::REGIONS.iter().position(|n| *n == region[row]).ok_or_else(|| bad(path, "region", format!("unknown region `{}`", region[row])))?;
+            for (v, c) in vals.iter_mut().zip(&cols) {
+                *v = c.value(row);
+            }
+            f(rp, s, m, r, &vals);
+        }
+    }
+    Ok(())
+}
+
 impl Results {
     pub fn load(dir: &Path) -> Result<Results> {
         let mpath = dir.join(output::MANIFEST_FILE);
@@ -148,39 +194,18 @@ impl Results {
         let ns = scenarios.len();
         let mut by_replicate = vec![vec![vec![vec![0i64; nc]; months]; ns]];
         let mut regional = vec![vec![vec![vec![0i64; nc]; months]; 12]; ns];
-        for b in &batches {
-            let scen = strings(&apath, b, "scenario")?;
-            let rep = typed::<UInt32Type>(&apath, b, "replicate")?;
-            let month = typed::<Date32Type>(&apath, b, "month")?;
-            let region = strings(&apath, b, "region")?;
-            let vals: Vec<&arrow_array::PrimitiveArray<Int64Type>> = columns.iter().map(|c| typed::<Int64Type>(&apath, b, &c.name)).collect::<Result<_>>()?;
-            let mut last_scen: Option<(&str, usize)> = None;
-            for row in 0..b.num_rows() {
-                let rp = rep.value(row) as usize;
-                if rp >= 10_000 {
-                    return Err(bad(&apath, "replicate", format!("replicate {rp}: more than 10,000")));
-                }
-                if rp >= by_replicate.len() {
-                    by_replicate.resize(rp + 1, vec![vec![vec![0i64; nc]; months]; ns]);
-                }
-                let s = match last_scen {
-                    Some((name, k)) if name == scen[row] => k,
-                    _ => {
-                        let k = scen_of(&apath, &scen[row])?;
-                        last_scen = Some((&scen[row], k));
-                        k
-                    }
-                };
-                let m = *month_of.get(&month.value(row)).ok_or_else(|| bad(&apath, "month", format!("a month outside the run ({} months from {start})", months)))?;
-                let r = codes::REGIONS.iter().position(|n| *n == region[row]).ok_or_else(|| bad(&apath, "region", format!("unknown region `{}`", region[row])))?;
-                for (k, v) in vals.iter().enumerate() {
-                    by_replicate[rp][s][m][k] += v.value(row);
-                    if rp == 0 {
-                        regional[s][r][m][k] += v.value(row);
-                    }
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        fold_cells(&apath, &batches, &scenarios, start, months, &names, &mut |rp, s, m, r, vals| {
+            if rp >= by_replicate.len() {
+                by_replicate.resize(rp + 1, vec![vec![vec![0i64; nc]; months]; ns]);
+            }
+            for (k, v) in vals.iter().enumerate() {
+                by_replicate[rp][s][m][k] += v;
+                if rp == 0 {
+                    regional[s][r][m][k] += v;
                 }
             }
-        }
+        })?;
 
         // distribution (reforms only)
         let mut distribution = Vec::new();
