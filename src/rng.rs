@@ -96,13 +96,13 @@ pub const BLOCK: usize = 256;
 pub struct Block {
     pub l: [u32; BLOCK],
     pub r: [u32; BLOCK],
-    /// Draws of up to four processes, in the order given to [`Block::fill`].
-    pub d: [[u32; BLOCK]; 4],
+    /// Draws of up to eight processes, in the order given to [`Block::fill`].
+    pub d: [[u32; BLOCK]; 8],
 }
 
 impl Block {
     pub fn new() -> Box<Block> {
-        Box::new(Block { l: [0; BLOCK], r: [0; BLOCK], d: [[0; BLOCK]; 4] })
+        Box::new(Block { l: [0; BLOCK], r: [0; BLOCK], d: [[0; BLOCK]; 8] })
     }
     /// Fill the streams of persons with ids (`lo`, `hi`) (at most [`BLOCK`]) and their draws for
     /// `processes`.

@@ -30,12 +30,6 @@ pub fn grow(e: u32, g_q20: i32) -> u32 {
     }
 }
 
-/// Earnings drawn on entering work.
-#[inline(always)]
-fn entry_earnings(ctx: &Ctx, st: Stream, band: u32, sx: u32) -> u32 {
-    ctx.t.earnings(band, sx, draw(st, Process::EarningsEntry) >> 24)
-}
-
 #[inline(always)]
 pub fn labour_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status: &mut u32, earnings: &mut u32) {
     let st = stream(&ctx.keys, id_lo, id_hi);
@@ -43,9 +37,20 @@ pub fn labour_person(ctx: &Ctx, id_lo: u32, id_hi: u32, age_months: u32, status:
 }
 
 /// [`labour_person`] given the person's stream for the month and its `Labour` and
-/// `EarningsGrowth` draws (computed once, by block, in the fused pass).
+/// `EarningsGrowth` draws.
 #[inline(always)]
-pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, d_labour: u32, d_growth: u32, age_months: u32, status: &mut u32, earnings: &mut u32) {
+pub fn labour_person_st(ctx: &Ctx, st: Stream, d_labour: u32, d_growth: u32, age_months: u32, status: &mut u32, earnings: &mut u32) {
+    let draws = |p: Process| match p {
+        Process::Labour => d_labour,
+        Process::EarningsGrowth => d_growth,
+        other => draw(st, other),
+    };
+    labour_person_draws(ctx, &draws, age_months, status, earnings)
+}
+
+/// The labour rules given a function that returns the person's draw for a process this month.
+#[inline(always)]
+pub fn labour_person_draws(ctx: &Ctx, draw: &impl Fn(Process) -> u32, age_months: u32, status: &mut u32, earnings: &mut u32) {
     let s = *status;
     let e = employment(s);
     let age = age_months / 12;
@@ -58,8 +63,8 @@ pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, d_labour: u32, d_grow
             next = IN_EDUCATION;
         }
     } else if e == IN_EDUCATION {
-        if draw(st, Process::EducationLeave) < ctx.t.edu_leave(age) {
-            let d = draw(st, Process::EducationDestination);
+        if draw(Process::EducationLeave) < ctx.t.edu_leave(age) {
+            let d = draw(Process::EducationDestination);
             let p_emp = ctx.t.labour(band, h, 6);
             let p_unemp = ctx.t.labour(band, h, 7);
             next = if d < p_emp {
@@ -73,12 +78,12 @@ pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, d_labour: u32, d_grow
     } else if e != RETIRED {
         let birth_month = ctx.p.month.wrapping_sub(age_months);
         if age_months >= ctx.t.spa(birth_month) {
-            if e != EMPLOYED || draw(st, Process::Retire) < ctx.t.retire(age) {
+            if e != EMPLOYED || draw(Process::Retire) < ctx.t.retire(age) {
                 next = RETIRED;
             }
         } else {
             // cumulative thresholds out of the current state: (to a, to b)
-            let d = d_labour;
+            let d = draw(Process::Labour);
             let (i, to_a, to_b) = if e == EMPLOYED {
                 (0, UNEMPLOYED, INACTIVE)
             } else if e == UNEMPLOYED {
@@ -98,9 +103,9 @@ pub fn labour_person_st(ctx: &Ctx, st: crate::rng::Stream, d_labour: u32, d_grow
     let mut earn = *earnings;
     if next == EMPLOYED {
         if e != EMPLOYED {
-            earn = entry_earnings(ctx, st, band, sx);
+            earn = ctx.t.earnings(band, sx, draw(Process::EarningsEntry) >> 24);
         } else {
-            let g = ctx.p.growth_q20 as i32 + ctx.t.growth_noise(d_growth >> 26);
+            let g = ctx.p.growth_q20 as i32 + ctx.t.growth_noise(draw(Process::EarningsGrowth) >> 26);
             earn = grow(earn, g);
         }
     } else {
