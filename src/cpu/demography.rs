@@ -33,8 +33,10 @@ pub fn baby_sex(s: Stream) -> u32 {
 
 /// Events of one person this month, after ageing (`age_m`, `s` without last month's event
 /// flags), given the person's stream and death draw; counted into `ev` (deaths and births
-/// only).
+/// only). The rule as the shader writes it, person by person: the CPU driver below computes
+/// the same by block, and a test compares the two.
 #[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(test), allow(dead_code))]
 #[inline(always)]
 fn demography_person(ctx: &Ctx, st: Stream, death_draw: u32, age_m: u32, mut s: u32, status: &mut u32, hh_info: u32, hh_weight: u32, svc_wait: u32, ev: &mut Acc) {
     let age = age_m / 12;
@@ -59,6 +61,11 @@ fn demography_person(ctx: &Ctx, st: Stream, death_draw: u32, age_m: u32, mut s: 
 }
 
 /// Run the stage over all persons; returns the month's death and birth counts.
+///
+/// The CPU driver works a block of persons at a time: ageing, the thresholds (looked up in a
+/// loop of their own) and the death and birth flags as selects the compiler vectorises, then
+/// the events counted person by person for the few flagged. The values are
+/// [`demography_person`]'s (a test compares them on the sample population).
 #[allow(clippy::too_many_arguments)]
 pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
     let Persons { id_lo, id_hi, household, age_months, status, svc_wait, .. } = persons;
@@ -72,14 +79,31 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
                 for b in (0..age.len()).step_by(BLOCK) {
                     let i0 = c * CHUNK + b;
                     let n = BLOCK.min(age.len() - b);
-                    blk.fill(&ctx.keys, &id_lo[i0..i0 + n], &id_hi[i0..i0 + n], &[Process::Death]);
-                    for k in 0..n {
-                        let (i, j) = (i0 + k, b + k);
-                        let h = household[i] as usize;
-                        let age_m = (age[j] + 1).min(MAX_AGE_MONTHS);
-                        age[j] = age_m;
-                        let s = st[j] & !EVENT_FLAGS;
-                        demography_person(ctx, blk.stream(k), blk.d[0][k], age_m, s, &mut st[j], hh.info[h], hh.weight[h], svc_wait[i], &mut ev);
+                    blk.fill(&ctx.keys, &id_lo[i0..i0 + n], &id_hi[i0..i0 + n], &[Process::Death, Process::Birth]);
+                    let flagged = run_block(ctx, &blk.d[0][..n], &blk.d[1][..n], &mut age[b..b + n], &mut st[b..b + n]);
+                    if flagged {
+                        for k in 0..n {
+                            let (i, j) = (i0 + k, b + k);
+                            let s = st[j];
+                            if s & (DEAD | GIVES_BIRTH) == 0 {
+                                continue;
+                            }
+                            let h = household[i] as usize;
+                            let r = region(hh.info[h]);
+                            let w = hh.weight[h] as u64;
+                            if s & DEAD != 0 {
+                                let c = cell(r, age_band(age[j] / 12), sex(s));
+                                ev.add(c, M::Deaths, w);
+                                for svc in 0..N_PERSON_SERVICES as u32 {
+                                    let k = wait_of(svc_wait[i], svc);
+                                    if k != 0 && k != IN_PACKAGE {
+                                        ev.add_at(c, service_measure(svc, SM_DIED), w);
+                                    }
+                                }
+                            } else {
+                                ev.add(cell(r, 0, baby_sex(blk.stream(k))), M::Births, w);
+                            }
+                        }
                     }
                 }
                 (ev, blk)
@@ -89,8 +113,93 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
         .reduce(Acc::default, |a, b| a.merge(&b))
 }
 
+/// Ageing and the death and birth flags of one block; whether any person was flagged.
+fn run_block(ctx: &Ctx, d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { block_avx2(&ctx.t.words, d_death, d_birth, age, st) };
+    }
+    block(&ctx.t.words, d_death, d_birth, age, st)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn block_avx2(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
+    block(w, d_death, d_birth, age, st)
+}
+
+#[inline(always)]
+fn block(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
+    use crate::tables::{layout, AGES};
+    let n = age.len();
+    let death_t: &[u32; 2 * AGES * 3] = w[layout::DEATH..layout::DEATH + 2 * AGES * 3].try_into().expect("table layout");
+    let birth_t: &[u32; AGES] = w[layout::BIRTH..layout::BIRTH + AGES].try_into().expect("table layout");
+    let (st, d_death, d_birth) = (&mut st[..n], &d_death[..n], &d_birth[..n]);
+    let mut t_death = [0u32; BLOCK];
+    let mut t_birth = [0u32; BLOCK];
+    let (t_death, t_birth) = (&mut t_death[..n], &mut t_birth[..n]);
+    for k in 0..n {
+        age[k] = (age[k] + 1).min(MAX_AGE_MONTHS);
+    }
+    for k in 0..n {
+        let y = ((age[k] / 12) as usize).min(AGES - 1);
+        let s = st[k];
+        t_death[k] = death_t[((sex(s) as usize * AGES + y) * 3 + health(s) as usize).min(2 * AGES * 3 - 1)];
+        t_birth[k] = birth_t[y];
+    }
+    let mut any = 0u32;
+    for k in 0..n {
+        let s = st[k] & !EVENT_FLAGS;
+        let y = age[k] / 12;
+        let dead = d_death[k] < t_death[k];
+        let birth = !dead && sex(s) == FEMALE && (15..=49).contains(&y) && d_birth[k] < t_birth[k];
+        let s = s | if dead { DEAD } else { 0 } | if birth { GIVES_BIRTH } else { 0 };
+        any |= s & (DEAD | GIVES_BIRTH);
+        st[k] = s;
+    }
+    any != 0
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::rng::{stream, StepKeys};
+
+    /// The block driver against [`demography_person`] person by person, on the sample
+    /// population aged month after month (deaths, births and the died-waiting counts).
+    #[test]
+    fn block_driver_matches_the_per_person_rule() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
+        let tables = crate::tables::Tables::build(&scenario).expect("tables");
+        let mut pop = crate::input::load_dir(&root.join("data/sample"), &|_, _| {}).expect("sample");
+        pop.households.index_members(&pop.persons.household);
+        pop.persons.svc_wait = (0..pop.persons.len() as u32).map(|i| i.wrapping_mul(2_654_435_761) >> 2).collect();
+        let (mut deaths, mut births) = (0, 0);
+        for step in 0..6u32 {
+            let p = scenario.resolve(scenario.start.add(step), step).expect("params");
+            let ctx = Ctx { p: &p, t: &tables, keys: StepKeys::new(9, step), persistent: StepKeys::new(9, u32::MAX) };
+            let mut want = pop.persons.clone();
+            let mut want_ev = Acc::default();
+            for i in 0..want.len() {
+                let h = want.household[i] as usize;
+                let st = stream(&ctx.keys, want.id_lo[i], want.id_hi[i]);
+                let age_m = (want.age_months[i] + 1).min(MAX_AGE_MONTHS);
+                want.age_months[i] = age_m;
+                let s = want.status[i] & !EVENT_FLAGS;
+                let d = crate::rng::draw(st, Process::Death);
+                demography_person(&ctx, st, d, age_m, s, &mut want.status[i], pop.households.info[h], pop.households.weight[h], want.svc_wait[i], &mut want_ev);
+            }
+            let ev = demography(&ctx, &mut pop.persons, &pop.households);
+            assert_eq!(pop.persons, want, "step {step}");
+            assert_eq!(ev, want_ev, "step {step}");
+            deaths += ev.total(M::Deaths);
+            births += ev.total(M::Births);
+        }
+        assert!(deaths > 0 && births > 0, "deaths {deaths} births {births}");
+    }
+
     #[test]
     fn male_birth_threshold_matches_its_probability() {
         assert_eq!(super::MALE_BIRTH_THRESHOLD, crate::fixed::threshold(super::P_MALE_BIRTH));
