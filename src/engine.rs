@@ -149,24 +149,39 @@ impl Engine {
         self.start.add(self.step)
     }
 
-    /// Simulate one month; returns its aggregates.
+    /// Simulate one month; returns its aggregates. The CPU path's month plan: labour, health
+    /// and person policy run as one fused pass that also counts the persons' accounting
+    /// measures (src/cpu/fused.rs), and the accounting stage then counts the households only.
+    /// [`Engine::step_by_stage`] runs the stages one by one, as the GPU path does; the two give
+    /// the same state and aggregates (tested).
     pub fn step(&mut self) -> Acc {
+        // the plan below relies on this order
+        const _: () = assert!(
+            matches!(ORDER[2].stage, Stage::Labour) && matches!(ORDER[3].stage, Stage::Health) && matches!(ORDER[4].stage, Stage::PersonPolicy) && matches!(ORDER[8].stage, Stage::Accounting)
+        );
         let mut acc = Acc::default();
-        let mut k = 0;
-        while k < ORDER.len() {
+        let p = self.params[self.step as usize];
+        let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
+        for (k, info) in ORDER.iter().enumerate() {
             let t = std::time::Instant::now();
-            // labour, health and person policy run fused, person by person (src/cpu/fused.rs)
-            if ORDER[k].stage == Stage::Labour && ORDER.get(k + 2).map(|i| i.stage) == Some(Stage::PersonPolicy) {
-                let p = self.params[self.step as usize];
-                let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
-                cpu::fused::labour_health_policy(&ctx, &mut self.persons, &self.households, &mut self.pout);
-                self.stage_seconds[k] += t.elapsed().as_secs_f64();
-                k += 3;
-                continue;
+            match info.stage {
+                Stage::Labour => acc = acc.merge(&cpu::fused::labour_health_policy(&ctx, &mut self.persons, &self.households, &mut self.pout)),
+                Stage::Health | Stage::PersonPolicy => continue,
+                Stage::Accounting => acc = acc.merge(&cpu::accounting::households(&self.persons, &self.households, &self.hout, ctx.p.ta_cost)),
+                stage => run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.scratch, &mut self.households, &mut self.pout, &mut self.hout, &mut self.born, &mut acc),
             }
-            self.run_stage(ORDER[k].stage, &mut acc);
             self.stage_seconds[k] += t.elapsed().as_secs_f64();
-            k += 1;
+        }
+        self.step += 1;
+        acc
+    }
+
+    /// Simulate one month running the stages of [`ORDER`] one by one (each stage's own CPU
+    /// driver), the reference [`Engine::step`]'s fused plan is tested against.
+    pub fn step_by_stage(&mut self) -> Acc {
+        let mut acc = Acc::default();
+        for info in ORDER.iter() {
+            self.run_stage(info.stage, &mut acc);
         }
         self.step += 1;
         acc

@@ -89,7 +89,8 @@ impl Simulation {
                 crate::stages::ORDER
                     .iter()
                     .map(|i| match i.name {
-                        "labour" => "labour+health+person_policy (fused)",
+                        "labour" => "labour+health+person_policy+person accounting (fused)",
+                        "accounting" => "accounting (households)",
                         n => n,
                     })
                     .zip(e.stage_seconds.iter().copied())

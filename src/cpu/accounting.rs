@@ -2,6 +2,11 @@
 //! and this month's money into cells of (region, age band, sex). Twin of
 //! `shaders/accounting.wgsl`. Household amounts are counted at the household reference person
 //! (the household's first member). Sums are u64 and order-independent.
+//!
+//! The CPU path counts persons and households in separate loops (the shader counts a
+//! household at its first member), and on its fused month plan counts each person in the fused
+//! pass ([`person_measures`], `src/cpu/fused.rs`) and the households after the services stage
+//! ([`households`]).
 
 use super::CHUNK;
 use crate::codes::*;
@@ -14,10 +19,16 @@ use rayon::prelude::*;
 /// [`States::add_to`] once per task.
 const N_STATES: usize = 6 * 3 * 3;
 
-struct States(Vec<u64>);
+pub struct States(Vec<u64>);
+
+impl Default for States {
+    fn default() -> States {
+        States::new()
+    }
+}
 
 impl States {
-    fn new() -> States {
+    pub fn new() -> States {
         States(vec![0; N_CELLS * N_STATES])
     }
     #[inline(always)]
@@ -25,7 +36,7 @@ impl States {
         let k = (employment(s) as usize * 3 + health(s) as usize) * 3 + care(s) as usize;
         self.0[c * N_STATES + k] += w;
     }
-    fn add_to(&self, acc: &mut Acc) {
+    pub fn add_to(&self, acc: &mut Acc) {
         const EMP: [M; 6] = [M::Child, M::InEducation, M::Employed, M::Unemployed, M::Inactive, M::Retired];
         const HEALTH: [M; 3] = [M::HealthGood, M::HealthLimiting, M::HealthSevere];
         const CARE: [M; 3] = [M::CareNone, M::CareModerate, M::CareSubstantial];
@@ -42,82 +53,95 @@ impl States {
     }
 }
 
+/// A person's own measures (counted at the person's cell): states, earnings, tax, NI, state
+/// pension, disability benefit and social-care funding. Without branches: a caseload adds the
+/// weight times 0 or 1, which leaves the sums as the conditional adds of the shader leave them.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn accounting_person(i: usize, persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32, acc: &mut Acc, states: &mut States) {
-    let h = persons.household[i] as usize;
-    let w = hh.weight[h] as u64;
-    let s = persons.status[i];
-    let c = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(s));
+pub fn person_measures(c: usize, w: u64, s: u32, earnings: u32, tax: u32, ni: u32, sp: u32, dis: u32, care_tariff: u32, acc: &mut Acc, states: &mut States) {
     states.add(c, s, w);
-    acc.add(c, M::Earnings, w * persons.earnings[i] as u64);
-    acc.add(c, M::IncomeTax, w * pout.income_tax[i] as u64);
-    acc.add(c, M::Ni, w * pout.ni[i] as u64);
-    if pout.state_pension[i] > 0 {
-        acc.add(c, M::StatePensionCaseload, w);
-        acc.add(c, M::StatePension, w * pout.state_pension[i] as u64);
-    }
-    if pout.disability[i] > 0 {
-        acc.add(c, M::DisabilityCaseload, w);
-        acc.add(c, M::Disability, w * pout.disability[i] as u64);
-    }
+    acc.add(c, M::Earnings, w * earnings as u64);
+    acc.add(c, M::IncomeTax, w * tax as u64);
+    acc.add(c, M::Ni, w * ni as u64);
+    acc.add(c, M::StatePensionCaseload, w * (sp > 0) as u64);
+    acc.add(c, M::StatePension, w * sp as u64);
+    acc.add(c, M::DisabilityCaseload, w * (dis > 0) as u64);
+    acc.add(c, M::Disability, w * dis as u64);
     let funding = care_funding(s);
-    if funding != FUNDING_NONE {
-        acc.add(c, M::CareEligible, w);
-        if funding == FUNDING_SELF {
-            acc.add(c, M::CareSelfFunderCaseload, w);
-        } else {
-            acc.add(c, M::CareCouncilCaseload, w);
-            acc.add(c, M::CareTariff, w * pout.care_tariff[i] as u64);
-        }
-    }
-    if hh.start[h] as usize == i {
-        acc.add(c, M::Households, w);
-        acc.add(c, M::NetIncome, w * hout.net_income[h] as u64);
-        let pairs = [
-            (hout.universal_credit[h], M::UcCaseload, M::Uc),
-            (hout.pension_credit[h], M::PcCaseload, M::Pc),
-            (hout.child_benefit[h], M::CbCaseload, M::Cb),
-            (hout.cap_reduction[h], M::CapCaseload, M::CapReduction),
-        ];
-        for (amount, caseload, money) in pairs {
-            if amount > 0 {
-                acc.add(c, caseload, w);
-                acc.add(c, money, w * amount as u64);
-            }
-        }
-        acc.add(c, M::Hicbc, w * hout.hicbc[h] as u64);
-        match tenure(hh.info[h]) {
-            PRIVATE_RENT | SOCIAL_RENT if hh.arrears[h] > 0 => {
-                acc.add(c, M::InArrears, w);
-                acc.add(c, M::Arrears, w * hh.arrears[h] as u64);
-            }
-            HOMELESS => acc.add(c, M::Homeless, w),
-            TEMPORARY => {
-                acc.add(c, M::Ta, w);
-                acc.add(c, M::TaCost, w * ta_cost as u64);
-            }
-            _ => {}
-        }
-    }
+    acc.add(c, M::CareEligible, w * (funding != FUNDING_NONE) as u64);
+    acc.add(c, M::CareSelfFunderCaseload, w * (funding == FUNDING_SELF) as u64);
+    acc.add(c, M::CareCouncilCaseload, w * (funding == FUNDING_COUNCIL) as u64);
+    // the tariff is zero unless council-supported (person_policy::care_means_test)
+    acc.add(c, M::CareTariff, w * care_tariff as u64);
 }
 
+/// A household's measures, counted at its first member's cell.
+#[inline(always)]
+fn household_measures(h: usize, c: usize, hh: &Households, hout: &HouseholdOut, ta_cost: u32, acc: &mut Acc) {
+    let w = hh.weight[h] as u64;
+    acc.add(c, M::Households, w);
+    acc.add(c, M::NetIncome, w * hout.net_income[h] as u64);
+    let pairs = [
+        (hout.universal_credit[h], M::UcCaseload, M::Uc),
+        (hout.pension_credit[h], M::PcCaseload, M::Pc),
+        (hout.child_benefit[h], M::CbCaseload, M::Cb),
+        (hout.cap_reduction[h], M::CapCaseload, M::CapReduction),
+    ];
+    for (amount, caseload, money) in pairs {
+        acc.add(c, caseload, w * (amount > 0) as u64);
+        acc.add(c, money, w * amount as u64);
+    }
+    acc.add(c, M::Hicbc, w * hout.hicbc[h] as u64);
+    let t = tenure(hh.info[h]);
+    let arrears = (t == PRIVATE_RENT || t == SOCIAL_RENT) && hh.arrears[h] > 0;
+    acc.add(c, M::InArrears, w * arrears as u64);
+    acc.add(c, M::Arrears, w * arrears as u64 * hh.arrears[h] as u64);
+    acc.add(c, M::Homeless, w * (t == HOMELESS) as u64);
+    acc.add(c, M::Ta, w * (t == TEMPORARY) as u64);
+    acc.add(c, M::TaCost, w * (t == TEMPORARY) as u64 * ta_cost as u64);
+}
+
+/// The stage: every person's measures, then every household's.
 pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
     let n = persons.len();
     // fold, not map: one accumulator per rayon task rather than per chunk
-    (0..n.div_ceil(CHUNK))
+    let acc = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .fold(
             || (Acc::default(), States::new()),
             |(mut acc, mut states), c| {
                 for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    accounting_person(i, persons, pout, hh, hout, ta_cost, &mut acc, &mut states);
+                    let h = persons.household[i] as usize;
+                    let s = persons.status[i];
+                    let cl = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(s));
+                    let (earn, tax, ni, sp, dis, care) = (persons.earnings[i], pout.income_tax[i], pout.ni[i], pout.state_pension[i], pout.disability[i], pout.care_tariff[i]);
+                    person_measures(cl, hh.weight[h] as u64, s, earn, tax, ni, sp, dis, care, &mut acc, &mut states);
                 }
                 (acc, states)
             },
         )
         .map(|(mut acc, states)| {
             states.add_to(&mut acc);
+            acc
+        })
+        .reduce(Acc::default, |a, b| a.merge(&b));
+    acc.merge(&households(persons, hh, hout, ta_cost))
+}
+
+/// Every household's measures (those with members), at its first member's cell.
+pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
+    let n = hh.count();
+    (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .fold(Acc::default, |mut acc, c| {
+            for h in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                if hh.len[h] == 0 {
+                    continue;
+                }
+                let i = hh.start[h] as usize;
+                let cl = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(persons.status[i]));
+                household_measures(h, cl, hh, hout, ta_cost, &mut acc);
+            }
             acc
         })
         .reduce(Acc::default, |a, b| a.merge(&b))

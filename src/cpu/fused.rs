@@ -15,8 +15,12 @@
 //! which the scenario checks). The per-person functions in `labour.rs`, `health.rs` and
 //! `person_policy.rs` stay the reference: a test compares the kernel with them lane by lane on
 //! random states, and the stage-by-stage engine with this one month by month.
+//!
+//! The pass also counts each person's accounting measures (the accounting stage's person
+//! part), since nothing later in the month changes them.
 
-use super::{health::MAX_HEALTH_MULT, Ctx, CHUNK};
+use super::{accounting, health::MAX_HEALTH_MULT, Ctx, CHUNK};
+use crate::measures::{cell, Acc};
 use crate::codes::*;
 use crate::fixed::BP;
 use crate::params::StepParams;
@@ -37,7 +41,10 @@ pub const DRAWS: [Process; 8] = [
     Process::EarningsEntry,
 ];
 
-pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, out: &mut PersonOut) {
+/// The fused pass over every person; returns the persons' accounting measures
+/// ([`accounting::person_measures`]: the month's end state of a person is known once this
+/// pass has run, as nothing after it changes the person's status, earnings or policy results).
+pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, out: &mut PersonOut) -> Acc {
     let n = persons.len();
     out.resize(n);
     let Persons { id_lo, id_hi, household, age_months, status, earnings, wealth, .. } = persons;
@@ -53,9 +60,9 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
     )
         .into_par_iter()
         .enumerate()
-        .for_each_init(
-            || (Block::new(), Block::new(), Box::new([0u32; BLOCK])),
-            |(blk, pers, info), (c, (st, earn, tax, ni, sp, dis, care))| {
+        .fold(
+            || (Block::new(), Block::new(), Box::new([0u32; BLOCK]), Acc::default(), accounting::States::new()),
+            |(mut blk, mut pers, mut info, mut acc, mut states), (c, (st, earn, tax, ni, sp, dis, care))| {
                 for b in (0..st.len()).step_by(BLOCK) {
                     let i0 = c * CHUNK + b;
                     let n = BLOCK.min(st.len() - b);
@@ -71,19 +78,31 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
                         d_score: &pers.d[0][..n],
                         age: &age_months[r.clone()],
                         info: &info[..n],
-                        wealth: &wealth[r],
+                        wealth: &wealth[r.clone()],
                         st: &mut st[l.clone()],
                         earn: &mut earn[l.clone()],
                         tax: &mut tax[l.clone()],
                         ni: &mut ni[l.clone()],
                         sp: &mut sp[l.clone()],
                         dis: &mut dis[l.clone()],
-                        care: &mut care[l],
+                        care: &mut care[l.clone()],
                     };
                     run_kernel(ctx, lanes);
+                    for (k, (i, j)) in r.zip(l).enumerate() {
+                        let s = st[j];
+                        let cl = cell(region(info[k]), age_band(age_months[i] / 12), sex(s));
+                        let w = hh.weight[household[i] as usize] as u64;
+                        accounting::person_measures(cl, w, s, earn[j], tax[j], ni[j], sp[j], dis[j], care[j], &mut acc, &mut states);
+                    }
                 }
+                (blk, pers, info, acc, states)
             },
-        );
+        )
+        .map(|(_, _, _, mut acc, states)| {
+            states.add_to(&mut acc);
+            acc
+        })
+        .reduce(Acc::default, |a, b| a.merge(&b))
 }
 
 /// One block's inputs and outputs (every slice the block's length).
