@@ -312,12 +312,6 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
     upd(out, S_EMPLOYMENT, unemployed, unemployed && draw(st, Process::EmploymentDemand) % 10_000 < p.emp_request_bp)
 }
 
-/// Whether a person has any request this month (the fast path of every pass after demand).
-#[inline(always)]
-fn has_requests(i: usize, svc_wait: u32, hh: &Households, h: usize) -> bool {
-    svc_wait != 0 || (hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY)
-}
-
 /// A person with a request this month, found by the demand pass: later passes visit only
 /// these, and take the key base and the hospital stay from here instead of recomputing the
 /// person's streams (the GPU recomputes them; the values are the same).
@@ -482,24 +476,140 @@ pub fn capacities(ctx: &Ctx) -> Vec<u64> {
 }
 
 /// The demand pass over chunk `c` (`wv`: its waiting states): priorities, the priority
-/// histograms, and the chunk's requesters.
+/// histograms, and the chunk's requesters. By block of persons: this month's priorities of
+/// every person as selects the compiler vectorises ([`demand_block`], the values of
+/// [`demand_person`]), then the few waiters who left counted, then the requesters listed and
+/// histogrammed one by one.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u32], list: &mut Vec<Requester>, hist: &mut [u64], ev: &mut Acc, blk: &mut Block) {
+    let mut info = [0u32; BLOCK];
+    let mut first = [0u32; BLOCK];
+    let mut left = [0u32; BLOCK];
     for b in (0..wv.len()).step_by(BLOCK) {
         let i0 = c * CHUNK + b;
         let n = BLOCK.min(wv.len() - b);
-        blk.fill(&ctx.keys, &pp.id_lo[i0..i0 + n], &pp.id_hi[i0..i0 + n], &[Process::GpDemand, Process::AeDemand, Process::HospitalDemand, Process::Queue]);
+        blk.fill(&ctx.keys, &pp.id_lo[i0..i0 + n], &pp.id_hi[i0..i0 + n], &[Process::GpDemand, Process::AeDemand, Process::HospitalDemand, Process::Queue, Process::EmploymentDemand]);
+        for (k, &h) in pp.household[i0..i0 + n].iter().enumerate() {
+            info[k] = hr.info[h as usize];
+            first[k] = (hr.start[h as usize] as usize == i0 + k) as u32;
+        }
+        let any_left = run_demand_block(ctx, &blk.d, &pp.status[i0..i0 + n], &pp.age_months[i0..i0 + n], &info[..n], &first[..n], &mut wv[b..b + n], &mut left[..n]);
         for k in 0..n {
             let (i, j) = (i0 + k, b + k);
-            let h = pp.household[i] as usize;
-            wv[j] = demand_person(ctx, i, pp, wv[j], hr, h, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], ev);
-            if has_requests(i, wv[j], hr, h) {
+            if any_left && left[k] != 0 {
+                let h = pp.household[i] as usize;
+                let cl = cell(region(info[k]), age_band(pp.age_months[i] / 12), sex(pp.status[i]));
+                let w = hr.weight[h] as u64;
+                for svc in 0..N_PERSON_SERVICES as u32 {
+                    if left[k] >> svc & 1 != 0 {
+                        ev.add_at(cl, service_measure(svc, SM_DEMAND), w);
+                        ev.add_at(cl, service_measure(svc, SM_UNMET), w);
+                        ev.add_at(cl, service_measure(svc, SM_LEFT), w);
+                    }
+                }
+            }
+            if wv[j] != 0 || (first[k] != 0 && tenure(info[k]) == TEMPORARY) {
+                let h = pp.household[i] as usize;
                 let reqs = requests(ctx, i, pp, wv[j], hr, h, None);
-                hist_requests(&reqs, region(hr.info[h]) as usize, hr.weight[h] as u64, hist);
+                hist_requests(&reqs, region(info[k]) as usize, hr.weight[h] as u64, hist);
                 list.push(Requester { i: i as u32, kbase: blk.d[3][k], hospital: reqs[S_HOSPITAL as usize].1 });
             }
         }
+    }
+}
+
+/// [`demand_block`], compiled for AVX2 when the CPU has it.
+#[allow(clippy::too_many_arguments)]
+fn run_demand_block(ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    let p = *ctx.p;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { demand_block_avx2(&p, &ctx.t.words, d, status, age, info, first, wv, left) };
+    }
+    demand_block(&p, &ctx.t.words, d, status, age, info, first, wv, left)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn demand_block_avx2(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    demand_block(p, w, d, status, age, info, first, wv, left)
+}
+
+/// This month's priorities of a block of persons (the values of [`demand_person`]), written
+/// over last month's waiting states in `wv`; `left[k]` gets a bit per service whose waiter left
+/// because the need ended (counted by the caller). `d` holds the GP, A&E, hospital, queue and
+/// employment-support draws; `first` is 1 for a household's first member. Returns whether
+/// anyone left.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn demand_block(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    use crate::tables::{layout, BANDS};
+    let n = wv.len();
+    let svc_t: &[u32; BANDS * 9] = w[layout::SERVICE..layout::SERVICE + BANDS * 9].try_into().expect("table layout");
+    // the admission threshold of a person on the care waiting list, by (band, health)
+    let mut hosp_care = [0u32; BANDS * 3];
+    for (k, v) in hosp_care.iter_mut().enumerate() {
+        *v = mul_mult(svc_t[k * 3 + 2], p.sp_care_admission_bp);
+    }
+    let (status, age, info, first, left) = (&status[..n], &age[..n], &info[..n], &first[..n], &mut left[..n]);
+    let [d_gp, d_ae, d_hosp, _, d_emp, ..] = d;
+    let (d_gp, d_ae, d_hosp, d_emp) = (&d_gp[..n], &d_ae[..n], &d_hosp[..n], &d_emp[..n]);
+    let mut th = [[0u32; BLOCK]; 4];
+    {
+        let [t_gp, t_ae, t_hosp, t_hosp_care] = &mut th;
+        for k in 0..n {
+            let row = ((age_band_by_bounds(age[k] / 12) * 3 + health(status[k])) as usize).min(BANDS * 3 - 1);
+            t_gp[k] = svc_t[row * 3];
+            t_ae[k] = svc_t[row * 3 + 1];
+            t_hosp[k] = svc_t[row * 3 + 2];
+            t_hosp_care[k] = hosp_care[row];
+        }
+    }
+    let [t_gp, t_ae, t_hosp, t_hosp_care] = &th;
+    let (t_gp, t_ae, t_hosp, t_hosp_care) = (&t_gp[..n], &t_ae[..n], &t_hosp[..n], &t_hosp_care[..n]);
+    let emp_bp = p.emp_request_bp;
+    // one service: (this month's priority, left) from last month's wait, whether the need
+    // lasts and whether a new request is drawn
+    #[inline(always)]
+    fn upd(old: u32, svc: u32, need: bool, new_draw: bool) -> (u32, u32) {
+        let k = (old >> (svc * WAIT_BITS)) & WAIT_MASK;
+        let waiting = sel(need, (k + 1).min(30), 0);
+        let prio = sel(k == IN_PACKAGE, sel(need, IN_PACKAGE, 0), sel(k != 0, waiting, new_draw as u32));
+        (prio << (svc * WAIT_BITS), ((k != 0) & (k != IN_PACKAGE) & !need) as u32)
+    }
+    let mut any = 0u32;
+    for k in 0..n {
+        let old = wv[k];
+        let s = status[k];
+        let council = care_funding(s) == FUNDING_COUNCIL;
+        let (care, l_care) = upd(old, S_CARE, council, council);
+        let (gp, l_gp) = upd(old, S_GP, true, d_gp[k] < t_gp[k]);
+        let (ae, l_ae) = upd(old, S_AE, true, d_ae[k] < t_ae[k]);
+        // care_waiting: this month's care priority in 2..=30
+        let cw = (care >> (S_CARE * WAIT_BITS)).wrapping_sub(2) <= 28;
+        let thr = sel(cw, t_hosp_care[k], t_hosp[k]);
+        let (hosp, l_hosp) = upd(old, S_HOSPITAL, true, d_hosp[k] < thr);
+        let homeless = (first[k] != 0) & (tenure(info[k]) == HOMELESS);
+        let (hl, l_hl) = upd(old, S_HOMELESS, homeless, homeless);
+        let unemployed = employment(s) == UNEMPLOYED;
+        let (emp, l_emp) = upd(old, S_EMPLOYMENT, unemployed, unemployed & (d_emp[k] % 10_000 < emp_bp));
+        wv[k] = care | gp | ae | hosp | hl | emp;
+        let l = l_care << S_CARE | l_gp << S_GP | l_ae << S_AE | l_hosp << S_HOSPITAL | l_hl << S_HOMELESS | l_emp << S_EMPLOYMENT;
+        left[k] = l;
+        any |= l;
+    }
+    any != 0
+}
+
+#[inline(always)]
+fn sel(c: bool, a: u32, b: u32) -> u32 {
+    if c {
+        a
+    } else {
+        b
     }
 }
 
@@ -667,6 +777,69 @@ mod tests {
             select(pass, cap, &hist, &mut sel);
         }
         reqs.iter().map(|&(p, key, _)| is_served(&sel, p, key)).collect()
+    }
+
+    /// The demand block against [`demand_person`] lane by lane: priorities and the waiters
+    /// who left, on random waiting states, statuses and households.
+    #[test]
+    fn demand_block_matches_demand_person() {
+        use crate::rng::SplitMix64;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
+        let tables = crate::tables::Tables::build(&scenario).expect("tables");
+        let mut r = SplitMix64::new(5, 2);
+        let mut lefts = 0;
+        for trial in 0..40u32 {
+            let mut p = scenario.resolve(scenario.start.add(trial), trial).expect("params");
+            p.emp_request_bp = (r.next_u64() % 10_001) as u32;
+            p.sp_care_admission_bp = (r.next_u64() % 100_001) as u32;
+            let ctx = Ctx { p: &p, t: &tables, keys: StepKeys::new(7, trial), persistent: StepKeys::new(7, u32::MAX) };
+            let n = 1 + r.below(BLOCK as u64) as usize;
+            let mut pp = Persons::default();
+            let mut hh = Households::default();
+            for k in 0..n {
+                let st = pack_status(r.below(2) as u32, r.below(6) as u32, r.below(3) as u32, r.below(3) as u32) | (r.below(3) as u32) << CARE_FUNDING_SHIFT;
+                pp.push(r.next_u64() >> 1, k as u32, r.below(MAX_AGE_MONTHS as u64 + 1) as u32, st, 0, 0);
+                let mut wv = 0;
+                for svc in 0..N_PERSON_SERVICES as u32 {
+                    let k = [0, 0, 0, 1, 2, 29, 30, 31][r.below(8) as usize];
+                    wv = set_wait(wv, svc, k);
+                }
+                pp.svc_wait[k] = wv;
+                hh.id.push(k as u64);
+                hh.info.push(pack_info(r.below(12) as u32, r.below(5) as u32));
+                hh.weight.push(1 + r.below(5) as u32);
+                hh.start.push(if r.below(2) == 0 { k as u32 } else { u32::MAX });
+                hh.len.push(1);
+            }
+            let mut blk = Block::new();
+            let procs = [Process::GpDemand, Process::AeDemand, Process::HospitalDemand, Process::Queue, Process::EmploymentDemand];
+            blk.fill(&ctx.keys, &pp.id_lo, &pp.id_hi, &procs);
+            // draws near zero exercise new requests
+            for row in blk.d.iter_mut().take(3) {
+                for v in row.iter_mut().take(n) {
+                    if r.below(2) == 0 {
+                        *v >>= 8;
+                    }
+                }
+            }
+            let info: Vec<u32> = hh.info.clone();
+            let first: Vec<u32> = (0..n).map(|k| (hh.start[k] == k as u32) as u32).collect();
+            let mut wv = pp.svc_wait.clone();
+            let mut left = vec![0u32; n];
+            run_demand_block(&ctx, &blk.d, &pp.status, &pp.age_months, &info, &first, &mut wv, &mut left);
+            for k in 0..n {
+                let mut ev = Acc::default();
+                let want = demand_person(&ctx, k, &pp, pp.svc_wait[k], &hh, k, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], &mut ev);
+                assert_eq!(wv[k], want, "trial {trial} lane {k}: priorities");
+                for svc in 0..N_PERSON_SERVICES as u32 {
+                    let counted = ev.total_at(service_measure(svc, SM_LEFT));
+                    assert_eq!(counted, (left[k] >> svc & 1) as u64 * hh.weight[k] as u64, "trial {trial} lane {k} service {svc}: left");
+                    lefts += (counted > 0) as u32;
+                }
+            }
+        }
+        assert!(lefts > 0);
     }
 
     #[test]
