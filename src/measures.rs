@@ -165,6 +165,17 @@ pub fn cell(region: u32, band: u32, sex: u32) -> usize {
     ((region as usize * 8) + band as usize) * 2 + sex as usize
 }
 
+/// One cell's measures in an [`Acc`].
+pub struct Row<'a>(pub &'a mut [u64; N_MEASURES]);
+
+impl Row<'_> {
+    #[inline(always)]
+    pub fn add(&mut self, m: M, v: u64) {
+        let x = &mut self.0[m as usize];
+        *x = x.wrapping_add(v);
+    }
+}
+
 /// One month's accumulators: `[cell][measure]`, exact u64 sums (order-independent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Acc(pub Vec<u64>);
@@ -183,6 +194,11 @@ impl Acc {
     #[inline(always)]
     pub fn add_at(&mut self, cell: usize, m: usize, v: u64) {
         self.0[cell * N_MEASURES + m] = self.0[cell * N_MEASURES + m].wrapping_add(v);
+    }
+    /// A cell's row of measures (one bounds check for all the adds to a cell).
+    #[inline(always)]
+    pub fn row(&mut self, cell: usize) -> Row<'_> {
+        Row((&mut self.0[cell * N_MEASURES..(cell + 1) * N_MEASURES]).try_into().expect("a cell's row"))
     }
     pub fn get_at(&self, cell: usize, m: usize) -> u64 {
         self.0[cell * N_MEASURES + m]

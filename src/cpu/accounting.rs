@@ -60,27 +60,29 @@ impl States {
 #[inline(always)]
 pub fn person_measures(c: usize, w: u64, s: u32, earnings: u32, tax: u32, ni: u32, sp: u32, dis: u32, care_tariff: u32, acc: &mut Acc, states: &mut States) {
     states.add(c, s, w);
-    acc.add(c, M::Earnings, w * earnings as u64);
-    acc.add(c, M::IncomeTax, w * tax as u64);
-    acc.add(c, M::Ni, w * ni as u64);
-    acc.add(c, M::StatePensionCaseload, w * (sp > 0) as u64);
-    acc.add(c, M::StatePension, w * sp as u64);
-    acc.add(c, M::DisabilityCaseload, w * (dis > 0) as u64);
-    acc.add(c, M::Disability, w * dis as u64);
+    let mut acc = acc.row(c);
+    acc.add(M::Earnings, w * earnings as u64);
+    acc.add(M::IncomeTax, w * tax as u64);
+    acc.add(M::Ni, w * ni as u64);
+    acc.add(M::StatePensionCaseload, w * (sp > 0) as u64);
+    acc.add(M::StatePension, w * sp as u64);
+    acc.add(M::DisabilityCaseload, w * (dis > 0) as u64);
+    acc.add(M::Disability, w * dis as u64);
     let funding = care_funding(s);
-    acc.add(c, M::CareEligible, w * (funding != FUNDING_NONE) as u64);
-    acc.add(c, M::CareSelfFunderCaseload, w * (funding == FUNDING_SELF) as u64);
-    acc.add(c, M::CareCouncilCaseload, w * (funding == FUNDING_COUNCIL) as u64);
+    acc.add(M::CareEligible, w * (funding != FUNDING_NONE) as u64);
+    acc.add(M::CareSelfFunderCaseload, w * (funding == FUNDING_SELF) as u64);
+    acc.add(M::CareCouncilCaseload, w * (funding == FUNDING_COUNCIL) as u64);
     // the tariff is zero unless council-supported (person_policy::care_means_test)
-    acc.add(c, M::CareTariff, w * care_tariff as u64);
+    acc.add(M::CareTariff, w * care_tariff as u64);
 }
 
 /// A household's measures, counted at its first member's cell.
 #[inline(always)]
 fn household_measures(h: usize, c: usize, hh: &Households, hout: &HouseholdOut, ta_cost: u32, acc: &mut Acc) {
     let w = hh.weight[h] as u64;
-    acc.add(c, M::Households, w);
-    acc.add(c, M::NetIncome, w * hout.net_income[h] as u64);
+    let mut acc = acc.row(c);
+    acc.add(M::Households, w);
+    acc.add(M::NetIncome, w * hout.net_income[h] as u64);
     let pairs = [
         (hout.universal_credit[h], M::UcCaseload, M::Uc),
         (hout.pension_credit[h], M::PcCaseload, M::Pc),
@@ -88,17 +90,17 @@ fn household_measures(h: usize, c: usize, hh: &Households, hout: &HouseholdOut, 
         (hout.cap_reduction[h], M::CapCaseload, M::CapReduction),
     ];
     for (amount, caseload, money) in pairs {
-        acc.add(c, caseload, w * (amount > 0) as u64);
-        acc.add(c, money, w * amount as u64);
+        acc.add(caseload, w * (amount > 0) as u64);
+        acc.add(money, w * amount as u64);
     }
-    acc.add(c, M::Hicbc, w * hout.hicbc[h] as u64);
+    acc.add(M::Hicbc, w * hout.hicbc[h] as u64);
     let t = tenure(hh.info[h]);
     let arrears = (t == PRIVATE_RENT || t == SOCIAL_RENT) && hh.arrears[h] > 0;
-    acc.add(c, M::InArrears, w * arrears as u64);
-    acc.add(c, M::Arrears, w * arrears as u64 * hh.arrears[h] as u64);
-    acc.add(c, M::Homeless, w * (t == HOMELESS) as u64);
-    acc.add(c, M::Ta, w * (t == TEMPORARY) as u64);
-    acc.add(c, M::TaCost, w * (t == TEMPORARY) as u64 * ta_cost as u64);
+    acc.add(M::InArrears, w * arrears as u64);
+    acc.add(M::Arrears, w * arrears as u64 * hh.arrears[h] as u64);
+    acc.add(M::Homeless, w * (t == HOMELESS) as u64);
+    acc.add(M::Ta, w * (t == TEMPORARY) as u64);
+    acc.add(M::TaCost, w * (t == TEMPORARY) as u64 * ta_cost as u64);
 }
 
 /// The stage: every person's measures, then every household's.
