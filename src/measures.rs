@@ -171,7 +171,11 @@ pub struct Row<'a>(pub &'a mut [u64; N_MEASURES]);
 impl Row<'_> {
     #[inline(always)]
     pub fn add(&mut self, m: M, v: u64) {
-        let x = &mut self.0[m as usize];
+        self.add_at(m as usize, v);
+    }
+    #[inline(always)]
+    pub fn add_at(&mut self, m: usize, v: u64) {
+        let x = &mut self.0[m];
         *x = x.wrapping_add(v);
     }
 }

@@ -217,23 +217,46 @@ impl Households {
         }
     }
     /// Rebuild `start`/`len` from the persons' household indices (persons grouped by household).
+    /// In parallel over chunks of persons: a household is indexed by the chunk that holds its
+    /// first member, which follows its run past the chunk's end if need be.
     pub fn index_members(&mut self, person_household: &[u32]) {
+        use rayon::prelude::*;
+        use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+        const CHUNK: usize = 1 << 16;
+        let n_h = self.count();
         self.start.clear();
-        self.start.resize(self.count(), 0);
+        self.start.resize(n_h, 0);
         self.len.clear();
-        self.len.resize(self.count(), 0);
-        let mut i = 0;
-        while i < person_household.len() {
-            let h = person_household[i] as usize;
-            let mut j = i + 1;
-            while j < person_household.len() && person_household[j] as usize == h {
-                j += 1;
+        self.len.resize(n_h, 0);
+        // SAFETY: AtomicU32 has u32's size and alignment, and the vectors are borrowed
+        // exclusively here, so viewing them as atomics is sound (what the unstable
+        // AtomicU32::from_mut_slice does). Relaxed stores suffice: each household is written
+        // by one task when persons are grouped by household, and rayon's join orders the
+        // writes before the return.
+        let start: &[AtomicU32] = unsafe { &*(self.start.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+        let len: &[AtomicU32] = unsafe { &*(self.len.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+        let n = person_household.len();
+        (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+            let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+            let mut i = lo;
+            // a run that began in an earlier chunk belongs to that chunk
+            if lo > 0 {
+                while i < hi && person_household[i] == person_household[lo - 1] {
+                    i += 1;
+                }
             }
-            debug_assert_eq!(self.len[h], 0, "household {h} not contiguous");
-            self.start[h] = i as u32;
-            self.len[h] = (j - i) as u32;
-            i = j;
-        }
+            while i < hi {
+                let h = person_household[i];
+                let mut j = i + 1;
+                while j < n && person_household[j] == h {
+                    j += 1;
+                }
+                debug_assert_eq!(len[h as usize].load(Relaxed), 0, "household {h} not contiguous");
+                start[h as usize].store(i as u32, Relaxed);
+                len[h as usize].store((j - i) as u32, Relaxed);
+                i = j;
+            }
+        });
     }
 }
 
@@ -274,5 +297,44 @@ pub struct Population {
 impl Population {
     pub fn weighted_persons(&self) -> u64 {
         self.persons.household.iter().map(|&h| self.households.weight[h as usize] as u64).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The parallel index against a serial one, with households spanning chunk boundaries
+    /// (one larger than a whole chunk) and households left with no members.
+    #[test]
+    fn index_members_matches_a_serial_index() {
+        let mut r = crate::rng::SplitMix64::new(1, 4);
+        let n_h = 60_000usize;
+        let mut order: Vec<u32> = (0..n_h as u32).collect();
+        for i in (1..n_h).rev() {
+            order.swap(i, r.below(i as u64 + 1) as usize);
+        }
+        let mut ph = Vec::new();
+        for (k, &h) in order.iter().enumerate() {
+            let size = match k {
+                7 => 150_000,
+                _ if r.below(10) == 0 => 0,
+                _ => r.below(6) as usize,
+            };
+            ph.extend(std::iter::repeat_n(h, size));
+        }
+        let mut hh = Households { id: (0..n_h as u64).collect(), ..Default::default() };
+        hh.index_members(&ph);
+        let (mut start, mut len) = (vec![0u32; n_h], vec![0u32; n_h]);
+        let mut i = 0;
+        while i < ph.len() {
+            let j = i + ph[i..].iter().take_while(|&&h| h == ph[i]).count();
+            start[ph[i] as usize] = i as u32;
+            len[ph[i] as usize] = (j - i) as u32;
+            i = j;
+        }
+        assert!(ph.len() > 3 * (1 << 16));
+        assert_eq!(hh.start, start);
+        assert_eq!(hh.len, len);
     }
 }

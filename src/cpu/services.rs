@@ -393,7 +393,8 @@ fn apply_person(ctx: &Ctx, rq: &Requester, persons: &Persons, wv: u32, hh: &Hous
     let w = hh.weight[h] as u64;
     let mut out = wv;
     let mut change: Option<HouseholdChange> = None;
-    let at = At { c, r, h, w, info, kbase };
+    let at = At { r, h, w, info, kbase };
+    let ev = &mut ev.row(c);
     apply_one::<S_GP>(ctx, &at, reqs[S_GP as usize], hh, sel, &mut out, &mut change, ev);
     apply_one::<S_AE>(ctx, &at, reqs[S_AE as usize], hh, sel, &mut out, &mut change, ev);
     apply_one::<S_HOSPITAL>(ctx, &at, reqs[S_HOSPITAL as usize], hh, sel, &mut out, &mut change, ev);
@@ -404,10 +405,9 @@ fn apply_person(ctx: &Ctx, rq: &Requester, persons: &Persons, wv: u32, hh: &Hous
     (out, change)
 }
 
-/// Where a requester's outcomes are counted: cell, region, household, weight, the household's
-/// info word and the person's queue-key base.
+/// A requester's region, household, weight, the household's info word and the person's
+/// queue-key base (the outcomes are counted in the row of the person's cell).
 struct At {
-    c: usize,
     r: u32,
     h: usize,
     w: u64,
@@ -419,25 +419,25 @@ struct At {
 /// over a match).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn apply_one<const S: u32>(ctx: &Ctx, at: &At, (prio, u): (u32, u32), hh: &Households, sel: &[u32], out: &mut u32, change: &mut Option<HouseholdChange>, ev: &mut Acc) {
+fn apply_one<const S: u32>(ctx: &Ctx, at: &At, (prio, u): (u32, u32), hh: &Households, sel: &[u32], out: &mut u32, change: &mut Option<HouseholdChange>, ev: &mut Row) {
     if prio == 0 {
         return;
     }
     let p = ctx.p;
-    let At { c, r, h, w, info, kbase } = *at;
+    let At { r, h, w, info, kbase, .. } = *at;
     let q = S as usize * 12 + r as usize;
     let key = key_of(kbase, S);
     let m = |k: usize| service_measure(S, k);
-    ev.add_at(c, m(SM_DEMAND), w);
-    ev.add_at(c, m(SM_UNITS_DEMANDED), w * u as u64);
+    ev.add_at(m(SM_DEMAND), w);
+    ev.add_at(m(SM_UNITS_DEMANDED), w * u as u64);
     let is_new = if S == S_LETTINGS { hh.wait[h] == 0 } else { prio == 1 };
     if is_new {
-        ev.add_at(c, m(SM_NEW), w);
+        ev.add_at(m(SM_NEW), w);
     }
     if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, key) {
-        ev.add_at(c, m(SM_SERVED), w);
-        ev.add_at(c, m(SM_UNITS), w * u as u64);
-        ev.add_at(c, m(SM_COST), w * mul_sat(u, unit_cost(ctx, S)) as u64);
+        ev.add_at(m(SM_SERVED), w);
+        ev.add_at(m(SM_UNITS), w * u as u64);
+        ev.add_at(m(SM_COST), w * mul_sat(u, unit_cost(ctx, S)) as u64);
         match S {
             S_CARE => *out = set_wait(*out, S, IN_PACKAGE),
             S_HOMELESS => {
@@ -448,15 +448,15 @@ fn apply_one<const S: u32>(ctx: &Ctx, at: &At, (prio, u): (u32, u32), hh: &House
             _ => *out = set_wait(*out, S, 0),
         }
     } else {
-        ev.add_at(c, m(SM_UNMET), w);
+        ev.add_at(m(SM_UNMET), w);
         if S == S_LETTINGS {
-            ev.add_at(c, m(SM_WAITING), w);
+            ev.add_at(m(SM_WAITING), w);
             *change = Some(HouseholdChange { h: h as u32, info, rent: hh.rent[h], wait: hh.wait[h].saturating_add(1) });
             return;
         }
         let waited = if prio == IN_PACKAGE { 1 } else { prio };
         if waited > max_wait(ctx, S) {
-            ev.add_at(c, m(SM_LEFT), w);
+            ev.add_at(m(SM_LEFT), w);
             *out = set_wait(*out, S, 0);
             if S == S_HOMELESS {
                 // own arrangements: a private tenancy at the region's private rent (the TA
@@ -464,7 +464,7 @@ fn apply_one<const S: u32>(ctx: &Ctx, at: &At, (prio, u): (u32, u32), hh: &House
                 *change = Some(HouseholdChange { h: h as u32, info: pack_info(r, PRIVATE_RENT), rent: p.ta_rent[r as usize], wait: 0 });
             }
         } else {
-            ev.add_at(c, m(SM_WAITING), w);
+            ev.add_at(m(SM_WAITING), w);
             *out = set_wait(*out, S, waited);
         }
     }
@@ -501,11 +501,12 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
                 let h = pp.household[i] as usize;
                 let cl = cell(region(info[k]), age_band(pp.age_months[i] / 12), sex(pp.status[i]));
                 let w = hr.weight[h] as u64;
+                let mut row = ev.row(cl);
                 for svc in 0..N_PERSON_SERVICES as u32 {
                     if left[k] >> svc & 1 != 0 {
-                        ev.add_at(cl, service_measure(svc, SM_DEMAND), w);
-                        ev.add_at(cl, service_measure(svc, SM_UNMET), w);
-                        ev.add_at(cl, service_measure(svc, SM_LEFT), w);
+                        row.add_at(service_measure(svc, SM_DEMAND), w);
+                        row.add_at(service_measure(svc, SM_UNMET), w);
+                        row.add_at(service_measure(svc, SM_LEFT), w);
                     }
                 }
             }
@@ -678,19 +679,24 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         // a request that misses a pass's prefix misses every later pass: each pass keeps
         // only the candidates it counted
         for pass in 1..=4u32 {
-            let mut hist = vec![0u64; N_QUEUES * BINS];
-            for v in cands.iter_mut() {
-                v.retain(|&(q, key, wu)| {
-                    let sq = &sel[q as usize * SEL_WORDS..(q as usize + 1) * SEL_WORDS];
-                    match hist_bin(sq, pass, sq[1], key) {
-                        Some(b) => {
-                            hist[q as usize * BINS + b] += wu;
-                            true
+            // per chunk in parallel, the histograms summed (u64 sums: order-free)
+            let sl = &sel;
+            let hist = cands
+                .par_iter_mut()
+                .fold(new_hist, |mut hist, v| {
+                    v.retain(|&(q, key, wu)| {
+                        let sq = &sl[q as usize * SEL_WORDS..(q as usize + 1) * SEL_WORDS];
+                        match hist_bin(sq, pass, sq[1], key) {
+                            Some(b) => {
+                                hist[q as usize * BINS + b] += wu;
+                                true
+                            }
+                            None => false,
                         }
-                        None => false,
-                    }
-                });
-            }
+                    });
+                    hist
+                })
+                .reduce(new_hist, add_hist);
             for q in 0..N_QUEUES {
                 select(pass, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
             }
