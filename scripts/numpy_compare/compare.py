@@ -69,7 +69,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--population", required=True, help="directory with persons.parquet and households.parquet")
     ap.add_argument("--months", type=int, default=12)
-    ap.add_argument("--twin", default="/tmp/twin-helper", help="twin binary (default /tmp/twin-helper)")
+    ap.add_argument("--twin", default=os.path.join(REPO, "target", "release", "twin"),
+                    help="twin binary (default: this repository's release build, target/release/twin)")
     ap.add_argument("--scenario", default=os.path.join(REPO, "scenarios", "baseline.toml"))
     ap.add_argument("--compat-head", action="store_true",
                     help="numpy follows the committed HEAD where it differs from the working tree (see README)")
