@@ -139,8 +139,8 @@ fn block(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut 
     let mut t_death = [0u32; BLOCK];
     let mut t_birth = [0u32; BLOCK];
     let (t_death, t_birth) = (&mut t_death[..n], &mut t_birth[..n]);
-    for k in 0..n {
-        age[k] = (age[k] + 1).min(MAX_AGE_MONTHS);
+    for a in age.iter_mut() {
+        *a = (*a + 1).min(MAX_AGE_MONTHS);
     }
     for k in 0..n {
         let y = ((age[k] / 12) as usize).min(AGES - 1);
