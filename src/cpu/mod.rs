@@ -4,14 +4,23 @@
 //! and writing the same arrays — plus a driver that runs it over rayon chunks. That makes the
 //! Rust slightly less idiomatic than it could be, on purpose: the two must read side by side.
 //!
-//! Where speed asked for it, the CPU drivers depart from the shader's shape without changing
-//! any value (benches/README.md records why): labour, health and person policy run as one
-//! fused pass; streams and draws are hashed by block of persons (`rng::Block`) and handed to
-//! the per-person functions; the services stage keeps a list of the month's requesters and
-//! runs the key-byte passes of its radix select over the requests at each cut, and writes its
-//! per-service rules out service by service where the shader loops; accounting counts person
-//! states once per cell and expands them; the age band comes from a table. The per-person
-//! rules themselves stay line for line with the WGSL.
+//! Where speed asked for it, the CPU path departs from the shader's shape without changing
+//! any value (benches/README.md records why, with the measured effect):
+//! - labour, health and person policy run as one fused pass ([`fused`]), which also counts
+//!   each person's accounting measures; the accounting stage then counts the households;
+//! - demography, the fused pass and the services demand run as *block kernels*: 256 persons
+//!   at a time, lookups in loops of their own, every branch on the data a select, so the
+//!   compiler vectorises them (AVX2, detected at run time); streams and draws are hashed by
+//!   block (`rng::Block`);
+//! - the services stage keeps a list of the month's requesters and runs the key-byte passes of
+//!   its radix select over the requests at each cut, and writes its per-service rules out
+//!   service by service where the shader loops;
+//! - accounting counts person states once per cell and expands them; the age band comes from
+//!   a table.
+//!
+//! The per-person functions stay line for line with the WGSL and are the reference: each
+//! kernel is tested lane by lane against them, and [`crate::engine::Engine::step`] against
+//! the stages run one by one ([`crate::engine::Engine::step_by_stage`]).
 //!
 //! Reductions (event counts, aggregates) are integer sums, so chunking and thread count do not
 //! change any result.
