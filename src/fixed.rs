@@ -50,6 +50,7 @@ pub fn ceil_div(a: u32, b: u32) -> u32 {
 /// 64-bit integers). a = ah·2^16 + al;
 /// a·b/c = (ah·b div c)·2^16 + ((ah·b mod c)·2^16 + al·b) / c, and with c ≤ 2^15 the inner
 /// sum stays below (c-1)·2^16 + (2^16-1)·c < 2^32.
+#[inline(always)]
 pub fn mul_div_limbs(a: u32, b: u32, c: u32) -> u32 {
     debug_assert!(b <= c && c <= 32768 && c > 0);
     let ah = a >> 16;

@@ -133,8 +133,8 @@ unsafe fn block_avx2(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32
 fn block(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
     use crate::tables::{layout, AGES};
     let n = age.len();
-    let death_t: &[u32; 2 * AGES * 3] = w[layout::DEATH..layout::DEATH + 2 * AGES * 3].try_into().expect("table layout");
-    let birth_t: &[u32; AGES] = w[layout::BIRTH..layout::BIRTH + AGES].try_into().expect("table layout");
+    let death_t: &[u32; 2 * AGES * 3] = super::tab(w, layout::DEATH);
+    let birth_t: &[u32; AGES] = super::tab(w, layout::BIRTH);
     let (st, d_death, d_birth) = (&mut st[..n], &d_death[..n], &d_birth[..n]);
     let mut t_death = [0u32; BLOCK];
     let mut t_birth = [0u32; BLOCK];

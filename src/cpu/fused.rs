@@ -22,7 +22,8 @@
 use super::{accounting, health::MAX_HEALTH_MULT, Ctx, CHUNK};
 use crate::measures::{cell, Acc};
 use crate::codes::*;
-use crate::fixed::BP;
+use super::{sel, tab};
+use crate::fixed::{mul_div_limbs, mul_mult, BP};
 use crate::params::StepParams;
 use crate::rng::{Block, Process, BLOCK};
 use crate::state::*;
@@ -160,43 +161,6 @@ unsafe fn kernel_avx2(
     care: &mut [u32],
 ) {
     kernel(p, w, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
-}
-
-/// A table of the flat table buffer as a fixed-size array (so indices clamped below `N` need
-/// no bounds check).
-#[inline(always)]
-fn tab<const N: usize>(w: &[u32], off: usize) -> &[u32; N] {
-    w[off..off + N].try_into().expect("table layout")
-}
-
-/// floor(a · bp / 10,000) for bp ≤ 10,000, in 32-bit operations (the limb algorithm of
-/// [`crate::fixed::mul_div_limbs`] with c = 10,000).
-#[inline(always)]
-fn mul_bp32(a: u32, bp: u32) -> u32 {
-    let hb = (a >> 16) * bp; // < 2^16 · 10^4
-    let q1 = hb / BP;
-    let r1 = hb % BP;
-    let lo = (r1 << 16) + (a & 0xffff) * bp;
-    (q1 << 16).wrapping_add(lo / BP)
-}
-
-/// [`crate::fixed::mul_mult`] without its shortcut for a multiplier of 1 (which the formula
-/// gives anyway: q·10⁴ + r).
-#[inline(always)]
-fn mul_mult(a: u32, m: u32) -> u32 {
-    let q = a / BP;
-    let r = a % BP;
-    let qm = ((q as u64 * m as u64).min(u32::MAX as u64)) as u32;
-    qm.saturating_add(r * m / BP)
-}
-
-#[inline(always)]
-fn sel(c: bool, a: u32, b: u32) -> u32 {
-    if c {
-        a
-    } else {
-        b
-    }
 }
 
 /// Labour, health and person policy for one block (MODEL.md §3 steps 2, 3 and 5, person
@@ -366,15 +330,15 @@ fn kernel(
         sp[k] = pension;
         // income tax on the annualised gross
         let g = e.wrapping_add(pension).wrapping_mul(12);
-        let pa = p.pa.saturating_sub(mul_bp32(g.saturating_sub(p.pa_taper_threshold), p.pa_taper_bp));
+        let pa = p.pa.saturating_sub(mul_div_limbs(g.saturating_sub(p.pa_taper_threshold), p.pa_taper_bp, BP));
         let taxable = g.saturating_sub(pa);
         let basic = taxable.min(p.higher_threshold);
         let higher = taxable.min(p.additional_threshold).saturating_sub(p.higher_threshold);
         let additional = taxable.saturating_sub(p.additional_threshold);
-        tax[k] = mul_bp32(basic, p.basic_bp).wrapping_add(mul_bp32(higher, p.higher_bp)).wrapping_add(mul_bp32(additional, p.additional_bp)) / 12;
+        tax[k] = mul_div_limbs(basic, p.basic_bp, BP).wrapping_add(mul_div_limbs(higher, p.higher_bp, BP)).wrapping_add(mul_div_limbs(additional, p.additional_bp, BP)) / 12;
         // employee NI
         let e12 = e.wrapping_mul(12);
-        let v = mul_bp32(e12.min(p.ni_uel).wrapping_sub(p.ni_pt), p.ni_main_bp).wrapping_add(mul_bp32(e12.saturating_sub(p.ni_uel), p.ni_upper_bp)) / 12;
+        let v = mul_div_limbs(e12.min(p.ni_uel).wrapping_sub(p.ni_pt), p.ni_main_bp, BP).wrapping_add(mul_div_limbs(e12.saturating_sub(p.ni_uel), p.ni_upper_bp, BP)) / 12;
         ni[k] = sel(at_spa || e12 <= p.ni_pt, 0, v);
         // disability benefit
         let h = health(s);
@@ -404,14 +368,12 @@ mod tests {
     use crate::rng::{SplitMix64, StepKeys};
 
     #[test]
-    fn limb_products_match() {
+    fn limb_products_match_for_rates() {
         let mut r = SplitMix64::new(11, 0);
         for _ in 0..1_000_000 {
             let a = r.next_u64() as u32;
             let bp = (r.next_u64() % 10_001) as u32;
-            assert_eq!(mul_bp32(a, bp), crate::fixed::mul_bp(a, bp), "a={a} bp={bp}");
-            let m = (r.next_u64() % 100_001) as u32;
-            assert_eq!(mul_mult(a, m), crate::fixed::mul_mult(a, m), "a={a} m={m}");
+            assert_eq!(mul_div_limbs(a, bp, BP), crate::fixed::mul_bp(a, bp), "a={a} bp={bp}");
         }
     }
 

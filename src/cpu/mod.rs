@@ -43,6 +43,23 @@ use crate::tables::Tables;
 /// Persons per rayon task.
 pub const CHUNK: usize = 1 << 14;
 
+/// A table of the flat table buffer ([`Tables::words`]) as a fixed-size array, so the block
+/// kernels' indices clamped below `N` need no bounds check.
+#[inline(always)]
+pub(crate) fn tab<const N: usize>(w: &[u32], off: usize) -> &[u32; N] {
+    w[off..off + N].try_into().expect("table layout")
+}
+
+/// `a` if `c`, else `b`: the block kernels' select (branch-free once vectorised).
+#[inline(always)]
+pub(crate) fn sel(c: bool, a: u32, b: u32) -> u32 {
+    if c {
+        a
+    } else {
+        b
+    }
+}
+
 /// What every stage reads: this month's parameters, the rate tables and the RNG keys.
 pub struct Ctx<'a> {
     pub p: &'a StepParams,

@@ -50,7 +50,7 @@
 //! waiting, except that care also carries its packages in payment and a household in temporary
 //! accommodation whose members all die leaves the lettings list without a count.
 
-use super::{Ctx, CHUNK};
+use super::{sel, Ctx, CHUNK};
 use crate::codes::*;
 use crate::fixed::{mul_mult, mul_sat};
 use crate::measures::*;
@@ -549,7 +549,7 @@ unsafe fn demand_block_avx2(p: &crate::params::StepParams, w: &[u32], d: &[[u32;
 fn demand_block(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
     use crate::tables::{layout, BANDS};
     let n = wv.len();
-    let svc_t: &[u32; BANDS * 9] = w[layout::SERVICE..layout::SERVICE + BANDS * 9].try_into().expect("table layout");
+    let svc_t: &[u32; BANDS * 9] = super::tab(w, layout::SERVICE);
     // the admission threshold of a person on the care waiting list, by (band, health)
     let mut hosp_care = [0u32; BANDS * 3];
     for (k, v) in hosp_care.iter_mut().enumerate() {
@@ -605,14 +605,6 @@ fn demand_block(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8],
     any != 0
 }
 
-#[inline(always)]
-fn sel(c: bool, a: u32, b: u32) -> u32 {
-    if c {
-        a
-    } else {
-        b
-    }
-}
 
 /// The services stage's per-chunk requester lists and cut candidates, kept per thread from
 /// month to month (cleared, capacity kept): at national scale they are hundreds of MB, which
