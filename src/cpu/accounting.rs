@@ -18,7 +18,12 @@ use rayon::prelude::*;
 /// four measures (population, employment, health and care-need counts), expanded by
 /// [`States::add_to`] once per task.
 const N_STATES: usize = 6 * 3 * 3;
+/// Persons by (cell, care funding, receives state pension, receives disability benefit),
+/// weighted: one add per person stands for the five caseloads of these (care funding is a
+/// 2-bit field: four values).
+const N_FLAGS: usize = 4 * 2 * 2;
 
+/// A task's counts of persons by state ([`N_STATES`] per cell, then [`N_FLAGS`] per cell).
 pub struct States(Vec<u64>);
 
 impl Default for States {
@@ -29,12 +34,14 @@ impl Default for States {
 
 impl States {
     pub fn new() -> States {
-        States(vec![0; N_CELLS * N_STATES])
+        States(vec![0; N_CELLS * (N_STATES + N_FLAGS)])
     }
     #[inline(always)]
-    fn add(&mut self, c: usize, s: u32, w: u64) {
+    fn add(&mut self, c: usize, s: u32, sp: u32, dis: u32, w: u64) {
         let k = (employment(s) as usize * 3 + health(s) as usize) * 3 + care(s) as usize;
         self.0[c * N_STATES + k] += w;
+        let f = (care_funding(s) as usize * 2 + (sp > 0) as usize) * 2 + (dis > 0) as usize;
+        self.0[N_CELLS * N_STATES + c * N_FLAGS + f] += w;
     }
     pub fn add_to(&self, acc: &mut Acc) {
         const EMP: [M; 6] = [M::Child, M::InEducation, M::Employed, M::Unemployed, M::Inactive, M::Retired];
@@ -49,29 +56,36 @@ impl States {
                     acc.add(c, CARE[k % 3], w);
                 }
             }
+            let flags = &self.0[N_CELLS * N_STATES + c * N_FLAGS..N_CELLS * N_STATES + (c + 1) * N_FLAGS];
+            for (f, &w) in flags.iter().enumerate() {
+                if w != 0 {
+                    let (funding, sp, dis) = (f as u32 / 4, f / 2 % 2 == 1, f % 2 == 1);
+                    let mut row = acc.row(c);
+                    row.add(M::StatePensionCaseload, w * sp as u64);
+                    row.add(M::DisabilityCaseload, w * dis as u64);
+                    row.add(M::CareEligible, w * (funding != FUNDING_NONE) as u64);
+                    row.add(M::CareSelfFunderCaseload, w * (funding == FUNDING_SELF) as u64);
+                    row.add(M::CareCouncilCaseload, w * (funding == FUNDING_COUNCIL) as u64);
+                }
+            }
         }
     }
 }
 
 /// A person's own measures (counted at the person's cell): states, earnings, tax, NI, state
-/// pension, disability benefit and social-care funding. Without branches: a caseload adds the
-/// weight times 0 or 1, which leaves the sums as the conditional adds of the shader leave them.
+/// pension, disability benefit and social-care funding. Without branches: the counts and
+/// caseloads go to `states` (two adds, expanded once per task), the money is added as it is
+/// (zero adds nothing), which leaves the sums as the conditional adds of the shader leave them.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub fn person_measures(c: usize, w: u64, s: u32, earnings: u32, tax: u32, ni: u32, sp: u32, dis: u32, care_tariff: u32, acc: &mut Acc, states: &mut States) {
-    states.add(c, s, w);
+    states.add(c, s, sp, dis, w);
     let mut acc = acc.row(c);
     acc.add(M::Earnings, w * earnings as u64);
     acc.add(M::IncomeTax, w * tax as u64);
     acc.add(M::Ni, w * ni as u64);
-    acc.add(M::StatePensionCaseload, w * (sp > 0) as u64);
     acc.add(M::StatePension, w * sp as u64);
-    acc.add(M::DisabilityCaseload, w * (dis > 0) as u64);
     acc.add(M::Disability, w * dis as u64);
-    let funding = care_funding(s);
-    acc.add(M::CareEligible, w * (funding != FUNDING_NONE) as u64);
-    acc.add(M::CareSelfFunderCaseload, w * (funding == FUNDING_SELF) as u64);
-    acc.add(M::CareCouncilCaseload, w * (funding == FUNDING_COUNCIL) as u64);
     // the tariff is zero unless council-supported (person_policy::care_means_test)
     acc.add(M::CareTariff, w * care_tariff as u64);
 }

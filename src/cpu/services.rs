@@ -214,32 +214,26 @@ pub fn select(pass: u32, capacity: u64, hist: &[u64], sel: &mut [u32]) {
 }
 
 /// A person's requests after the demand pass: (priority, units) per service, 0 = none.
-/// `hospital_units`: the hospital request's units when already known (see [`Requester`]).
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn requests(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize, hospital_units: Option<u32>) -> [(u32, u32); N_SERVICES] {
+fn requests(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize) -> [(u32, u32); N_SERVICES] {
     // one helper per service with the service a constant (a loop over a match compiled to an
     // indirect jump per service and person)
     #[inline(always)]
-    fn one<const S: u32>(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hospital_units: Option<u32>) -> (u32, u32) {
+    fn one<const S: u32>(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32) -> (u32, u32) {
         let prio = wait_of(svc_wait, S);
         if prio == 0 {
             return (0, 0);
         }
-        let u = match hospital_units {
-            Some(u) if S == S_HOSPITAL => u,
-            _ => units(ctx, S, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait),
-        };
-        (prio, u)
+        (prio, units(ctx, S, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait))
     }
     let mut out = [(0u32, 0u32); N_SERVICES];
     if svc_wait != 0 {
-        out[S_GP as usize] = one::<S_GP>(ctx, i, persons, svc_wait, hospital_units);
-        out[S_AE as usize] = one::<S_AE>(ctx, i, persons, svc_wait, hospital_units);
-        out[S_HOSPITAL as usize] = one::<S_HOSPITAL>(ctx, i, persons, svc_wait, hospital_units);
-        out[S_CARE as usize] = one::<S_CARE>(ctx, i, persons, svc_wait, hospital_units);
-        out[S_HOMELESS as usize] = one::<S_HOMELESS>(ctx, i, persons, svc_wait, hospital_units);
-        out[S_EMPLOYMENT as usize] = one::<S_EMPLOYMENT>(ctx, i, persons, svc_wait, hospital_units);
+        out[S_GP as usize] = one::<S_GP>(ctx, i, persons, svc_wait);
+        out[S_AE as usize] = one::<S_AE>(ctx, i, persons, svc_wait);
+        out[S_HOSPITAL as usize] = one::<S_HOSPITAL>(ctx, i, persons, svc_wait);
+        out[S_CARE as usize] = one::<S_CARE>(ctx, i, persons, svc_wait);
+        out[S_HOMELESS as usize] = one::<S_HOMELESS>(ctx, i, persons, svc_wait);
+        out[S_EMPLOYMENT as usize] = one::<S_EMPLOYMENT>(ctx, i, persons, svc_wait);
     }
     let lp = letting_priority(i, hh, h);
     if lp != 0 {
@@ -312,62 +306,27 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
     upd(out, S_EMPLOYMENT, unemployed, unemployed && draw(st, Process::EmploymentDemand) % 10_000 < p.emp_request_bp)
 }
 
-/// A person with a request this month, found by the demand pass: later passes visit only
-/// these, and take the key base and the hospital stay from here instead of recomputing the
-/// person's streams (the GPU recomputes them; the values are the same).
+/// One request of one person this month, written once by the demand pass: the cut search and
+/// the apply pass read these records instead of recomputing the person's requests (the GPU
+/// recomputes them from the person's state; the values are the same). 20 bytes.
 #[derive(Clone, Copy, Debug)]
-struct Requester {
+struct Req {
+    /// The person.
     i: u32,
-    /// [`queue_base`] of the person this month.
-    kbase: u32,
-    /// Units (bed-days) of the hospital request, 0 without one.
-    hospital: u32,
+    /// The tie-break key, [`queue_key`].
+    key: u32,
+    /// Units requested: bed-days, care hours, or 1.
+    units: u32,
+    /// The household's weight.
+    w: u32,
+    /// Queue: service × 12 + region.
+    q: u8,
+    /// The person's accounting cell (region, age band, sex).
+    cell: u8,
+    /// This month's priority.
+    prio: u8,
 }
-
-/// Add a person's requests to the priority histograms (`hist[queue * BINS + priority]`); the
-/// CPU path's key-byte passes run over [`cut_candidates`] instead.
-#[inline(always)]
-fn hist_requests(reqs: &[(u32, u32); N_SERVICES], r: usize, w: u64, hist: &mut [u64]) {
-    for (s, &(prio, u)) in reqs.iter().enumerate() {
-        if prio != 0 {
-            hist[(s * 12 + r) * BINS + prio as usize] += w * u as u64;
-        }
-    }
-}
-
-/// A requester's requests at the cut priority of a queue still searching for its cut, as
-/// (queue, key, weighted units).
-#[inline(always)]
-fn cut_candidates(ctx: &Ctx, rq: &Requester, persons: &Persons, hh: &Households, sel: &[u32], out: &mut Vec<(u32, u32, u64)>) {
-    let i = rq.i as usize;
-    let wv = persons.svc_wait[i];
-    let h = persons.household[i] as usize;
-    let r = region(hh.info[h]) as usize;
-    let w = hh.weight[h] as u64;
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn one<const S: u32>(ctx: &Ctx, rq: &Requester, persons: &Persons, hh: &Households, sel: &[u32], wv: u32, h: usize, r: usize, w: u64, out: &mut Vec<(u32, u32, u64)>) {
-        let i = rq.i as usize;
-        let prio = if S == S_LETTINGS { letting_priority(i, hh, h) } else { wait_of(wv, S) };
-        let q = S as usize * 12 + r;
-        if prio == 0 || sel[q * SEL_WORDS] != SEL_SEARCH || sel[q * SEL_WORDS + 1] != prio {
-            return;
-        }
-        let u = match S {
-            S_LETTINGS => 1,
-            S_HOSPITAL => rq.hospital,
-            _ => units(ctx, S, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], wv),
-        };
-        out.push((q as u32, key_of(rq.kbase, S), w * u as u64));
-    }
-    one::<S_GP>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
-    one::<S_AE>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
-    one::<S_HOSPITAL>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
-    one::<S_CARE>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
-    one::<S_HOMELESS>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
-    one::<S_EMPLOYMENT>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
-    one::<S_LETTINGS>(ctx, rq, persons, hh, sel, wv, h, r, w, out);
-}
+const _: () = assert!(N_QUEUES <= 256 && crate::measures::N_CELLS <= 256 && MAX_LETTING_PRIORITY <= 255 && IN_PACKAGE <= 255);
 
 /// A change to a household decided by its first member's service outcome.
 #[derive(Clone, Copy, Debug)]
@@ -378,95 +337,55 @@ struct HouseholdChange {
     wait: u32,
 }
 
-/// The apply pass for one person: who is served, the new waiting state, the measures.
-#[allow(clippy::too_many_arguments)]
+/// The apply rules for one request: whether it is served, the person's new waiting state for
+/// the service (`wait`), the household's move, and the measures (counted in the row of the
+/// person's cell).
 #[inline(always)]
-fn apply_person(ctx: &Ctx, rq: &Requester, persons: &Persons, wv: u32, hh: &Households, sel: &[u32], ev: &mut Acc) -> (u32, Option<HouseholdChange>) {
-    let i = rq.i as usize;
-    let h = persons.household[i] as usize;
-    let reqs = requests(ctx, i, persons, wv, hh, h, Some(rq.hospital));
-    let kbase = rq.kbase;
-    let info = hh.info[h];
-    let r = region(info);
-    let s = persons.status[i];
-    let c = cell(r, age_band(persons.age_months[i] / 12), sex(s));
-    let w = hh.weight[h] as u64;
-    let mut out = wv;
-    let mut change: Option<HouseholdChange> = None;
-    let at = At { r, h, w, info, kbase };
-    let ev = &mut ev.row(c);
-    apply_one::<S_GP>(ctx, &at, reqs[S_GP as usize], hh, sel, &mut out, &mut change, ev);
-    apply_one::<S_AE>(ctx, &at, reqs[S_AE as usize], hh, sel, &mut out, &mut change, ev);
-    apply_one::<S_HOSPITAL>(ctx, &at, reqs[S_HOSPITAL as usize], hh, sel, &mut out, &mut change, ev);
-    apply_one::<S_CARE>(ctx, &at, reqs[S_CARE as usize], hh, sel, &mut out, &mut change, ev);
-    apply_one::<S_HOMELESS>(ctx, &at, reqs[S_HOMELESS as usize], hh, sel, &mut out, &mut change, ev);
-    apply_one::<S_EMPLOYMENT>(ctx, &at, reqs[S_EMPLOYMENT as usize], hh, sel, &mut out, &mut change, ev);
-    apply_one::<S_LETTINGS>(ctx, &at, reqs[S_LETTINGS as usize], hh, sel, &mut out, &mut change, ev);
-    (out, change)
-}
-
-/// A requester's region, household, weight, the household's info word and the person's
-/// queue-key base (the outcomes are counted in the row of the person's cell).
-struct At {
-    r: u32,
-    h: usize,
-    w: u64,
-    info: u32,
-    kbase: u32,
-}
-
-/// The apply rules for one service `S` (a constant: one helper per service instead of a loop
-/// over a match).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn apply_one<const S: u32>(ctx: &Ctx, at: &At, (prio, u): (u32, u32), hh: &Households, sel: &[u32], out: &mut u32, change: &mut Option<HouseholdChange>, ev: &mut Row) {
-    if prio == 0 {
-        return;
-    }
+fn apply_req(ctx: &Ctx, rq: &Req, h: impl Fn() -> usize, hh: &Households, sel: &[u32], wait: &mut u32, changes: &mut Vec<HouseholdChange>, ev: &mut Acc) {
     let p = ctx.p;
-    let At { r, h, w, info, kbase, .. } = *at;
-    let q = S as usize * 12 + r as usize;
-    let key = key_of(kbase, S);
-    let m = |k: usize| service_measure(S, k);
+    let q = rq.q as usize;
+    let (svc, r) = (rq.q as u32 / 12, rq.q as u32 % 12);
+    let (prio, u, w) = (rq.prio as u32, rq.units, rq.w as u64);
+    let m = |k: usize| service_measure(svc, k);
+    let mut ev = ev.row(rq.cell as usize);
     ev.add_at(m(SM_DEMAND), w);
     ev.add_at(m(SM_UNITS_DEMANDED), w * u as u64);
-    let is_new = if S == S_LETTINGS { hh.wait[h] == 0 } else { prio == 1 };
-    if is_new {
-        ev.add_at(m(SM_NEW), w);
-    }
-    if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, key) {
+    // new: priority 1 (a letting request's priority is months in temporary accommodation + 1)
+    ev.add_at(m(SM_NEW), w * (prio == 1) as u64);
+    if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, rq.key) {
         ev.add_at(m(SM_SERVED), w);
         ev.add_at(m(SM_UNITS), w * u as u64);
-        ev.add_at(m(SM_COST), w * mul_sat(u, unit_cost(ctx, S)) as u64);
-        match S {
-            S_CARE => *out = set_wait(*out, S, IN_PACKAGE),
+        ev.add_at(m(SM_COST), w * mul_sat(u, unit_cost(ctx, svc)) as u64);
+        match svc {
+            S_CARE => *wait = set_wait(*wait, svc, IN_PACKAGE),
             S_HOMELESS => {
-                *out = set_wait(*out, S, 0);
-                *change = Some(HouseholdChange { h: h as u32, info: pack_info(r, TEMPORARY), rent: p.ta_rent[r as usize], wait: 0 });
+                *wait = set_wait(*wait, svc, 0);
+                changes.push(HouseholdChange { h: h() as u32, info: pack_info(r, TEMPORARY), rent: p.ta_rent[r as usize], wait: 0 });
             }
-            S_LETTINGS => *change = Some(HouseholdChange { h: h as u32, info: pack_info(r, SOCIAL_RENT), rent: p.social_rent[r as usize], wait: 0 }),
-            _ => *out = set_wait(*out, S, 0),
+            S_LETTINGS => changes.push(HouseholdChange { h: h() as u32, info: pack_info(r, SOCIAL_RENT), rent: p.social_rent[r as usize], wait: 0 }),
+            _ => *wait = set_wait(*wait, svc, 0),
+        }
+        return;
+    }
+    ev.add_at(m(SM_UNMET), w);
+    if svc == S_LETTINGS {
+        ev.add_at(m(SM_WAITING), w);
+        let h = h();
+        changes.push(HouseholdChange { h: h as u32, info: hh.info[h], rent: hh.rent[h], wait: hh.wait[h].saturating_add(1) });
+        return;
+    }
+    let waited = if prio == IN_PACKAGE { 1 } else { prio };
+    if waited > max_wait(ctx, svc) {
+        ev.add_at(m(SM_LEFT), w);
+        *wait = set_wait(*wait, svc, 0);
+        if svc == S_HOMELESS {
+            // own arrangements: a private tenancy at the region's private rent (the TA rent
+            // table holds the regional private rents)
+            changes.push(HouseholdChange { h: h() as u32, info: pack_info(r, PRIVATE_RENT), rent: p.ta_rent[r as usize], wait: 0 });
         }
     } else {
-        ev.add_at(m(SM_UNMET), w);
-        if S == S_LETTINGS {
-            ev.add_at(m(SM_WAITING), w);
-            *change = Some(HouseholdChange { h: h as u32, info, rent: hh.rent[h], wait: hh.wait[h].saturating_add(1) });
-            return;
-        }
-        let waited = if prio == IN_PACKAGE { 1 } else { prio };
-        if waited > max_wait(ctx, S) {
-            ev.add_at(m(SM_LEFT), w);
-            *out = set_wait(*out, S, 0);
-            if S == S_HOMELESS {
-                // own arrangements: a private tenancy at the region's private rent (the TA
-                // rent table holds the regional private rents)
-                *change = Some(HouseholdChange { h: h as u32, info: pack_info(r, PRIVATE_RENT), rent: p.ta_rent[r as usize], wait: 0 });
-            }
-        } else {
-            ev.add_at(m(SM_WAITING), w);
-            *out = set_wait(*out, S, waited);
-        }
+        ev.add_at(m(SM_WAITING), w);
+        *wait = set_wait(*wait, svc, waited);
     }
 }
 
@@ -476,13 +395,13 @@ pub fn capacities(ctx: &Ctx) -> Vec<u64> {
 }
 
 /// The demand pass over chunk `c` (`wv`: its waiting states): priorities, the priority
-/// histograms, and the chunk's requesters. By block of persons: this month's priorities of
+/// histograms, and the chunk's requests. By block of persons: this month's priorities of
 /// every person as selects the compiler vectorises ([`demand_block`], the values of
-/// [`demand_person`]), then the few waiters who left counted, then the requesters listed and
-/// histogrammed one by one.
+/// [`demand_person`]), then the few waiters who left counted, then each requester's requests
+/// written as [`Req`] records and histogrammed.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u32], list: &mut Vec<Requester>, hist: &mut [u64], ev: &mut Acc, blk: &mut Block) {
+fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u32], list: &mut Vec<Req>, hist: &mut [u64], ev: &mut Acc, blk: &mut Block) {
     let mut info = [0u32; BLOCK];
     let mut first = [0u32; BLOCK];
     let mut left = [0u32; BLOCK];
@@ -512,9 +431,18 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
             }
             if wv[j] != 0 || (first[k] != 0 && tenure(info[k]) == TEMPORARY) {
                 let h = pp.household[i] as usize;
-                let reqs = requests(ctx, i, pp, wv[j], hr, h, None);
-                hist_requests(&reqs, region(info[k]) as usize, hr.weight[h] as u64, hist);
-                list.push(Requester { i: i as u32, kbase: blk.d[3][k], hospital: reqs[S_HOSPITAL as usize].1 });
+                let reqs = requests(ctx, i, pp, wv[j], hr, h);
+                let r = region(info[k]) as usize;
+                let w = hr.weight[h];
+                let cl = cell(r as u32, age_band(pp.age_months[i] / 12), sex(pp.status[i])) as u8;
+                let kbase = blk.d[3][k];
+                for (s, &(prio, u)) in reqs.iter().enumerate() {
+                    if prio != 0 {
+                        let q = s * 12 + r;
+                        hist[q * BINS + prio as usize] += w as u64 * u as u64;
+                        list.push(Req { i: i as u32, key: key_of(kbase, s as u32), units: u, w, q: q as u8, cell: cl, prio: prio as u8 });
+                    }
+                }
             }
         }
     }
@@ -606,12 +534,12 @@ fn demand_block(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8],
 }
 
 
-/// The services stage's per-chunk requester lists and cut candidates, kept per thread from
+/// The services stage's per-chunk request records and cut candidates, kept per thread from
 /// month to month (cleared, capacity kept): at national scale they are hundreds of MB, which
 /// would otherwise be allocated and faulted in afresh every month.
 #[derive(Default)]
 struct Buffers {
-    lists: Vec<Vec<Requester>>,
+    lists: Vec<Vec<Req>>,
     cands: Vec<Vec<(u32, u32, u64)>>,
 }
 
@@ -662,10 +590,13 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     // collected once (queue, key, weighted units), then histogrammed from that list; the GPU
     // runs the same passes over every person instead. Same histograms, same cut.
     if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
-        let (pp, hr, sl) = (&*persons, &*hh, &sel);
+        let sl = &sel;
         cands.par_iter_mut().zip(lists.par_iter()).for_each(|(v, list)| {
             for rq in list {
-                cut_candidates(ctx, rq, pp, hr, sl, v);
+                let q = rq.q as usize;
+                if sl[q * SEL_WORDS] == SEL_SEARCH && sl[q * SEL_WORDS + 1] == rq.prio as u32 {
+                    v.push((q as u32, rq.key, rq.w as u64 * rq.units as u64));
+                }
             }
         });
         // a request that misses a pass's prefix misses every later pass: each pass keeps
@@ -695,7 +626,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         }
     }
 
-    // apply, over the requesters only: new waits in place; household moves (decided by first
+    // apply, over the requests only: new waits in place; household moves (decided by first
     // members) applied after
     let mut waits = std::mem::take(&mut persons.svc_wait);
     let (changes, ev) = {
@@ -708,10 +639,8 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
                 || (Vec::new(), Acc::default()),
                 |(mut changes, mut ev), (c, (wv, list))| {
                     for rq in list {
-                        let j = rq.i as usize - c * CHUNK;
-                        let (w, ch) = apply_person(ctx, rq, pp, wv[j], hr, sl, &mut ev);
-                        wv[j] = w;
-                        changes.extend(ch);
+                        let i = rq.i as usize;
+                        apply_req(ctx, rq, || pp.household[i] as usize, hr, sl, &mut wv[i - c * CHUNK], &mut changes, &mut ev);
                     }
                     (changes, ev)
                 },
