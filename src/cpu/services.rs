@@ -414,9 +414,9 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
             first[k] = (hr.start[h as usize] as usize == i0 + k) as u32;
         }
         let any_left = run_demand_block(ctx, &blk.d, &pp.status[i0..i0 + n], &pp.age_months[i0..i0 + n], &info[..n], &first[..n], &mut wv[b..b + n], &mut left[..n]);
-        for k in 0..n {
-            let (i, j) = (i0 + k, b + k);
-            if any_left && left[k] != 0 {
+        if any_left {
+            for k in (0..n).filter(|&k| left[k] != 0) {
+                let i = i0 + k;
                 let h = pp.household[i] as usize;
                 let cl = cell(region(info[k]), age_band(pp.age_months[i] / 12), sex(pp.status[i]));
                 let w = hr.weight[h] as u64;
@@ -429,7 +429,20 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
                     }
                 }
             }
-            if wv[j] != 0 || (first[k] != 0 && tenure(info[k]) == TEMPORARY) {
+        }
+        // the requesters (about two in five persons, in no order a branch predictor learns) as
+        // a bit mask, visited bit by bit
+        let mut mask = [0u64; BLOCK / 64];
+        for k in 0..n {
+            let req = (wv[b + k] != 0) | ((first[k] != 0) & (tenure(info[k]) == TEMPORARY));
+            mask[k / 64] |= (req as u64) << (k % 64);
+        }
+        for (m0, &m) in mask.iter().enumerate() {
+            let mut m = m;
+            while m != 0 {
+                let k = m0 * 64 + m.trailing_zeros() as usize;
+                m &= m - 1;
+                let (i, j) = (i0 + k, b + k);
                 let h = pp.household[i] as usize;
                 let reqs = requests(ctx, i, pp, wv[j], hr, h);
                 let r = region(info[k]) as usize;
