@@ -37,6 +37,7 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod simd;
 pub mod stages;
 pub mod summary;
 pub mod state;

@@ -65,7 +65,7 @@ pub fn baby_id(keys: &StepKeys, mother_lo: u32, mother_hi: u32) -> u64 {
     (1u64 << 63) | ((s.r & 0x7fff_ffff) as u64) << 32 | s.l as u64
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stream {
     pub l: u32,
     pub r: u32,
@@ -107,17 +107,27 @@ impl Block {
     /// Fill the streams of persons with ids (`lo`, `hi`) (at most [`BLOCK`]) and their draws for
     /// `processes`.
     pub fn fill(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
+        self.fill_at(crate::simd::level(), keys, lo, hi, processes)
+    }
+    /// [`Block::fill`] at a chosen level of vector instructions (at most the CPU's).
+    pub fn fill_at(&mut self, level: crate::simd::Level, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { self.fill_avx2(keys, lo, hi, processes) };
-            return;
+        match level.min(crate::simd::detected()) {
+            // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
+            crate::simd::Level::Avx512 => return unsafe { self.fill_avx512(keys, lo, hi, processes) },
+            crate::simd::Level::Avx2 => return unsafe { self.fill_avx2(keys, lo, hi, processes) },
+            crate::simd::Level::Generic => {}
         }
         self.fill_generic(keys, lo, hi, processes);
     }
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn fill_avx2(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
+        self.fill_generic(keys, lo, hi, processes);
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
+    unsafe fn fill_avx512(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
         self.fill_generic(keys, lo, hi, processes);
     }
     #[inline(always)]
@@ -245,6 +255,31 @@ impl SplitMix64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block's streams and draws, at every level of vector instructions, against the
+    /// per-person functions.
+    #[test]
+    fn block_draws_match_the_per_person_draws() {
+        let mut r = SplitMix64::new(8, 3);
+        let procs = [Process::Death, Process::Birth, Process::Labour, Process::Health, Process::Care, Process::Queue, Process::Retire, Process::Eviction];
+        for trial in 0..20u32 {
+            let keys = StepKeys::new(r.next_u64(), trial);
+            let n = 1 + r.below(BLOCK as u64) as usize;
+            let lo: Vec<u32> = (0..n).map(|_| r.next_u64() as u32).collect();
+            let hi: Vec<u32> = (0..n).map(|_| r.below(3) as u32).collect();
+            for level in crate::simd::levels() {
+                let mut b = Block::new();
+                b.fill_at(level, &keys, &lo, &hi, &procs);
+                for k in 0..n {
+                    let st = stream(&keys, lo[k], hi[k]);
+                    assert_eq!(b.stream(k), st, "{level:?} trial {trial} lane {k}: stream");
+                    for (j, &p) in procs.iter().enumerate() {
+                        assert_eq!(b.d[j][k], draw(st, p), "{level:?} trial {trial} lane {k}: {p:?}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn draws_depend_on_every_key_part() {

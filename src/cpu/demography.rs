@@ -115,10 +115,17 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
 
 /// Ageing and the death and birth flags of one block; whether any person was flagged.
 fn run_block(ctx: &Ctx, d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
+    run_block_at(crate::simd::level(), ctx, d_death, d_birth, age, st)
+}
+
+/// [`run_block`] at a chosen level of vector instructions (at most the CPU's).
+fn run_block_at(level: crate::simd::Level, ctx: &Ctx, d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { block_avx2(&ctx.t.words, d_death, d_birth, age, st) };
+    match level.min(crate::simd::detected()) {
+        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
+        crate::simd::Level::Avx512 => return unsafe { block_avx512(&ctx.t.words, d_death, d_birth, age, st) },
+        crate::simd::Level::Avx2 => return unsafe { block_avx2(&ctx.t.words, d_death, d_birth, age, st) },
+        crate::simd::Level::Generic => {}
     }
     block(&ctx.t.words, d_death, d_birth, age, st)
 }
@@ -126,6 +133,12 @@ fn run_block(ctx: &Ctx, d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn block_avx2(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
+    block(w, d_death, d_birth, age, st)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
+unsafe fn block_avx512(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
     block(w, d_death, d_birth, age, st)
 }
 
@@ -165,6 +178,36 @@ fn block(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut 
 mod tests {
     use super::*;
     use crate::rng::{stream, StepKeys};
+
+    /// The block at every level of vector instructions the CPU has gives what the generic
+    /// build gives (which the driver test below compares with the per-person rule).
+    #[test]
+    fn block_is_the_same_at_every_level() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
+        let tables = crate::tables::Tables::build(&scenario).expect("tables");
+        let mut r = crate::rng::SplitMix64::new(4, 4);
+        for trial in 0..30u32 {
+            let p = scenario.resolve(scenario.start.add(trial), trial).expect("params");
+            let ctx = Ctx { p: &p, t: &tables, keys: StepKeys::new(1, trial), persistent: StepKeys::new(1, u32::MAX) };
+            let n = 1 + r.below(crate::rng::BLOCK as u64) as usize;
+            // small draws exercise deaths and births
+            let small = |r: &mut crate::rng::SplitMix64| (r.next_u64() as u32) >> r.below(32);
+            let d_death: Vec<u32> = (0..n).map(|_| small(&mut r)).collect();
+            let d_birth: Vec<u32> = (0..n).map(|_| small(&mut r)).collect();
+            let age0: Vec<u32> = (0..n).map(|_| r.below(MAX_AGE_MONTHS as u64 + 1) as u32).collect();
+            let st0: Vec<u32> = (0..n).map(|_| crate::state::pack_status(r.below(2) as u32, r.below(6) as u32, r.below(3) as u32, r.below(3) as u32)).collect();
+            let run = |level| {
+                let (mut age, mut st) = (age0.clone(), st0.clone());
+                let any = run_block_at(level, &ctx, &d_death, &d_birth, &mut age, &mut st);
+                (any, age, st)
+            };
+            let want = run(crate::simd::Level::Generic);
+            for level in crate::simd::levels() {
+                assert_eq!(run(level), want, "{level:?} trial {trial}");
+            }
+        }
+    }
 
     /// The block driver against [`demography_person`] person by person, on the sample
     /// population aged month after month (deaths, births and the died-waiting counts).

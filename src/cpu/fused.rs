@@ -126,17 +126,23 @@ pub struct Lanes<'a> {
     pub care: &'a mut [u32],
 }
 
-/// [`kernel`], compiled for AVX2 when the CPU has it (the same code; the values do not depend
-/// on the instructions chosen).
+/// [`kernel`], compiled for AVX-512 or AVX2 when the CPU has it ([`crate::simd`]: the same code;
+/// the values do not depend on the instructions chosen).
 pub fn run_kernel(ctx: &Ctx, lanes: Lanes) {
+    run_kernel_at(crate::simd::level(), ctx, lanes)
+}
+
+/// [`run_kernel`] at a chosen level of vector instructions (at most the CPU's).
+pub fn run_kernel_at(level: crate::simd::Level, ctx: &Ctx, lanes: Lanes) {
     // the parameters copied, so the compiler knows the block's stores cannot change them
     let p = *ctx.p;
     let Lanes { d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care } = lanes;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        unsafe { kernel_avx2(&p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care) };
-        return;
+    match level.min(crate::simd::detected()) {
+        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
+        crate::simd::Level::Avx512 => return unsafe { kernel_avx512(&p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care) },
+        crate::simd::Level::Avx2 => return unsafe { kernel_avx2(&p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care) },
+        crate::simd::Level::Generic => {}
     }
     kernel(&p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
 }
@@ -145,6 +151,28 @@ pub fn run_kernel(ctx: &Ctx, lanes: Lanes) {
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn kernel_avx2(
+    p: &StepParams,
+    w: &[u32],
+    d: &[[u32; BLOCK]; 8],
+    d_score: &[u32],
+    age: &[u32],
+    info: &[u32],
+    wealth: &[u32],
+    st: &mut [u32],
+    earn: &mut [u32],
+    tax: &mut [u32],
+    ni: &mut [u32],
+    sp: &mut [u32],
+    dis: &mut [u32],
+    care: &mut [u32],
+) {
+    kernel(p, w, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel_avx512(
     p: &StepParams,
     w: &[u32],
     d: &[[u32; BLOCK]; 8],
@@ -410,22 +438,25 @@ mod tests {
             let wealth = rnd(&mut r, n, &|r| if r.below(2) == 0 { r.below(40_000) as u32 } else { (r.next_u64() as u32) >> r.below(32) });
             let st0 = rnd(&mut r, n, &|r| pack_status(r.below(2) as u32, r.below(6) as u32, r.below(3) as u32, r.below(3) as u32));
             let earn0 = rnd(&mut r, n, &|r| if r.below(4) == 0 { EARNINGS_CAP - r.below(1000) as u32 } else { r.below(1_000_000) as u32 });
-            let (mut st, mut earn) = (st0.clone(), earn0.clone());
-            let mut outs = vec![vec![0u32; n]; 5];
-            let [tax, ni, sp, dis, care] = &mut outs[..] else { unreachable!() };
-            run_kernel(&ctx, Lanes { d: &d, d_score: &d_score, age: &age, info: &info, wealth: &wealth, st: &mut st, earn: &mut earn, tax, ni, sp, dis, care });
-            for k in 0..n {
-                let (mut s, mut e) = (st0[k], earn0[k]);
-                // the per-person functions take the stream only for the draws below, which
-                // the block already holds: give them a stream whose draws are these
-                let draws = |pr: Process| d[DRAWS.iter().position(|&q| q == pr).expect("draw")][k];
-                labour::labour_person_draws(&ctx, &draws, age[k], &mut s, &mut e);
-                health::health_person_st(&ctx, d[2][k], d[3][k], age[k], &mut s, info[k]);
-                let mut o = [0u32; 5];
-                let [a, b, c, dd, ee] = &mut o;
-                person_policy::person_policy_person(&ctx, || person_policy::score_of(d_score[k]), age[k], &mut s, e, wealth[k], a, b, c, dd, ee);
-                let got = [st[k], earn[k], outs[0][k], outs[1][k], outs[2][k], outs[3][k], outs[4][k]];
-                assert_eq!(got, [s, e, o[0], o[1], o[2], o[3], o[4]], "trial {trial} lane {k}: status {:#x} earnings {} age {} info {:#x}", st0[k], earn0[k], age[k], info[k]);
+            // every level of vector instructions the CPU has, each against the per-person rules
+            for level in crate::simd::levels() {
+                let (mut st, mut earn) = (st0.clone(), earn0.clone());
+                let mut outs = vec![vec![0u32; n]; 5];
+                let [tax, ni, sp, dis, care] = &mut outs[..] else { unreachable!() };
+                run_kernel_at(level, &ctx, Lanes { d: &d, d_score: &d_score, age: &age, info: &info, wealth: &wealth, st: &mut st, earn: &mut earn, tax, ni, sp, dis, care });
+                for k in 0..n {
+                    let (mut s, mut e) = (st0[k], earn0[k]);
+                    // the per-person functions take the stream only for the draws below, which
+                    // the block already holds: give them a stream whose draws are these
+                    let draws = |pr: Process| d[DRAWS.iter().position(|&q| q == pr).expect("draw")][k];
+                    labour::labour_person_draws(&ctx, &draws, age[k], &mut s, &mut e);
+                    health::health_person_st(&ctx, d[2][k], d[3][k], age[k], &mut s, info[k]);
+                    let mut o = [0u32; 5];
+                    let [a, b, c, dd, ee] = &mut o;
+                    person_policy::person_policy_person(&ctx, || person_policy::score_of(d_score[k]), age[k], &mut s, e, wealth[k], a, b, c, dd, ee);
+                    let got = [st[k], earn[k], outs[0][k], outs[1][k], outs[2][k], outs[3][k], outs[4][k]];
+                    assert_eq!(got, [s, e, o[0], o[1], o[2], o[3], o[4]], "{level:?} trial {trial} lane {k}: status {:#x} earnings {} age {} info {:#x}", st0[k], earn0[k], age[k], info[k]);
+                }
             }
         }
     }

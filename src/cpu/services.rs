@@ -340,6 +340,7 @@ struct HouseholdChange {
 /// The apply rules for one request: whether it is served, the person's new waiting state for
 /// the service (`wait`), the household's move, and the measures (counted in the row of the
 /// person's cell).
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn apply_req(ctx: &Ctx, rq: &Req, h: impl Fn() -> usize, hh: &Households, sel: &[u32], wait: &mut u32, changes: &mut Vec<HouseholdChange>, ev: &mut Acc) {
     let p = ctx.p;
@@ -461,14 +462,22 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
     }
 }
 
-/// [`demand_block`], compiled for AVX2 when the CPU has it.
+/// [`demand_block`], compiled for AVX-512 or AVX2 when the CPU has it ([`crate::simd`]).
 #[allow(clippy::too_many_arguments)]
 fn run_demand_block(ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    run_demand_block_at(crate::simd::level(), ctx, d, status, age, info, first, wv, left)
+}
+
+/// [`run_demand_block`] at a chosen level of vector instructions (at most the CPU's).
+#[allow(clippy::too_many_arguments)]
+fn run_demand_block_at(level: crate::simd::Level, ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
     let p = *ctx.p;
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { demand_block_avx2(&p, &ctx.t.words, d, status, age, info, first, wv, left) };
+    match level.min(crate::simd::detected()) {
+        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
+        crate::simd::Level::Avx512 => return unsafe { demand_block_avx512(&p, &ctx.t.words, d, status, age, info, first, wv, left) },
+        crate::simd::Level::Avx2 => return unsafe { demand_block_avx2(&p, &ctx.t.words, d, status, age, info, first, wv, left) },
+        crate::simd::Level::Generic => {}
     }
     demand_block(&p, &ctx.t.words, d, status, age, info, first, wv, left)
 }
@@ -477,6 +486,13 @@ fn run_demand_block(ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32
 #[target_feature(enable = "avx2")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn demand_block_avx2(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    demand_block(p, w, d, status, age, info, first, wv, left)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn demand_block_avx512(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
     demand_block(p, w, d, status, age, info, first, wv, left)
 }
 
@@ -765,17 +781,19 @@ mod tests {
             }
             let info: Vec<u32> = hh.info.clone();
             let first: Vec<u32> = (0..n).map(|k| (hh.start[k] == k as u32) as u32).collect();
-            let mut wv = pp.svc_wait.clone();
-            let mut left = vec![0u32; n];
-            run_demand_block(&ctx, &blk.d, &pp.status, &pp.age_months, &info, &first, &mut wv, &mut left);
-            for k in 0..n {
-                let mut ev = Acc::default();
-                let want = demand_person(&ctx, k, &pp, pp.svc_wait[k], &hh, k, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], &mut ev);
-                assert_eq!(wv[k], want, "trial {trial} lane {k}: priorities");
-                for svc in 0..N_PERSON_SERVICES as u32 {
-                    let counted = ev.total_at(service_measure(svc, SM_LEFT));
-                    assert_eq!(counted, (left[k] >> svc & 1) as u64 * hh.weight[k] as u64, "trial {trial} lane {k} service {svc}: left");
-                    lefts += (counted > 0) as u32;
+            for level in crate::simd::levels() {
+                let mut wv = pp.svc_wait.clone();
+                let mut left = vec![0u32; n];
+                run_demand_block_at(level, &ctx, &blk.d, &pp.status, &pp.age_months, &info, &first, &mut wv, &mut left);
+                for k in 0..n {
+                    let mut ev = Acc::default();
+                    let want = demand_person(&ctx, k, &pp, pp.svc_wait[k], &hh, k, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], &mut ev);
+                    assert_eq!(wv[k], want, "{level:?} trial {trial} lane {k}: priorities");
+                    for svc in 0..N_PERSON_SERVICES as u32 {
+                        let counted = ev.total_at(service_measure(svc, SM_LEFT));
+                        assert_eq!(counted, (left[k] >> svc & 1) as u64 * hh.weight[k] as u64, "trial {trial} lane {k} service {svc}: left");
+                        lefts += (counted > 0) as u32;
+                    }
                 }
             }
         }
