@@ -10,6 +10,7 @@
 
 use super::CHUNK;
 use crate::codes::*;
+use crate::rng::BLOCK;
 use crate::measures::{cell, Acc, M, N_CELLS};
 use crate::state::*;
 use rayon::prelude::*;
@@ -88,6 +89,86 @@ pub fn person_measures(c: usize, w: u64, s: u32, earnings: u32, tax: u32, ni: u3
     acc.add(M::Disability, w * dis as u64);
     // the tariff is zero unless council-supported (person_policy::care_means_test)
     acc.add(M::CareTariff, w * care_tariff as u64);
+}
+
+/// A block's lanes for [`person_block`]: the household weights (filled by the caller), then
+/// each person's row in the accumulator, state-count and caseload-count indices, and weighted
+/// amounts.
+pub struct Lanes {
+    pub w: [u32; BLOCK],
+    row: [u32; BLOCK],
+    state: [u32; BLOCK],
+    flags: [u32; BLOCK],
+    money: [[u64; BLOCK]; 6],
+}
+
+impl Default for Lanes {
+    fn default() -> Lanes {
+        Lanes { w: [0; BLOCK], row: [0; BLOCK], state: [0; BLOCK], flags: [0; BLOCK], money: [[0; BLOCK]; 6] }
+    }
+}
+
+/// The measures of [`person_measures`] for a block of persons: the indices and weighted amounts
+/// computed lane by lane ([`person_lanes`], vectorised), then added one person at a time.
+/// `money` holds earnings, income tax, NI, state pension, disability benefit and care tariff.
+#[allow(clippy::too_many_arguments)]
+pub fn person_block(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes, acc: &mut Acc, states: &mut States) {
+    let n = st.len();
+    match crate::simd::level() {
+        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
+        #[cfg(target_arch = "x86_64")]
+        crate::simd::Level::Avx512 => unsafe { person_lanes_avx512(info, age, st, money, ml) },
+        #[cfg(target_arch = "x86_64")]
+        crate::simd::Level::Avx2 => unsafe { person_lanes_avx2(info, age, st, money, ml) },
+        _ => person_lanes(info, age, st, money, ml),
+    }
+    const MONEY: [M; 6] = [M::Earnings, M::IncomeTax, M::Ni, M::StatePension, M::Disability, M::CareTariff];
+    for k in 0..n {
+        let w = ml.w[k] as u64;
+        states.0[ml.state[k] as usize] += w;
+        states.0[ml.flags[k] as usize] += w;
+        let mut row = acc.row(ml.row[k] as usize);
+        for (j, &m) in MONEY.iter().enumerate() {
+            row.add(m, ml.money[j][k]);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
+unsafe fn person_lanes_avx512(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) {
+    person_lanes(info, age, st, money, ml)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn person_lanes_avx2(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) {
+    person_lanes(info, age, st, money, ml)
+}
+
+#[inline(always)]
+fn person_lanes(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) {
+    let n = st.len();
+    let (info, age, w) = (&info[..n], &age[..n], &ml.w[..n]);
+    let (row, state, flags) = (&mut ml.row[..n], &mut ml.state[..n], &mut ml.flags[..n]);
+    for k in 0..n {
+        let s = st[k];
+        let c = cell(region(info[k]), age_band_by_bounds(age[k] / 12), sex(s)) as u32;
+        row[k] = c;
+        state[k] = c * N_STATES as u32 + (employment(s) * 3 + health(s)) * 3 + care(s);
+    }
+    // the caseload flags need the amounts: state pension and disability benefit
+    let (sp, dis) = (&money[3][..n], &money[4][..n]);
+    for k in 0..n {
+        let f = (care_funding(st[k]) * 2 + (sp[k] > 0) as u32) * 2 + (dis[k] > 0) as u32;
+        flags[k] = (N_CELLS * N_STATES) as u32 + row[k] * N_FLAGS as u32 + f;
+    }
+    for (out, src) in ml.money.iter_mut().zip(money) {
+        let (out, src) = (&mut out[..n], &src[..n]);
+        for k in 0..n {
+            out[k] = w[k] as u64 * src[k] as u64;
+        }
+    }
 }
 
 /// A household's measures, counted at its first member's cell.

@@ -20,7 +20,7 @@
 //! part), since nothing later in the month changes them.
 
 use super::{accounting, health::MAX_HEALTH_MULT, Ctx, CHUNK};
-use crate::measures::{cell, Acc};
+use crate::measures::Acc;
 use crate::codes::*;
 use super::{sel, tab};
 use crate::fixed::{mul_div_limbs, mul_mult, BP};
@@ -62,8 +62,8 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
         .into_par_iter()
         .enumerate()
         .fold(
-            || (Block::new(), Block::new(), Box::new([0u32; BLOCK]), Acc::default(), accounting::States::new()),
-            |(mut blk, mut pers, mut info, mut acc, mut states), (c, (st, earn, tax, ni, sp, dis, care))| {
+            || (Block::new(), Block::new(), Box::new([0u32; BLOCK]), Acc::default(), accounting::States::new(), Box::new(accounting::Lanes::default())),
+            |(mut blk, mut pers, mut info, mut acc, mut states, mut ml), (c, (st, earn, tax, ni, sp, dis, care))| {
                 for b in (0..st.len()).step_by(BLOCK) {
                     let i0 = c * CHUNK + b;
                     let n = BLOCK.min(st.len() - b);
@@ -73,6 +73,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
                     pers.fill(&ctx.persistent, &id_lo[r.clone()], &id_hi[r.clone()], &[Process::DisabilityScore]);
                     for (k, &h) in household[r.clone()].iter().enumerate() {
                         info[k] = hh.info[h as usize];
+                        ml.w[k] = hh.weight[h as usize];
                     }
                     let lanes = Lanes {
                         d: &blk.d,
@@ -89,17 +90,12 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
                         care: &mut care[l.clone()],
                     };
                     run_kernel(ctx, lanes);
-                    for (k, (i, j)) in r.zip(l).enumerate() {
-                        let s = st[j];
-                        let cl = cell(region(info[k]), age_band(age_months[i] / 12), sex(s));
-                        let w = hh.weight[household[i] as usize] as u64;
-                        accounting::person_measures(cl, w, s, earn[j], tax[j], ni[j], sp[j], dis[j], care[j], &mut acc, &mut states);
-                    }
+                    accounting::person_block(&info[..n], &age_months[r.clone()], &st[l.clone()], [&earn[l.clone()], &tax[l.clone()], &ni[l.clone()], &sp[l.clone()], &dis[l.clone()], &care[l.clone()]], &mut ml, &mut acc, &mut states);
                 }
-                (blk, pers, info, acc, states)
+                (blk, pers, info, acc, states, ml)
             },
         )
-        .map(|(_, _, _, mut acc, states)| {
+        .map(|(_, _, _, mut acc, states, _)| {
             states.add_to(&mut acc);
             acc
         })
