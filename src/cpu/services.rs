@@ -434,9 +434,11 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
         // the requesters (about two in five persons, in no order a branch predictor learns) as
         // a bit mask, visited bit by bit
         let mut mask = [0u64; BLOCK / 64];
-        for k in 0..n {
-            let req = (wv[b + k] != 0) | ((first[k] != 0) & (tenure(info[k]) == TEMPORARY));
-            mask[k / 64] |= (req as u64) << (k % 64);
+        for (m, ((wv, first), info)) in mask.iter_mut().zip(wv[b..b + n].chunks(64).zip(first[..n].chunks(64)).zip(info[..n].chunks(64))) {
+            for (t, ((&wv, &first), &info)) in wv.iter().zip(first).zip(info).enumerate() {
+                let req = (wv != 0) | ((first != 0) & (tenure(info) == TEMPORARY));
+                *m |= (req as u64) << t;
+            }
         }
         for (m0, &m) in mask.iter().enumerate() {
             let mut m = m;
