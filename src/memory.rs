@@ -7,22 +7,23 @@
 //! - the loaded population, kept for every scenario: 32 bytes per person, 28 per household;
 //! - the engine's state: 32 bytes per person, 32 more for the births stage's second buffer,
 //!   20 for the month's person-level outputs; 68 per household;
-//! - the services stage's list of the month's requesters (12 bytes for each of about 0.4
-//!   requesters per person) and other per-month buffers: 12 bytes per person;
+//! - the services stage's records of the month's requests (20 bytes for each of about 0.44
+//!   requests per person, in per-chunk vectors that may hold up to twice that) and other
+//!   per-month buffers: 20 bytes per person;
 //! - with reforms, the distribution table's inputs: 8 bytes per household per simulated year
 //!   of the baseline's income, 8 for the year under way, 14 of household facts, 4 for the
 //!   month's incomes;
 //! - 96 MiB for the program, its libraries and the aggregates.
 //!
 //! Checked against measured peaks (`/usr/bin/time -v`): the whole UK (67.6M persons, 28.6M
-//! households, ten years, no reform) estimate 10.7 GiB, measured 10.6 GiB (README); 1M persons,
-//! a year, one reform: estimate 283 MB, measured 262 MB. The GPU path's device memory is
+//! households, ten years, no reform) estimate 11.2 GiB, measured 11.1 GiB (README); 1M persons,
+//! a year, one reform: estimate 292 MB, measured 267 MB. The GPU path's device memory is
 //! estimated by [`crate::gpu::engine::device_bytes`] and checked against the adapter's
 //! largest device-local memory heap when the GPU engine starts, before it allocates.
 
 use std::fmt;
 
-pub const PER_PERSON: u64 = 32 + 32 + 32 + 20 + 12;
+pub const PER_PERSON: u64 = 32 + 32 + 32 + 20 + 20;
 pub const PER_HOUSEHOLD: u64 = 28 + 68;
 pub const FIXED: u64 = 96 << 20;
 
