@@ -99,10 +99,11 @@ pub fn peak_rss() -> Option<u64> {
 mod tests {
     #[test]
     fn the_uk_estimate_is_close_to_the_measured_peak() {
-        // 67.6M persons, 28.6M households, ten years, no reform: measured 10.6 GiB
+        // 67.6M persons, 28.6M households, ten years, no reform: measured 11.1 GiB (11,639,284
+        // KB); the estimate may be above it, by at most 5%
         let e = super::estimate(67_600_000, 28_600_000, 10, false);
         let g = super::gib(e.bytes);
-        assert!((10.6..11.2).contains(&g), "{g}");
+        assert!((11.1..11.66).contains(&g), "{g}");
         assert!(super::estimate(1000, 400, 10, true).bytes > super::estimate(1000, 400, 10, false).bytes);
     }
 }

@@ -171,8 +171,9 @@ fn person_lanes(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &
     }
 }
 
-/// A household's measures, counted at its first member's cell.
-#[inline(always)]
+/// A household's measures, counted at its first member's cell (the reference
+/// [`households`] is tested against; the shader's rules).
+#[cfg(test)]
 fn household_measures(h: usize, c: usize, hh: &Households, hout: &HouseholdOut, ta_cost: u32, acc: &mut Acc) {
     let w = hh.weight[h] as u64;
     let mut acc = acc.row(c);
@@ -225,21 +226,193 @@ pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &H
     acc.merge(&households(persons, hh, hout, ta_cost))
 }
 
-/// Every household's measures (those with members), at its first member's cell.
+/// Households by (cell, which of UC, Pension Credit, child benefit and the cap reduction are
+/// paid, in arrears, tenure class: other, temporary accommodation, homeless): one add per
+/// household stands for its eight counts and caseloads.
+const N_HH_FLAGS: usize = 32 * 3;
+
+/// Every household's measures (those with members), at its first member's cell. By block of
+/// households: each household's cell, flag index and weighted amounts computed lane by lane
+/// ([`household_lanes`], vectorised), then added one household at a time; the counts by flag
+/// expanded once per task.
 pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
     let n = hh.count();
     (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .fold(Acc::default, |mut acc, c| {
-            for h in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                if hh.len[h] == 0 {
-                    continue;
+        .fold(
+            || (Acc::default(), vec![0u64; N_CELLS * N_HH_FLAGS], Box::new(HouseholdLanes::default())),
+            |(mut acc, mut flags, mut hl), c| {
+                for h0 in (c * CHUNK..((c + 1) * CHUNK).min(n)).step_by(BLOCK) {
+                    let m = BLOCK.min(n - h0);
+                    let hs = h0..h0 + m;
+                    // the first member's age and status (zeros for an empty household, whose
+                    // weight is taken as 0 below)
+                    for (k, (&start, &len)) in hh.start[hs.clone()].iter().zip(&hh.len[hs.clone()]).enumerate() {
+                        let i = if len > 0 { start as usize } else { 0 };
+                        hl.age[k] = persons.age_months[i];
+                        hl.status[k] = persons.status[i];
+                    }
+                    let amounts = [&hout.net_income[hs.clone()], &hout.universal_credit[hs.clone()], &hout.pension_credit[hs.clone()], &hout.child_benefit[hs.clone()], &hout.cap_reduction[hs.clone()], &hout.hicbc[hs.clone()]];
+                    let house = HouseholdCols { info: &hh.info[hs.clone()], weight: &hh.weight[hs.clone()], len: &hh.len[hs.clone()], arrears: &hh.arrears[hs.clone()] };
+                    match crate::simd::level() {
+                        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
+                        #[cfg(target_arch = "x86_64")]
+                        crate::simd::Level::Avx512 => unsafe { household_lanes_avx512(&house, amounts, ta_cost, &mut hl) },
+                        #[cfg(target_arch = "x86_64")]
+                        crate::simd::Level::Avx2 => unsafe { household_lanes_avx2(&house, amounts, ta_cost, &mut hl) },
+                        _ => household_lanes(&house, amounts, ta_cost, &mut hl),
+                    }
+                    const MONEY: [M; 8] = [M::NetIncome, M::Uc, M::Pc, M::Cb, M::CapReduction, M::Hicbc, M::Arrears, M::TaCost];
+                    for k in 0..m {
+                        flags[hl.flag[k] as usize] += hl.w[k];
+                        let mut row = acc.row(hl.row[k] as usize);
+                        for (j, &mm) in MONEY.iter().enumerate() {
+                            row.add(mm, hl.money[j][k]);
+                        }
+                    }
                 }
-                let i = hh.start[h] as usize;
-                let cl = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(persons.status[i]));
-                household_measures(h, cl, hh, hout, ta_cost, &mut acc);
+                (acc, flags, hl)
+            },
+        )
+        .map(|(mut acc, flags, _)| {
+            for c in 0..N_CELLS {
+                for (f, &w) in flags[c * N_HH_FLAGS..(c + 1) * N_HH_FLAGS].iter().enumerate() {
+                    if w == 0 {
+                        continue;
+                    }
+                    let (bits, class) = (f % 32, f / 32);
+                    let mut row = acc.row(c);
+                    row.add(M::Households, w);
+                    row.add(M::UcCaseload, w * (bits & 1) as u64);
+                    row.add(M::PcCaseload, w * (bits >> 1 & 1) as u64);
+                    row.add(M::CbCaseload, w * (bits >> 2 & 1) as u64);
+                    row.add(M::CapCaseload, w * (bits >> 3 & 1) as u64);
+                    row.add(M::InArrears, w * (bits >> 4 & 1) as u64);
+                    row.add(M::Ta, w * (class == 1) as u64);
+                    row.add(M::Homeless, w * (class == 2) as u64);
+                }
             }
             acc
         })
         .reduce(Acc::default, |a, b| a.merge(&b))
+}
+
+/// A block of households' columns for [`household_lanes`].
+struct HouseholdCols<'a> {
+    info: &'a [u32],
+    weight: &'a [u32],
+    len: &'a [u32],
+    arrears: &'a [u32],
+}
+
+/// A block's lanes for [`households`]: the first members' age and status (filled by the
+/// caller), then each household's weight (0 if it has no members), accumulator row, flag index
+/// and weighted amounts (net income, UC, Pension Credit, child benefit, cap reduction, child
+/// benefit charge, arrears, TA cost).
+struct HouseholdLanes {
+    age: [u32; BLOCK],
+    status: [u32; BLOCK],
+    w: [u64; BLOCK],
+    row: [u32; BLOCK],
+    flag: [u32; BLOCK],
+    money: [[u64; BLOCK]; 8],
+}
+
+impl Default for HouseholdLanes {
+    fn default() -> HouseholdLanes {
+        HouseholdLanes { age: [0; BLOCK], status: [0; BLOCK], w: [0; BLOCK], row: [0; BLOCK], flag: [0; BLOCK], money: [[0; BLOCK]; 8] }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
+unsafe fn household_lanes_avx512(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) {
+    household_lanes(house, amounts, ta_cost, hl)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn household_lanes_avx2(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) {
+    household_lanes(house, amounts, ta_cost, hl)
+}
+
+/// The lane values of [`household_measures`] for a block of households: the same sums, a
+/// caseload as the weight times 0 or 1, counted through the flag index.
+#[inline(always)]
+fn household_lanes(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) {
+    let m = house.info.len();
+    let (info, weight, len, arrears) = (&house.info[..m], &house.weight[..m], &house.len[..m], &house.arrears[..m]);
+    let (age, status) = (&hl.age[..m], &hl.status[..m]);
+    let [net, uc, pc, cb, cap, hicbc] = amounts.map(|a| &a[..m]);
+    for k in 0..m {
+        hl.w[k] = if len[k] > 0 { weight[k] as u64 } else { 0 };
+        hl.row[k] = cell(region(info[k]), age_band_by_bounds(age[k] / 12), sex(status[k])) as u32;
+    }
+    for k in 0..m {
+        let t = tenure(info[k]);
+        let in_arrears = (t == PRIVATE_RENT || t == SOCIAL_RENT) && arrears[k] > 0;
+        let bits = (uc[k] > 0) as u32 | ((pc[k] > 0) as u32) << 1 | ((cb[k] > 0) as u32) << 2 | ((cap[k] > 0) as u32) << 3 | (in_arrears as u32) << 4;
+        let class = (t == TEMPORARY) as u32 + 2 * (t == HOMELESS) as u32;
+        hl.flag[k] = hl.row[k] * N_HH_FLAGS as u32 + class * 32 + bits;
+        let w = hl.w[k];
+        hl.money[6][k] = w * in_arrears as u64 * arrears[k] as u64;
+        hl.money[7][k] = w * (t == TEMPORARY) as u64 * ta_cost as u64;
+    }
+    for (j, a) in [net, uc, pc, cb, cap, hicbc].into_iter().enumerate() {
+        let out = &mut hl.money[j][..m];
+        for k in 0..m {
+            out[k] = hl.w[k] * a[k] as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    /// [`households`] (by lanes, at the CPU's level) against [`household_measures`] household by
+    /// household, on random households: empty ones, every tenure, amounts zero or not.
+    #[test]
+    fn households_by_lanes_match_the_household_rule() {
+        let mut r = SplitMix64::new(12, 5);
+        for trial in 0..10 {
+            let n_h = 1 + r.below(3 * BLOCK as u64) as usize;
+            let mut hh = Households::default();
+            let mut persons = Persons::default();
+            let mut hout = HouseholdOut::default();
+            hout.resize(n_h);
+            let maybe = |r: &mut SplitMix64| if r.below(2) == 0 { 0 } else { r.below(1_000_000) as u32 };
+            for h in 0..n_h {
+                let len = r.below(4) as u32;
+                hh.id.push(h as u64);
+                hh.info.push(pack_info(r.below(12) as u32, r.below(5) as u32));
+                hh.weight.push(1 + r.below(1000) as u32);
+                hh.rent.push(0);
+                hh.start.push(if len > 0 { persons.len() as u32 } else { u32::MAX });
+                hh.len.push(len);
+                for _ in 0..len {
+                    let st = pack_status(r.below(2) as u32, r.below(6) as u32, r.below(3) as u32, r.below(3) as u32);
+                    persons.push(r.next_u64() >> 1, h as u32, r.below(MAX_AGE_MONTHS as u64 + 1) as u32, st, 0, 0);
+                }
+                for v in [&mut hout.net_income, &mut hout.universal_credit, &mut hout.pension_credit, &mut hout.child_benefit, &mut hout.cap_reduction, &mut hout.hicbc] {
+                    v[h] = maybe(&mut r);
+                }
+            }
+            hh.init_housing();
+            for h in 0..n_h {
+                hh.arrears[h] = maybe(&mut r);
+            }
+            let ta_cost = r.below(100_000) as u32;
+            let mut want = Acc::default();
+            for h in 0..n_h {
+                if hh.len[h] > 0 {
+                    let i = hh.start[h] as usize;
+                    let cl = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(persons.status[i]));
+                    household_measures(h, cl, &hh, &hout, ta_cost, &mut want);
+                }
+            }
+            assert_eq!(households(&persons, &hh, &hout, ta_cost), want, "trial {trial}");
+        }
+    }
 }

@@ -8,8 +8,8 @@
 //!
 //! The rules are written a second time here as a block kernel ([`kernel`]): a sequence of
 //! loops over the block's lanes, table lookups in loops of their own and every branch of the
-//! per-person functions turned into a select, which the compiler vectorises (AVX2, chosen at
-//! run time). Draws that a person's branch may not need (leaving education, retiring,
+//! per-person functions turned into a select, which the compiler vectorises (AVX-512 or AVX2,
+//! chosen at run time: [`crate::simd`]). Draws that a person's branch may not need (leaving education, retiring,
 //! entry earnings) are computed for every lane. Divisions by 10,000 use the 32-bit limb
 //! algorithm of the WGSL twin ([`crate::fixed::mul_div_limbs`], exact for rates up to 100%,
 //! which the scenario checks). The per-person functions in `labour.rs`, `health.rs` and

@@ -10,13 +10,14 @@
 //!   each person's accounting measures; the accounting stage then counts the households;
 //! - demography, the fused pass and the services demand run as *block kernels*: 256 persons
 //!   at a time, lookups in loops of their own, every branch on the data a select, so the
-//!   compiler vectorises them (AVX2, detected at run time); streams and draws are hashed by
-//!   block (`rng::Block`);
-//! - the services stage keeps a list of the month's requesters and runs the key-byte passes of
-//!   its radix select over the requests at each cut, and writes its per-service rules out
-//!   service by service where the shader loops;
-//! - accounting counts person states once per cell and expands them; the age band comes from
-//!   a table.
+//!   compiler vectorises them (AVX-512 or AVX2, the widest the CPU has, chosen at run time:
+//!   [`crate::simd`]); streams and draws are hashed by block (`rng::Block`);
+//! - the services stage writes each of the month's requests once, as a 20-byte record, and
+//!   runs the cut search and the apply pass over the records; the key-byte passes of its radix
+//!   select run over the requests at each cut only;
+//! - accounting counts person states and caseloads once per cell and expands them; the fused
+//!   pass computes each person's accounting indices and amounts by block; the age band comes
+//!   from a table.
 //!
 //! The per-person functions stay line for line with the WGSL and are the reference: each
 //! kernel is tested lane by lane against them, and [`crate::engine::Engine::step`] against
