@@ -111,24 +111,7 @@ impl Block {
     }
     /// [`Block::fill`] at a chosen level of vector instructions (at most the CPU's).
     pub fn fill_at(&mut self, level: crate::simd::Level, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
-        #[cfg(target_arch = "x86_64")]
-        match level.min(crate::simd::detected()) {
-            // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
-            crate::simd::Level::Avx512 => return unsafe { self.fill_avx512(keys, lo, hi, processes) },
-            crate::simd::Level::Avx2 => return unsafe { self.fill_avx2(keys, lo, hi, processes) },
-            crate::simd::Level::Generic => {}
-        }
-        self.fill_generic(keys, lo, hi, processes);
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn fill_avx2(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
-        self.fill_generic(keys, lo, hi, processes);
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-    unsafe fn fill_avx512(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
-        self.fill_generic(keys, lo, hi, processes);
+        fill_at_level(level, self, keys, lo, hi, processes)
     }
     #[inline(always)]
     fn fill_generic(&mut self, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) {
@@ -202,6 +185,11 @@ impl Process {
         mix32((self as u32).wrapping_mul(GOLDEN) ^ 0x7a11_0c8d)
     }
 }
+
+crate::simd::at_level!(
+    /// [`Block::fill`]'s loops at a level of vector instructions.
+    fn fill_at_level(blk: &mut Block, keys: &StepKeys, lo: &[u32], hi: &[u32], processes: &[Process]) = Block::fill_generic
+);
 
 /// A small sequential generator (splitmix64) for work that is not per-person-per-step, such as
 /// building a synthetic population chunk. Not used inside the month step.

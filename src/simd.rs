@@ -51,3 +51,38 @@ pub fn detected() -> Level {
 pub fn detected() -> Level {
     Level::Generic
 }
+
+/// Define `fn $name(level, args..)`: the generic kernel `$generic(args..)` compiled for
+/// AVX-512, for AVX2 and for neither, and called at `level` (at most the CPU's). One
+/// definition per kernel instead of a wrapper per level with the argument list repeated: the
+/// arguments stay function parameters, which lets the compiler know the slices do not alias.
+macro_rules! at_level {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $generic:path) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
+                    $generic($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
+                    $generic($($arg),*)
+                }
+                match level.min($crate::simd::detected()) {
+                    // SAFETY: the CPU has the level's instructions (`detected` checked them).
+                    $crate::simd::Level::Avx512 => return unsafe { avx512($($arg),*) },
+                    $crate::simd::Level::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::simd::Level::Generic => {}
+                }
+            }
+            let _ = level;
+            $generic($($arg),*)
+        }
+    };
+}
+pub(crate) use at_level;

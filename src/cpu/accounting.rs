@@ -114,14 +114,7 @@ impl Default for Lanes {
 #[allow(clippy::too_many_arguments)]
 pub fn person_block(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes, acc: &mut Acc, states: &mut States) {
     let n = st.len();
-    match crate::simd::level() {
-        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
-        #[cfg(target_arch = "x86_64")]
-        crate::simd::Level::Avx512 => unsafe { person_lanes_avx512(info, age, st, money, ml) },
-        #[cfg(target_arch = "x86_64")]
-        crate::simd::Level::Avx2 => unsafe { person_lanes_avx2(info, age, st, money, ml) },
-        _ => person_lanes(info, age, st, money, ml),
-    }
+    person_lanes_at(crate::simd::level(), info, age, st, money, ml);
     const MONEY: [M; 6] = [M::Earnings, M::IncomeTax, M::Ni, M::StatePension, M::Disability, M::CareTariff];
     for k in 0..n {
         let w = ml.w[k] as u64;
@@ -134,17 +127,7 @@ pub fn person_block(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], m
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn person_lanes_avx512(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) {
-    person_lanes(info, age, st, money, ml)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn person_lanes_avx2(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) {
-    person_lanes(info, age, st, money, ml)
-}
+crate::simd::at_level!(fn person_lanes_at(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) = person_lanes);
 
 #[inline(always)]
 fn person_lanes(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) {
@@ -254,14 +237,7 @@ pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_co
                     }
                     let amounts = [&hout.net_income[hs.clone()], &hout.universal_credit[hs.clone()], &hout.pension_credit[hs.clone()], &hout.child_benefit[hs.clone()], &hout.cap_reduction[hs.clone()], &hout.hicbc[hs.clone()]];
                     let house = HouseholdCols { info: &hh.info[hs.clone()], weight: &hh.weight[hs.clone()], len: &hh.len[hs.clone()], arrears: &hh.arrears[hs.clone()] };
-                    match crate::simd::level() {
-                        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
-                        #[cfg(target_arch = "x86_64")]
-                        crate::simd::Level::Avx512 => unsafe { household_lanes_avx512(&house, amounts, ta_cost, &mut hl) },
-                        #[cfg(target_arch = "x86_64")]
-                        crate::simd::Level::Avx2 => unsafe { household_lanes_avx2(&house, amounts, ta_cost, &mut hl) },
-                        _ => household_lanes(&house, amounts, ta_cost, &mut hl),
-                    }
+                    household_lanes_at(crate::simd::level(), &house, amounts, ta_cost, &mut hl);
                     const MONEY: [M; 8] = [M::NetIncome, M::Uc, M::Pc, M::Cb, M::CapReduction, M::Hicbc, M::Arrears, M::TaCost];
                     for k in 0..m {
                         flags[hl.flag[k] as usize] += hl.w[k];
@@ -324,17 +300,7 @@ impl Default for HouseholdLanes {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn household_lanes_avx512(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) {
-    household_lanes(house, amounts, ta_cost, hl)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn household_lanes_avx2(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) {
-    household_lanes(house, amounts, ta_cost, hl)
-}
+crate::simd::at_level!(fn household_lanes_at(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) = household_lanes);
 
 /// The lane values of [`household_measures`] for a block of households: the same sums, a
 /// caseload as the weight times 0 or 1, counted through the flag index.

@@ -120,27 +120,10 @@ fn run_block(ctx: &Ctx, d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &
 
 /// [`run_block`] at a chosen level of vector instructions (at most the CPU's).
 fn run_block_at(level: crate::simd::Level, ctx: &Ctx, d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    match level.min(crate::simd::detected()) {
-        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
-        crate::simd::Level::Avx512 => return unsafe { block_avx512(&ctx.t.words, d_death, d_birth, age, st) },
-        crate::simd::Level::Avx2 => return unsafe { block_avx2(&ctx.t.words, d_death, d_birth, age, st) },
-        crate::simd::Level::Generic => {}
-    }
-    block(&ctx.t.words, d_death, d_birth, age, st)
+    block_at(level, &ctx.t.words, d_death, d_birth, age, st)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn block_avx2(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
-    block(w, d_death, d_birth, age, st)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-unsafe fn block_avx512(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
-    block(w, d_death, d_birth, age, st)
-}
+crate::simd::at_level!(fn block_at(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool = block);
 
 #[inline(always)]
 fn block(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {

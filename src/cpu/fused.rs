@@ -133,20 +133,10 @@ pub fn run_kernel_at(level: crate::simd::Level, ctx: &Ctx, lanes: Lanes) {
     // the parameters copied, so the compiler knows the block's stores cannot change them
     let p = *ctx.p;
     let Lanes { d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care } = lanes;
-    #[cfg(target_arch = "x86_64")]
-    match level.min(crate::simd::detected()) {
-        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
-        crate::simd::Level::Avx512 => return unsafe { kernel_avx512(&p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care) },
-        crate::simd::Level::Avx2 => return unsafe { kernel_avx2(&p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care) },
-        crate::simd::Level::Generic => {}
-    }
-    kernel(&p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
+    kernel_at(level, &p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_avx2(
+crate::simd::at_level!(fn kernel_at(
     p: &StepParams,
     w: &[u32],
     d: &[[u32; BLOCK]; 8],
@@ -161,31 +151,7 @@ unsafe fn kernel_avx2(
     sp: &mut [u32],
     dis: &mut [u32],
     care: &mut [u32],
-) {
-    kernel(p, w, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_avx512(
-    p: &StepParams,
-    w: &[u32],
-    d: &[[u32; BLOCK]; 8],
-    d_score: &[u32],
-    age: &[u32],
-    info: &[u32],
-    wealth: &[u32],
-    st: &mut [u32],
-    earn: &mut [u32],
-    tax: &mut [u32],
-    ni: &mut [u32],
-    sp: &mut [u32],
-    dis: &mut [u32],
-    care: &mut [u32],
-) {
-    kernel(p, w, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
-}
+) = kernel);
 
 /// Labour, health and person policy for one block (MODEL.md §3 steps 2, 3 and 5, person
 /// rules), lane by lane, without branches on the data.

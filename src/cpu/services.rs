@@ -473,30 +473,10 @@ fn run_demand_block(ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32
 /// [`run_demand_block`] at a chosen level of vector instructions (at most the CPU's).
 #[allow(clippy::too_many_arguments)]
 fn run_demand_block_at(level: crate::simd::Level, ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
-    let p = *ctx.p;
-    #[cfg(target_arch = "x86_64")]
-    match level.min(crate::simd::detected()) {
-        // SAFETY: the CPU has the instructions of the level (`simd::level` checked them).
-        crate::simd::Level::Avx512 => return unsafe { demand_block_avx512(&p, &ctx.t.words, d, status, age, info, first, wv, left) },
-        crate::simd::Level::Avx2 => return unsafe { demand_block_avx2(&p, &ctx.t.words, d, status, age, info, first, wv, left) },
-        crate::simd::Level::Generic => {}
-    }
-    demand_block(&p, &ctx.t.words, d, status, age, info, first, wv, left)
+    demand_block_at(level, ctx.p, &ctx.t.words, d, status, age, info, first, wv, left)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn demand_block_avx2(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
-    demand_block(p, w, d, status, age, info, first, wv, left)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn demand_block_avx512(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
-    demand_block(p, w, d, status, age, info, first, wv, left)
-}
+crate::simd::at_level!(fn demand_block_at(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool = demand_block);
 
 /// This month's priorities of a block of persons (the values of [`demand_person`]), written
 /// over last month's waiting states in `wv`; `left[k]` gets a bit per service whose waiter left
