@@ -8,9 +8,9 @@
 //! any value (benches/README.md records why, with the measured effect):
 //! - labour, health and person policy run as one fused pass ([`fused`]), which also counts
 //!   each person's accounting measures; the accounting stage then counts the households;
-//! - demography, the fused pass and the services demand run as *block kernels*: 256 persons
-//!   at a time, lookups in loops of their own, every branch on the data a select, so the
-//!   compiler vectorises them (AVX-512 or AVX2, the widest the CPU has, chosen at run time:
+//! - demography, the fused pass, the services demand and household policy run as *block
+//!   kernels*: 256 persons (16 households) at a time, lookups in loops of their own, every
+//!   branch on the data a select, so the compiler vectorises them (AVX-512 or AVX2, the widest the CPU has, chosen at run time:
 //!   [`crate::simd`]); streams and draws are hashed by block (`rng::Block`);
 //! - the services stage writes each of the month's requests once, as a 20-byte record, and
 //!   runs the cut search and the apply pass over the records; the key-byte passes of its radix
