@@ -123,10 +123,10 @@ fn run_block_at(level: crate::simd::Level, ctx: &Ctx, d_death: &[u32], d_birth: 
     block_at(level, &ctx.t.words, d_death, d_birth, age, st)
 }
 
-crate::simd::at_level!(fn block_at(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool = block);
+crate::simd::at_level!(fn block_at(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool = @level block);
 
 #[inline(always)]
-fn block(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
+fn block(level: crate::simd::Level, w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut [u32]) -> bool {
     use crate::tables::{layout, AGES};
     let n = age.len();
     let death_t: &[u32; 2 * AGES * 3] = super::tab(w, layout::DEATH);
@@ -138,12 +138,16 @@ fn block(w: &[u32], d_death: &[u32], d_birth: &[u32], age: &mut [u32], st: &mut 
     for a in age.iter_mut() {
         *a = (*a + 1).min(MAX_AGE_MONTHS);
     }
+    let mut year = [0u32; BLOCK];
+    let year = &mut year[..n];
     for k in 0..n {
         let y = ((age[k] / 12) as usize).min(AGES - 1);
         let s = st[k];
         t_death[k] = death_t[((sex(s) as usize * AGES + y) * 3 + health(s) as usize).min(2 * AGES * 3 - 1)];
-        t_birth[k] = birth_t[y];
+        year[k] = y as u32;
     }
+    // by permutes, not a gather ([`crate::simd::lookup`])
+    crate::simd::lookup(level, birth_t, year, t_birth);
     let mut any = 0u32;
     for k in 0..n {
         let s = st[k] & !EVENT_FLAGS;

@@ -50,6 +50,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
     out.resize(n);
     let Persons { id_lo, id_hi, household, age_months, status, earnings, wealth, .. } = persons;
     let PersonOut { income_tax, ni, state_pension, disability, care_tariff } = out;
+    let kt = &*KernelTables::new(ctx.p, &ctx.t.words);
     (
         status.par_chunks_mut(CHUNK),
         earnings.par_chunks_mut(CHUNK),
@@ -76,6 +77,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
                         ml.w[k] = hh.weight[h as usize];
                     }
                     let lanes = Lanes {
+                        kt,
                         d: &blk.d,
                         d_score: &pers.d[0][..n],
                         age: &age_months[r.clone()],
@@ -102,8 +104,59 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
         .reduce(Acc::default, |a, b| a.merge(&b))
 }
 
+/// The fused kernel's rate tables for one month, arranged so that each is at most 128 words
+/// indexed by one lane value, for lookups by in-register permutes ([`crate::simd::lookup`]).
+pub struct KernelTables {
+    /// Labour thresholds out of the current state, to a and to b (labour.rs), by
+    /// `case × 24 + band × 3 + health` (case 0 employed, 1 unemployed, 2 inactive).
+    pub lab_a: [u32; 72],
+    pub lab_b: [u32; 72],
+    /// Education leavers' destinations, employed and unemployed, by `band × 3 + health`.
+    pub dest_emp: [u32; 24],
+    pub dest_unemp: [u32; 24],
+    /// Leaving education and retiring at state pension age, by age in years.
+    pub edu_leave: [u32; AGES],
+    pub retire: [u32; AGES],
+    /// Earnings growth noise by quantile.
+    pub noise: [u32; NOISE_Q],
+    /// Onset of a limiting condition and limiting to severe, by `band × 4 + spillover case`
+    /// (1: homeless or in temporary accommodation, 2: unemployed, 3: both), the spillover
+    /// multipliers applied ([`crate::fixed::mul_mult`]).
+    pub onset: [u32; BANDS * 4],
+    pub severe: [u32; BANDS * 4],
+    /// Limiting to good, severe to limiting, and the four care-need thresholds, by band.
+    pub recover: [u32; BANDS],
+    pub to_limiting: [u32; BANDS],
+    pub care: [[u32; BANDS]; 4],
+}
+
+impl KernelTables {
+    pub fn new(p: &StepParams, w: &[u32]) -> Box<KernelTables> {
+        let labour: &[u32; BANDS * 3 * 8] = tab(w, layout::LABOUR);
+        let health_t: &[u32; BANDS * 4] = tab(w, layout::HEALTH);
+        let care_t: &[u32; BANDS * 4] = tab(w, layout::CARE);
+        let mults = [BP, p.sp_homeless_health_bp, p.sp_unemployed_health_bp, mul_mult(p.sp_homeless_health_bp, p.sp_unemployed_health_bp)].map(|m| m.min(MAX_HEALTH_MULT));
+        Box::new(KernelTables {
+            lab_a: std::array::from_fn(|j| labour[(j % 24) * 8 + 2 * (j / 24)]),
+            lab_b: std::array::from_fn(|j| labour[(j % 24) * 8 + 2 * (j / 24) + 1]),
+            dest_emp: std::array::from_fn(|r| labour[r * 8 + 6]),
+            dest_unemp: std::array::from_fn(|r| labour[r * 8 + 7]),
+            edu_leave: *tab(w, layout::EDU_LEAVE),
+            retire: *tab(w, layout::RETIRE),
+            noise: *tab(w, layout::GROWTH_NOISE),
+            onset: std::array::from_fn(|j| mul_mult(health_t[(j / 4) * 4], mults[j % 4])),
+            severe: std::array::from_fn(|j| mul_mult(health_t[(j / 4) * 4 + 1], mults[j % 4])),
+            recover: std::array::from_fn(|b| health_t[b * 4 + 2]),
+            to_limiting: std::array::from_fn(|b| health_t[b * 4 + 3]),
+            care: std::array::from_fn(|c| std::array::from_fn(|b| care_t[b * 4 + c])),
+        })
+    }
+}
+
 /// One block's inputs and outputs (every slice the block's length).
 pub struct Lanes<'a> {
+    /// The month's tables, arranged for lookups ([`KernelTables::new`]).
+    pub kt: &'a KernelTables,
     /// The block's draws for [`DRAWS`].
     pub d: &'a [[u32; BLOCK]; 8],
     /// `DisabilityScore` draws (persistent stream).
@@ -132,13 +185,14 @@ pub fn run_kernel(ctx: &Ctx, lanes: Lanes) {
 pub fn run_kernel_at(level: crate::simd::Level, ctx: &Ctx, lanes: Lanes) {
     // the parameters copied, so the compiler knows the block's stores cannot change them
     let p = *ctx.p;
-    let Lanes { d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care } = lanes;
-    kernel_at(level, &p, &ctx.t.words, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
+    let Lanes { kt, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care } = lanes;
+    kernel_at(level, &p, &ctx.t.words, kt, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
 }
 
 crate::simd::at_level!(fn kernel_at(
     p: &StepParams,
     w: &[u32],
+    kt: &KernelTables,
     d: &[[u32; BLOCK]; 8],
     d_score: &[u32],
     age: &[u32],
@@ -151,15 +205,17 @@ crate::simd::at_level!(fn kernel_at(
     sp: &mut [u32],
     dis: &mut [u32],
     care: &mut [u32],
-) = kernel);
+) = @level kernel);
 
 /// Labour, health and person policy for one block (MODEL.md §3 steps 2, 3 and 5, person
 /// rules), lane by lane, without branches on the data.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn kernel(
+    level: crate::simd::Level,
     p: &StepParams,
     w: &[u32],
+    kt: &KernelTables,
     d: &[[u32; BLOCK]; 8],
     d_score: &[u32],
     age: &[u32],
@@ -174,22 +230,22 @@ fn kernel(
     care_out: &mut [u32],
 ) {
     let n = st.len();
-    let labour: &[u32; BANDS * 3 * 8] = tab(w, layout::LABOUR);
-    let edu_leave: &[u32; AGES] = tab(w, layout::EDU_LEAVE);
-    let retire: &[u32; AGES] = tab(w, layout::RETIRE);
+    use crate::simd::lookup;
     let earnings: &[u32; BANDS * 2 * EARN_Q] = tab(w, layout::EARNINGS);
-    let noise: &[u32; NOISE_Q] = tab(w, layout::GROWTH_NOISE);
     let spa_t: &[u32; SPA_LEN] = tab(w, layout::SPA);
-    let health_t: &[u32; BANDS * 4] = tab(w, layout::HEALTH);
-    let care_t: &[u32; BANDS * 4] = tab(w, layout::CARE);
     let (age, info, wealth, d_score) = (&age[..n], &info[..n], &wealth[..n], &d_score[..n]);
     let (st, earn) = (&mut st[..n], &mut earn[..n]);
     let [d_lab, d_growth, d_health, d_care, d_leave, d_dest, d_retire, d_entry] = d;
     let (d_lab, d_growth, d_health, d_care) = (&d_lab[..n], &d_growth[..n], &d_health[..n], &d_care[..n]);
     let (d_leave, d_dest, d_retire, d_entry) = (&d_leave[..n], &d_dest[..n], &d_retire[..n], &d_entry[..n]);
 
-    // lookups, each in a loop of its own
+    // lookups, each in a loop of its own: the indices first, then the tables of up to 128
+    // words by permutes ([`crate::simd::lookup`]), the two larger ones by gathers
     let mut band = [0u32; BLOCK];
+    let mut year = [0u32; BLOCK];
+    let mut row = [0u32; BLOCK];
+    let mut lab_i = [0u32; BLOCK];
+    let mut noise_i = [0u32; BLOCK];
     let mut spa = [0u32; BLOCK];
     let mut t_edu = [0u32; BLOCK];
     let mut t_ret = [0u32; BLOCK];
@@ -199,35 +255,33 @@ fn kernel(
     let mut t_unemp = [0u32; BLOCK];
     let mut entry = [0u32; BLOCK];
     let mut growth = [0u32; BLOCK];
-    let (band, spa, t_edu, t_ret) = (&mut band[..n], &mut spa[..n], &mut t_edu[..n], &mut t_ret[..n]);
+    let (band, year, row, lab_i, noise_i) = (&mut band[..n], &mut year[..n], &mut row[..n], &mut lab_i[..n], &mut noise_i[..n]);
+    let (spa, t_edu, t_ret) = (&mut spa[..n], &mut t_edu[..n], &mut t_ret[..n]);
     let (t_a, t_b, t_emp, t_unemp) = (&mut t_a[..n], &mut t_b[..n], &mut t_emp[..n], &mut t_unemp[..n]);
     let (entry, growth) = (&mut entry[..n], &mut growth[..n]);
     for k in 0..n {
+        let s = st[k];
+        let e = employment(s);
         band[k] = age_band_by_bounds(age[k] / 12);
+        year[k] = (age[k] / 12).min(AGES as u32 - 1);
+        row[k] = band[k] * 3 + health(s);
+        lab_i[k] = sel(e == EMPLOYED, 0, sel(e == UNEMPLOYED, 24, 48)) + row[k];
+        noise_i[k] = d_growth[k] >> 26;
     }
     for k in 0..n {
         let i = p.month.wrapping_sub(age[k]).saturating_sub(SPA_FROM_YEAR * 12).min(SPA_LEN as u32 - 1);
         spa[k] = spa_t[i as usize];
     }
-    for k in 0..n {
-        let y = ((age[k] / 12) as usize).min(AGES - 1);
-        t_edu[k] = edu_leave[y];
-        t_ret[k] = retire[y];
-    }
-    for k in 0..n {
-        let s = st[k];
-        let e = employment(s);
-        let row = ((band[k] * 3 + health(s)) * 8) as usize;
-        let i = if e == EMPLOYED { 0 } else if e == UNEMPLOYED { 2 } else { 4 };
-        t_a[k] = labour[(row + i).min(BANDS * 24 - 1)];
-        t_b[k] = labour[(row + i + 1).min(BANDS * 24 - 1)];
-        t_emp[k] = labour[(row + 6).min(BANDS * 24 - 1)];
-        t_unemp[k] = labour[(row + 7).min(BANDS * 24 - 1)];
-    }
+    lookup(level, &kt.edu_leave, year, t_edu);
+    lookup(level, &kt.retire, year, t_ret);
+    lookup(level, &kt.lab_a, lab_i, t_a);
+    lookup(level, &kt.lab_b, lab_i, t_b);
+    lookup(level, &kt.dest_emp, row, t_emp);
+    lookup(level, &kt.dest_unemp, row, t_unemp);
+    lookup(level, &kt.noise, noise_i, growth);
     for k in 0..n {
         let q = ((band[k] * 2 + sex(st[k])) as usize * EARN_Q + (d_entry[k] >> 24) as usize).min(BANDS * 2 * EARN_Q - 1);
         entry[k] = earnings[q];
-        growth[k] = noise[(d_growth[k] >> 26) as usize];
     }
 
     // labour (labour.rs: labour_person_st)
@@ -260,33 +314,25 @@ fn kernel(
     }
 
     // health and care need (health.rs: health_person_st), after labour. The deterioration
-    // thresholds depend on the band and on which of the two spillover multipliers apply:
-    // computed for the 8 × 4 cases first ([`crate::fixed::mul_mult`] of BP and m is m)
-    let mults = [BP, p.sp_homeless_health_bp, p.sp_unemployed_health_bp, mul_mult(p.sp_homeless_health_bp, p.sp_unemployed_health_bp)].map(|m| m.min(MAX_HEALTH_MULT));
-    let mut onset_t = [0u32; BANDS * 4];
-    let mut severe_t = [0u32; BANDS * 4];
-    for b in 0..BANDS {
-        for (case, &m) in mults.iter().enumerate() {
-            onset_t[b * 4 + case] = mul_mult(health_t[b * 4], m);
-            severe_t[b * 4 + case] = mul_mult(health_t[b * 4 + 1], m);
-        }
-    }
+    // thresholds depend on the band and on which of the two spillover multipliers apply (the
+    // 8 × 4 cases computed once a month: [`KernelTables::new`])
     let mut th = [[0u32; BLOCK]; 8];
     {
-        let [t_on, t_sev, t_rec, t_sl, c_lim, c_sev, c_sub, c_rec] = &mut th;
+        let mut case = [0u32; BLOCK];
+        let case = &mut case[..n];
         for k in 0..n {
-            let b = (band[k] as usize).min(BANDS - 1) * 4;
             let ten = tenure(info[k]);
-            let case = (ten == HOMELESS || ten == TEMPORARY) as usize + 2 * (employment(st[k]) == UNEMPLOYED) as usize;
-            t_on[k] = onset_t[b + case];
-            t_sev[k] = severe_t[b + case];
-            t_rec[k] = health_t[b + 2];
-            t_sl[k] = health_t[b + 3];
-            c_lim[k] = care_t[b];
-            c_sev[k] = care_t[b + 1];
-            c_sub[k] = care_t[b + 2];
-            c_rec[k] = care_t[b + 3];
+            case[k] = band[k] * 4 + (ten == HOMELESS || ten == TEMPORARY) as u32 + 2 * (employment(st[k]) == UNEMPLOYED) as u32;
         }
+        let [t_on, t_sev, t_rec, t_sl, c_lim, c_sev, c_sub, c_rec] = &mut th;
+        lookup(level, &kt.onset, case, t_on);
+        lookup(level, &kt.severe, case, t_sev);
+        lookup(level, &kt.recover, band, t_rec);
+        lookup(level, &kt.to_limiting, band, t_sl);
+        lookup(level, &kt.care[0], band, c_lim);
+        lookup(level, &kt.care[1], band, c_sev);
+        lookup(level, &kt.care[2], band, c_sub);
+        lookup(level, &kt.care[3], band, c_rec);
     }
     let [t_on, t_sev, t_rec, t_sl, c_lim, c_sev, c_sub, c_rec] = &th;
     let (t_on, t_sev, t_rec, t_sl) = (&t_on[..n], &t_sev[..n], &t_rec[..n], &t_sl[..n]);
@@ -405,7 +451,7 @@ mod tests {
                 let (mut st, mut earn) = (st0.clone(), earn0.clone());
                 let mut outs = vec![vec![0u32; n]; 5];
                 let [tax, ni, sp, dis, care] = &mut outs[..] else { unreachable!() };
-                run_kernel_at(level, &ctx, Lanes { d: &d, d_score: &d_score, age: &age, info: &info, wealth: &wealth, st: &mut st, earn: &mut earn, tax, ni, sp, dis, care });
+                run_kernel_at(level, &ctx, Lanes { kt: &KernelTables::new(&p, &tables.words), d: &d, d_score: &d_score, age: &age, info: &info, wealth: &wealth, st: &mut st, earn: &mut earn, tax, ni, sp, dis, care });
                 for k in 0..n {
                     let (mut s, mut e) = (st0[k], earn0[k]);
                     // the per-person functions take the stream only for the draws below, which

@@ -402,7 +402,7 @@ pub fn capacities(ctx: &Ctx) -> Vec<u64> {
 /// written as [`Req`] records and histogrammed.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u32], list: &mut Vec<Req>, hist: &mut [u64], ev: &mut Acc, blk: &mut Block) {
+fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: usize, wv: &mut [u32], list: &mut Vec<Req>, hist: &mut [u64], ev: &mut Acc, blk: &mut Block) {
     let mut info = [0u32; BLOCK];
     let mut first = [0u32; BLOCK];
     let mut left = [0u32; BLOCK];
@@ -414,7 +414,7 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
             info[k] = hr.info[h as usize];
             first[k] = (hr.start[h as usize] as usize == i0 + k) as u32;
         }
-        let any_left = run_demand_block(ctx, &blk.d, &pp.status[i0..i0 + n], &pp.age_months[i0..i0 + n], &info[..n], &first[..n], &mut wv[b..b + n], &mut left[..n]);
+        let any_left = run_demand_block(ctx, dt, &blk.d, &pp.status[i0..i0 + n], &pp.age_months[i0..i0 + n], &info[..n], &first[..n], &mut wv[b..b + n], &mut left[..n]);
         if any_left {
             for k in (0..n).filter(|&k| left[k] != 0) {
                 let i = i0 + k;
@@ -466,17 +466,40 @@ fn demand_chunk(ctx: &Ctx, pp: &Persons, hr: &Households, c: usize, wv: &mut [u3
 
 /// [`demand_block`], compiled for AVX-512 or AVX2 when the CPU has it ([`crate::simd`]).
 #[allow(clippy::too_many_arguments)]
-fn run_demand_block(ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
-    run_demand_block_at(crate::simd::level(), ctx, d, status, age, info, first, wv, left)
+fn run_demand_block(ctx: &Ctx, dt: &DemandTables, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    run_demand_block_at(crate::simd::level(), ctx, dt, d, status, age, info, first, wv, left)
 }
 
 /// [`run_demand_block`] at a chosen level of vector instructions (at most the CPU's).
 #[allow(clippy::too_many_arguments)]
-fn run_demand_block_at(level: crate::simd::Level, ctx: &Ctx, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
-    demand_block_at(level, ctx.p, &ctx.t.words, d, status, age, info, first, wv, left)
+fn run_demand_block_at(level: crate::simd::Level, ctx: &Ctx, dt: &DemandTables, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    demand_block_at(level, ctx.p, dt, d, status, age, info, first, wv, left)
 }
 
-crate::simd::at_level!(fn demand_block_at(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool = demand_block);
+crate::simd::at_level!(fn demand_block_at(p: &crate::params::StepParams, dt: &DemandTables, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool = @level demand_block);
+
+/// The new-request thresholds of the month by `band × 3 + health` (GP, A&E, hospital, and
+/// hospital for a person waiting for care, the spillover applied), for lookups by permutes
+/// ([`crate::simd::lookup`]).
+pub struct DemandTables {
+    pub gp: [u32; 24],
+    pub ae: [u32; 24],
+    pub hospital: [u32; 24],
+    pub hospital_care_waiting: [u32; 24],
+}
+
+impl DemandTables {
+    pub fn new(ctx: &Ctx) -> DemandTables {
+        use crate::tables::{layout, BANDS};
+        let svc_t: &[u32; BANDS * 9] = super::tab(&ctx.t.words, layout::SERVICE);
+        DemandTables {
+            gp: std::array::from_fn(|r| svc_t[r * 3]),
+            ae: std::array::from_fn(|r| svc_t[r * 3 + 1]),
+            hospital: std::array::from_fn(|r| svc_t[r * 3 + 2]),
+            hospital_care_waiting: std::array::from_fn(|r| mul_mult(svc_t[r * 3 + 2], ctx.p.sp_care_admission_bp)),
+        }
+    }
+}
 
 /// This month's priorities of a block of persons (the values of [`demand_person`]), written
 /// over last month's waiting states in `wv`; `left[k]` gets a bit per service whose waiter left
@@ -485,28 +508,24 @@ crate::simd::at_level!(fn demand_block_at(p: &crate::params::StepParams, w: &[u3
 /// anyone left.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn demand_block(p: &crate::params::StepParams, w: &[u32], d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
-    use crate::tables::{layout, BANDS};
+fn demand_block(level: crate::simd::Level, p: &crate::params::StepParams, dt: &DemandTables, d: &[[u32; BLOCK]; 8], status: &[u32], age: &[u32], info: &[u32], first: &[u32], wv: &mut [u32], left: &mut [u32]) -> bool {
+    use crate::simd::lookup;
     let n = wv.len();
-    let svc_t: &[u32; BANDS * 9] = super::tab(w, layout::SERVICE);
-    // the admission threshold of a person on the care waiting list, by (band, health)
-    let mut hosp_care = [0u32; BANDS * 3];
-    for (k, v) in hosp_care.iter_mut().enumerate() {
-        *v = mul_mult(svc_t[k * 3 + 2], p.sp_care_admission_bp);
-    }
     let (status, age, info, first, left) = (&status[..n], &age[..n], &info[..n], &first[..n], &mut left[..n]);
     let [d_gp, d_ae, d_hosp, _, d_emp, ..] = d;
     let (d_gp, d_ae, d_hosp, d_emp) = (&d_gp[..n], &d_ae[..n], &d_hosp[..n], &d_emp[..n]);
     let mut th = [[0u32; BLOCK]; 4];
     {
-        let [t_gp, t_ae, t_hosp, t_hosp_care] = &mut th;
+        let mut row = [0u32; BLOCK];
+        let row = &mut row[..n];
         for k in 0..n {
-            let row = ((age_band_by_bounds(age[k] / 12) * 3 + health(status[k])) as usize).min(BANDS * 3 - 1);
-            t_gp[k] = svc_t[row * 3];
-            t_ae[k] = svc_t[row * 3 + 1];
-            t_hosp[k] = svc_t[row * 3 + 2];
-            t_hosp_care[k] = hosp_care[row];
+            row[k] = age_band_by_bounds(age[k] / 12) * 3 + health(status[k]);
         }
+        let [t_gp, t_ae, t_hosp, t_hosp_care] = &mut th;
+        lookup(level, &dt.gp, row, t_gp);
+        lookup(level, &dt.ae, row, t_ae);
+        lookup(level, &dt.hospital, row, t_hosp);
+        lookup(level, &dt.hospital_care_waiting, row, t_hosp_care);
     }
     let [t_gp, t_ae, t_hosp, t_hosp_care] = &th;
     let (t_gp, t_ae, t_hosp, t_hosp_care) = (&t_gp[..n], &t_ae[..n], &t_hosp[..n], &t_hosp_care[..n]);
@@ -563,6 +582,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     let n = persons.len();
     let caps = capacities(ctx);
     let mut sel = vec![0u32; N_QUEUES * SEL_WORDS];
+    let dt = &DemandTables::new(ctx);
 
     // pass 0: demand, written to svc_wait, with the priority histograms
     let new_hist = || vec![0u64; N_QUEUES * BINS];
@@ -586,7 +606,7 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
             .fold(
                 || (new_hist(), Acc::default(), Block::new()),
                 |(mut hist, mut ev, mut blk), (c, (wv, list))| {
-                    demand_chunk(ctx, pp, hr, c, wv, list, &mut hist, &mut ev, &mut blk);
+                    demand_chunk(ctx, dt, pp, hr, c, wv, list, &mut hist, &mut ev, &mut blk);
                     (hist, ev, blk)
                 },
             )
@@ -766,7 +786,7 @@ mod tests {
             for level in crate::simd::levels() {
                 let mut wv = pp.svc_wait.clone();
                 let mut left = vec![0u32; n];
-                run_demand_block_at(level, &ctx, &blk.d, &pp.status, &pp.age_months, &info, &first, &mut wv, &mut left);
+                run_demand_block_at(level, &ctx, &DemandTables::new(&ctx), &blk.d, &pp.status, &pp.age_months, &info, &first, &mut wv, &mut left);
                 for k in 0..n {
                     let mut ev = Acc::default();
                     let want = demand_person(&ctx, k, &pp, pp.svc_wait[k], &hh, k, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], &mut ev);
