@@ -24,8 +24,18 @@ const N_STATES: usize = 6 * 3 * 3;
 /// 2-bit field: four values).
 const N_FLAGS: usize = 4 * 2 * 2;
 
-/// A task's counts of persons by state ([`N_STATES`] per cell, then [`N_FLAGS`] per cell).
-pub struct States(Vec<u64>);
+/// Copies of a task's tables that [`person_block`] adds into, person k into copy k % COPIES: a
+/// person's adds then do not wait for the previous person's to the same cell, which is common
+/// (members of a household are neighbours and often share a cell).
+const COPIES: usize = 4;
+/// Words of one copy of the state and caseload counts.
+const STRIDE: usize = N_CELLS * (N_STATES + N_FLAGS);
+/// The persons' money measures, in [`States::money`] order.
+const MONEY: [M; 6] = [M::Earnings, M::IncomeTax, M::Ni, M::StatePension, M::Disability, M::CareTariff];
+
+/// A task's counts of persons by state ([`N_STATES`] per cell, then [`N_FLAGS`] per cell), in
+/// [`COPIES`] copies, and the persons' money measures by cell ([`MONEY`], in as many copies).
+pub struct States(Vec<u64>, Vec<[u64; 8]>);
 
 impl Default for States {
     fn default() -> States {
@@ -35,7 +45,7 @@ impl Default for States {
 
 impl States {
     pub fn new() -> States {
-        States(vec![0; N_CELLS * (N_STATES + N_FLAGS)])
+        States(vec![0; COPIES * STRIDE], vec![[0; 8]; COPIES * N_CELLS])
     }
     #[inline(always)]
     fn add(&mut self, c: usize, s: u32, sp: u32, dis: u32, w: u64) {
@@ -45,11 +55,21 @@ impl States {
         self.0[N_CELLS * N_STATES + c * N_FLAGS + f] += w;
     }
     pub fn add_to(&self, acc: &mut Acc) {
+        let mut sum = self.0[..STRIDE].to_vec();
+        for copy in self.0.chunks(STRIDE).skip(1) {
+            sum.iter_mut().zip(copy).for_each(|(a, b)| *a += b);
+        }
+        for (k, m) in self.1.iter().enumerate() {
+            let mut row = acc.row(k % N_CELLS);
+            for (&measure, &v) in MONEY.iter().zip(m) {
+                row.add(measure, v);
+            }
+        }
         const EMP: [M; 6] = [M::Child, M::InEducation, M::Employed, M::Unemployed, M::Inactive, M::Retired];
         const HEALTH: [M; 3] = [M::HealthGood, M::HealthLimiting, M::HealthSevere];
         const CARE: [M; 3] = [M::CareNone, M::CareModerate, M::CareSubstantial];
         for c in 0..N_CELLS {
-            for (k, &w) in self.0[c * N_STATES..(c + 1) * N_STATES].iter().enumerate() {
+            for (k, &w) in sum[c * N_STATES..(c + 1) * N_STATES].iter().enumerate() {
                 if w != 0 {
                     acc.add(c, M::Population, w);
                     acc.add(c, EMP[k / 9], w);
@@ -57,7 +77,7 @@ impl States {
                     acc.add(c, CARE[k % 3], w);
                 }
             }
-            let flags = &self.0[N_CELLS * N_STATES + c * N_FLAGS..N_CELLS * N_STATES + (c + 1) * N_FLAGS];
+            let flags = &sum[N_CELLS * N_STATES + c * N_FLAGS..N_CELLS * N_STATES + (c + 1) * N_FLAGS];
             for (f, &w) in flags.iter().enumerate() {
                 if w != 0 {
                     let (funding, sp, dis) = (f as u32 / 4, f / 2 % 2 == 1, f % 2 == 1);
@@ -109,20 +129,23 @@ impl Default for Lanes {
 }
 
 /// The measures of [`person_measures`] for a block of persons: the indices and weighted amounts
-/// computed lane by lane ([`person_lanes`], vectorised), then added one person at a time.
+/// computed lane by lane ([`person_lanes`], vectorised), then added one person at a time into
+/// the task's `states` (counts and money by cell, in [`COPIES`] copies; [`States::add_to`]
+/// expands them into measures).
 /// `money` holds earnings, income tax, NI, state pension, disability benefit and care tariff.
 #[allow(clippy::too_many_arguments)]
-pub fn person_block(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes, acc: &mut Acc, states: &mut States) {
+pub fn person_block(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes, states: &mut States) {
     let n = st.len();
     person_lanes_at(crate::simd::level(), info, age, st, money, ml);
-    const MONEY: [M; 6] = [M::Earnings, M::IncomeTax, M::Ni, M::StatePension, M::Disability, M::CareTariff];
+    let (counts, money) = (&mut states.0, &mut states.1);
     for k in 0..n {
         let w = ml.w[k] as u64;
-        states.0[ml.state[k] as usize] += w;
-        states.0[ml.flags[k] as usize] += w;
-        let mut row = acc.row(ml.row[k] as usize);
-        for (j, &m) in MONEY.iter().enumerate() {
-            row.add(m, ml.money[j][k]);
+        let copy = k % COPIES;
+        counts[copy * STRIDE + ml.state[k] as usize] += w;
+        counts[copy * STRIDE + ml.flags[k] as usize] += w;
+        let m = &mut money[copy * N_CELLS + ml.row[k] as usize];
+        for (j, v) in m.iter_mut().take(6).enumerate() {
+            *v += ml.money[j][k];
         }
     }
 }

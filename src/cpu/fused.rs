@@ -63,8 +63,8 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
         .into_par_iter()
         .enumerate()
         .fold(
-            || (Block::new(), Block::new(), Box::new([0u32; BLOCK]), Acc::default(), accounting::States::new(), Box::new(accounting::Lanes::default())),
-            |(mut blk, mut pers, mut info, mut acc, mut states, mut ml), (c, (st, earn, tax, ni, sp, dis, care))| {
+            || (Block::new(), Block::new(), Box::new([0u32; BLOCK]), accounting::States::new(), Box::new(accounting::Lanes::default())),
+            |(mut blk, mut pers, mut info, mut states, mut ml), (c, (st, earn, tax, ni, sp, dis, care))| {
                 for b in (0..st.len()).step_by(BLOCK) {
                     let i0 = c * CHUNK + b;
                     let n = BLOCK.min(st.len() - b);
@@ -92,12 +92,13 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
                         care: &mut care[l.clone()],
                     };
                     run_kernel(ctx, lanes);
-                    accounting::person_block(&info[..n], &age_months[r.clone()], &st[l.clone()], [&earn[l.clone()], &tax[l.clone()], &ni[l.clone()], &sp[l.clone()], &dis[l.clone()], &care[l.clone()]], &mut ml, &mut acc, &mut states);
+                    accounting::person_block(&info[..n], &age_months[r.clone()], &st[l.clone()], [&earn[l.clone()], &tax[l.clone()], &ni[l.clone()], &sp[l.clone()], &dis[l.clone()], &care[l.clone()]], &mut ml, &mut states);
                 }
-                (blk, pers, info, acc, states, ml)
+                (blk, pers, info, states, ml)
             },
         )
-        .map(|(_, _, _, mut acc, states, _)| {
+        .map(|(_, _, _, states, _)| {
+            let mut acc = Acc::default();
             states.add_to(&mut acc);
             acc
         })
