@@ -5,6 +5,10 @@
 //! them with the per-person rules and the WGSL shaders).
 //!
 //! `TWIN_SIMD=avx2` or `TWIN_SIMD=generic` caps the level (for comparisons and tests; read once).
+//!
+//! [`lookup`] looks up a block's lanes in a table of up to 128 words: with AVX-512 by
+//! in-register permutes, the one place explicit intrinsics are used (a kernel that calls it is
+//! defined with `= @level kernel`, so it knows the level it runs at).
 
 /// A level of vector instructions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -33,8 +33,8 @@ const STRIDE: usize = N_CELLS * (N_STATES + N_FLAGS);
 /// The persons' money measures, in [`States::money`] order.
 const MONEY: [M; 6] = [M::Earnings, M::IncomeTax, M::Ni, M::StatePension, M::Disability, M::CareTariff];
 
-/// A task's counts of persons by state ([`N_STATES`] per cell, then [`N_FLAGS`] per cell), in
-/// [`COPIES`] copies, and the persons' money measures by cell ([`MONEY`], in as many copies).
+/// A task's counts of persons by state (`N_STATES` per cell, then `N_FLAGS` per cell), in
+/// `COPIES` copies, and the persons' money measures by cell (`MONEY`, in as many copies).
 pub struct States(Vec<u64>, Vec<[u64; 8]>);
 
 impl Default for States {
@@ -129,8 +129,8 @@ impl Default for Lanes {
 }
 
 /// The measures of [`person_measures`] for a block of persons: the indices and weighted amounts
-/// computed lane by lane ([`person_lanes`], vectorised), then added one person at a time into
-/// the task's `states` (counts and money by cell, in [`COPIES`] copies; [`States::add_to`]
+/// computed lane by lane (`person_lanes`, vectorised), then added one person at a time into
+/// the task's `states` (counts and money by cell, in `COPIES` copies; [`States::add_to`]
 /// expands them into measures).
 /// `money` holds earnings, income tax, NI, state pension, disability benefit and care tariff.
 #[allow(clippy::too_many_arguments)]
@@ -239,7 +239,7 @@ const N_HH_FLAGS: usize = 32 * 3;
 
 /// Every household's measures (those with members), at its first member's cell. By block of
 /// households: each household's cell, flag index and weighted amounts computed lane by lane
-/// ([`household_lanes`], vectorised), then added one household at a time; the counts by flag
+/// (`household_lanes`, vectorised), then added one household at a time; the counts by flag
 /// expanded once per task.
 pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
     let n = hh.count();

@@ -65,7 +65,7 @@ fn demography_person(ctx: &Ctx, st: Stream, death_draw: u32, age_m: u32, mut s: 
 /// The CPU driver works a block of persons at a time: ageing, the thresholds (looked up in a
 /// loop of their own) and the death and birth flags as selects the compiler vectorises, then
 /// the events counted person by person for the few flagged. The values are
-/// [`demography_person`]'s (a test compares them on the sample population).
+/// `demography_person`'s (a test compares them on the sample population).
 #[allow(clippy::too_many_arguments)]
 pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
     let Persons { id_lo, id_hi, household, age_months, status, svc_wait, .. } = persons;

@@ -6,10 +6,13 @@
 //! gives exactly what running them stage by stage gives. The GPU path runs the three shaders
 //! one after another.
 //!
-//! The rules are written a second time here as a block kernel ([`kernel`]): a sequence of
+//! The rules are written a second time here as a block kernel (`kernel`): a sequence of
 //! loops over the block's lanes, table lookups in loops of their own and every branch of the
 //! per-person functions turned into a select, which the compiler vectorises (AVX-512 or AVX2,
-//! chosen at run time: [`crate::simd`]). Draws that a person's branch may not need (leaving education, retiring,
+//! chosen at run time: [`crate::simd`]). The rate tables are rearranged once a month
+//! ([`KernelTables`]) into tables of at most 128 words, looked up by in-register permutes with
+//! AVX-512 ([`crate::simd::lookup`]); the two larger ones (pension age by birth month, entry
+//! earnings) by gathers. Draws that a person's branch may not need (leaving education, retiring,
 //! entry earnings) are computed for every lane. Divisions by 10,000 use the 32-bit limb
 //! algorithm of the WGSL twin ([`crate::fixed::mul_div_limbs`], exact for rates up to 100%,
 //! which the scenario checks). The per-person functions in `labour.rs`, `health.rs` and
@@ -176,7 +179,7 @@ pub struct Lanes<'a> {
     pub care: &'a mut [u32],
 }
 
-/// [`kernel`], compiled for AVX-512 or AVX2 when the CPU has it ([`crate::simd`]: the same code;
+/// `kernel`, compiled for AVX-512 or AVX2 when the CPU has it ([`crate::simd`]: the same code;
 /// the values do not depend on the instructions chosen).
 pub fn run_kernel(ctx: &Ctx, lanes: Lanes) {
     run_kernel_at(crate::simd::level(), ctx, lanes)

@@ -7,7 +7,7 @@
 //! household, looping over its contiguous members).
 //!
 //! [`finances`] and [`benefits`] are the rules household by household, line for line with the
-//! WGSL. The CPU driver runs them a second time as a block kernel ([`kernel`]): 16 households
+//! WGSL. The CPU driver runs them a second time as a block kernel (`kernel`): 16 households
 //! at a time, round r adding each household's r-th member, every branch a select, so the
 //! compiler vectorises it; a test compares the two household by household.
 //!
@@ -208,7 +208,7 @@ pub fn finances(
     f
 }
 
-/// Run the stage over every household. The CPU driver runs [`kernel`]: the rules of
+/// Run the stage over every household. The CPU driver runs `kernel`: the rules of
 /// [`finances`] and [`benefits`] for 16 households at a time, lane by lane, every branch a
 /// select, which the compiler vectorises (the member loop runs as many rounds as the group's
 /// largest household). A test compares it with the per-household functions.
@@ -289,7 +289,7 @@ pub struct HouseholdLanes<'a> {
 const LANES: usize = 16;
 
 crate::simd::at_level!(
-    /// [`kernel`] at a level of vector instructions (at most the CPU's). `out`: universal
+    /// `kernel` at a level of vector instructions (at most the CPU's). `out`: universal
     /// credit, pension credit, child benefit, the high income charge, the cap reduction and net
     /// income, each the households' length.
     pub fn kernel_at(p: &StepParams, spa_t: &[u32; SPA_LEN], m: &Members, hs: &HouseholdLanes, out: [&mut [u32]; 6]) = kernel
