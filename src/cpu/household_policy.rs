@@ -472,11 +472,12 @@ mod tests {
                 for _ in 0..size {
                     let age = if r.below(3) == 0 { r.below(22 * 12) } else { r.below(MAX_AGE_MONTHS as u64 + 1) } as u32;
                     let st = pack_status(r.below(2) as u32, r.below(6) as u32, r.below(3) as u32, r.below(3) as u32);
+                    // earnings up to the model's cap (the rules' `× 12` stays within u32)
                     let earn = match r.below(4) {
                         0 => 0,
                         1 => r.below(1_000_000) as u32,
                         2 => r.below(10_000_000) as u32,
-                        _ => (r.next_u64() as u32) >> r.below(32),
+                        _ => ((r.next_u64() as u32) >> r.below(32)).min(EARNINGS_CAP),
                     };
                     let wealth = if r.below(2) == 0 { r.below(30_000) as u32 } else { (r.next_u64() as u32) >> r.below(32) };
                     pp.push(r.next_u64() >> 1, h as u32, age, st, earn, wealth);
