@@ -143,12 +143,13 @@ pub fn unit_cost(ctx: &Ctx, service: u32) -> u32 {
     [p.cost_gp, p.cost_ae, p.cost_hospital, p.cost_care, p.cost_homeless, p.cost_employment, p.cost_lettings][service as usize]
 }
 
-/// Whether a request at (priority, key) is served, given its queue's selection.
+/// Whether a request at (priority, key) is served, given its queue's selection. The key is
+/// asked for only at the cut's priority.
 #[inline(always)]
-pub fn is_served(sel: &[u32], prio: u32, key: u32) -> bool {
+pub fn is_served(sel: &[u32], prio: u32, key: impl FnOnce() -> u32) -> bool {
     match sel[0] {
         SEL_ALL => true,
-        SEL_CUT => prio > sel[1] || (prio == sel[1] && key > sel[2]),
+        SEL_CUT => prio > sel[1] || (prio == sel[1] && key() > sel[2]),
         _ => false,
     }
 }
@@ -213,46 +214,6 @@ pub fn select(pass: u32, capacity: u64, hist: &[u64], sel: &mut [u32]) {
     unreachable!("the group at the cut holds more than the remaining capacity");
 }
 
-/// A person's requests after the demand pass: (priority, units) per service, 0 = none.
-#[inline(always)]
-fn requests(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: &Households, h: usize) -> [(u32, u32); N_SERVICES] {
-    // one helper per service with the service a constant (a loop over a match compiled to an
-    // indirect jump per service and person)
-    #[inline(always)]
-    fn one<const S: u32>(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32) -> (u32, u32) {
-        let prio = wait_of(svc_wait, S);
-        if prio == 0 {
-            return (0, 0);
-        }
-        (prio, units(ctx, S, prio, persons.id_lo[i], persons.id_hi[i], persons.age_months[i], persons.status[i], svc_wait))
-    }
-    let mut out = [(0u32, 0u32); N_SERVICES];
-    if svc_wait != 0 {
-        out[S_GP as usize] = one::<S_GP>(ctx, i, persons, svc_wait);
-        out[S_AE as usize] = one::<S_AE>(ctx, i, persons, svc_wait);
-        out[S_HOSPITAL as usize] = one::<S_HOSPITAL>(ctx, i, persons, svc_wait);
-        out[S_CARE as usize] = one::<S_CARE>(ctx, i, persons, svc_wait);
-        out[S_HOMELESS as usize] = one::<S_HOMELESS>(ctx, i, persons, svc_wait);
-        out[S_EMPLOYMENT as usize] = one::<S_EMPLOYMENT>(ctx, i, persons, svc_wait);
-    }
-    let lp = letting_priority(i, hh, h);
-    if lp != 0 {
-        out[S_LETTINGS as usize] = (lp, 1);
-    }
-    out
-}
-
-/// Priority of a household's request for a social letting, made by its first member while it
-/// is in temporary accommodation (0: no request).
-#[inline(always)]
-fn letting_priority(i: usize, hh: &Households, h: usize) -> u32 {
-    if hh.start[h] as usize == i && tenure(hh.info[h]) == TEMPORARY {
-        (hh.wait[h] + 1).min(MAX_LETTING_PRIORITY)
-    } else {
-        0
-    }
-}
-
 /// The demand pass for one person: this month's priorities (written to `svc_wait`), and the
 /// waiters whose need ended (counted as demand and left). `st` is the person's stream this
 /// month and `d` its GP, A&E and hospital demand draws.
@@ -313,8 +274,10 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
 struct Req {
     /// The person.
     i: u32,
-    /// The tie-break key, [`queue_key`].
-    key: u32,
+    /// The person's queue draw this month ([`queue_base`]): the request's tie-break key is
+    /// `key_of(base, service)` ([`queue_key`]), derived where it is needed (the cut search, and
+    /// the apply at a queue's cut priority).
+    base: u32,
     /// Units requested: bed-days, care hours, or 1.
     units: u32,
     /// The household's weight.
@@ -353,7 +316,7 @@ fn apply_req(ctx: &Ctx, rq: &Req, h: impl Fn() -> usize, hh: &Households, sel: &
     ev.add_at(m(SM_UNITS_DEMANDED), w * u as u64);
     // new: priority 1 (a letting request's priority is months in temporary accommodation + 1)
     ev.add_at(m(SM_NEW), w * (prio == 1) as u64);
-    if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, rq.key) {
+    if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, || key_of(rq.base, svc)) {
         ev.add_at(m(SM_SERVED), w);
         ev.add_at(m(SM_UNITS), w * u as u64);
         ev.add_at(m(SM_COST), w * mul_sat(u, unit_cost(ctx, svc)) as u64);
@@ -440,27 +403,48 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
                 *m |= (req as u64) << t;
             }
         }
+        // each requester's requests, visited by a bit mask of the services it asks for (which
+        // services follows no pattern a branch predictor learns: a test per service
+        // mispredicted often), written into the list's spare capacity
+        list.reserve(n * N_SERVICES);
+        let start = list.len();
+        let spare = list.spare_capacity_mut();
+        let mut len = 0;
+        let (hours_sub, hours_mod) = (ctx.p.care_hours_substantial, ctx.p.care_hours_moderate);
         for (m0, &m) in mask.iter().enumerate() {
             let mut m = m;
             while m != 0 {
                 let k = m0 * 64 + m.trailing_zeros() as usize;
                 m &= m - 1;
-                let (i, j) = (i0 + k, b + k);
+                let (i, wvk) = (i0 + k, wv[b + k]);
                 let h = pp.household[i] as usize;
-                let reqs = requests(ctx, i, pp, wv[j], hr, h);
-                let r = region(info[k]) as usize;
-                let w = hr.weight[h];
-                let cl = cell(r as u32, age_band(pp.age_months[i] / 12), sex(pp.status[i])) as u8;
+                let (r, w, st, age) = (region(info[k]), hr.weight[h], pp.status[i], pp.age_months[i]);
+                let cl = cell(r, age_band(age / 12), sex(st)) as u8;
                 let kbase = blk.d[3][k];
-                for (s, &(prio, u)) in reqs.iter().enumerate() {
-                    if prio != 0 {
-                        let q = s * 12 + r;
-                        hist[q * BINS + prio as usize] += w as u64 * u as u64;
-                        list.push(Req { i: i as u32, key: key_of(kbase, s as u32), units: u, w, q: q as u8, cell: cl, prio: prio as u8 });
-                    }
+                let hosp = wait_of(wvk, S_HOSPITAL);
+                let hosp_units = if hosp != 0 { units(ctx, S_HOSPITAL, hosp, pp.id_lo[i], pp.id_hi[i], age, st, wvk) } else { 0 };
+                // a household in temporary accommodation asks for a social letting through its
+                // first member, at priority months in TA + 1
+                let letting = sel((first[k] != 0) & (tenure(info[k]) == TEMPORARY), (hr.wait[h] + 1).min(MAX_LETTING_PRIORITY), 0);
+                let care_units = sel(care(st) == CARE_SUBSTANTIAL, hours_sub, hours_mod);
+                let u = [1, 1, hosp_units, care_units, 1, 1, 1];
+                let prio: [u32; N_SERVICES] = std::array::from_fn(|s| if s < N_PERSON_SERVICES { wait_of(wvk, s as u32) } else { letting });
+                let mut present = 0u32;
+                for (s, &p) in prio.iter().enumerate() {
+                    present |= ((p != 0) as u32) << s;
+                }
+                while present != 0 {
+                    let s = present.trailing_zeros() as usize;
+                    present &= present - 1;
+                    let q = s * 12 + r as usize;
+                    spare[len].write(Req { i: i as u32, base: kbase, units: u[s], w, q: q as u8, cell: cl, prio: prio[s] as u8 });
+                    hist[q * BINS + prio[s] as usize] += w as u64 * u[s] as u64;
+                    len += 1;
                 }
             }
         }
+        // SAFETY: the first `len` slots of the spare capacity were written above
+        unsafe { list.set_len(start + len) };
     }
 }
 
@@ -618,21 +602,32 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         select(0, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
     }
     // passes 1-4 on the CPU: the requests at each undecided queue's cut priority are
-    // collected once (queue, key, weighted units), then histogrammed from that list; the GPU
-    // runs the same passes over every person instead. Same histograms, same cut.
+    // collected once (queue, key, weighted units) while pass 1 histograms them, then passes
+    // 2-4 histogram that list; the GPU runs the same passes over every person instead. Same
+    // histograms, same cut.
     if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
         let sl = &sel;
-        cands.par_iter_mut().zip(lists.par_iter()).for_each(|(v, list)| {
-            for rq in list {
-                let q = rq.q as usize;
-                if sl[q * SEL_WORDS] == SEL_SEARCH && sl[q * SEL_WORDS + 1] == rq.prio as u32 {
-                    v.push((q as u32, rq.key, rq.w as u64 * rq.units as u64));
+        let hist = cands
+            .par_iter_mut()
+            .zip(lists.par_iter())
+            .fold(new_hist, |mut hist, (v, list)| {
+                for rq in list {
+                    let q = rq.q as usize;
+                    if sl[q * SEL_WORDS] == SEL_SEARCH && sl[q * SEL_WORDS + 1] == rq.prio as u32 {
+                        let (key, wu) = (key_of(rq.base, q as u32 / 12), rq.w as u64 * rq.units as u64);
+                        hist[q * BINS + (key >> 24) as usize] += wu;
+                        v.push((q as u32, key, wu));
+                    }
                 }
-            }
-        });
+                hist
+            })
+            .reduce(new_hist, add_hist);
+        for q in 0..N_QUEUES {
+            select(1, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
+        }
         // a request that misses a pass's prefix misses every later pass: each pass keeps
         // only the candidates it counted
-        for pass in 1..=4u32 {
+        for pass in 2..=4u32 {
             // per chunk in parallel, the histograms summed (u64 sums: order-free)
             let sl = &sel;
             let hist = cands
@@ -734,7 +729,7 @@ mod tests {
             }
             select(pass, cap, &hist, &mut sel);
         }
-        reqs.iter().map(|&(p, key, _)| is_served(&sel, p, key)).collect()
+        reqs.iter().map(|&(p, key, _)| is_served(&sel, p, || key)).collect()
     }
 
     /// The demand block against [`demand_person`] lane by lane: priorities and the waiters
