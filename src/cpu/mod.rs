@@ -61,6 +61,32 @@ pub(crate) fn sel(c: bool, a: u32, b: u32) -> u32 {
     }
 }
 
+/// 64 flags (bytes, each 0 or 1) as the bits of a word, flag t at bit t: eight flags at a
+/// time by one multiply (each flag's byte lands on its own bit of the product's top byte, with
+/// no carries), so a flag loop the compiler vectorises need not build the word bit by bit.
+#[inline(always)]
+pub(crate) fn bits_of(flags: &[u8; 64]) -> u64 {
+    let mut m = 0u64;
+    for (j, b8) in flags.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(b8.try_into().expect("eight bytes"));
+        m |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bits_of_packs_each_flag_to_its_bit() {
+        let mut r = crate::rng::SplitMix64::new(3, 0);
+        for trial in 0..2000 {
+            let flags: [u8; 64] = std::array::from_fn(|t| if trial < 64 { (t == trial) as u8 } else { r.below(2) as u8 });
+            let want = flags.iter().enumerate().fold(0u64, |m, (t, &f)| m | (f as u64) << t);
+            assert_eq!(super::bits_of(&flags), want, "trial {trial}");
+        }
+    }
+}
+
 /// What every stage reads: this month's parameters, the rate tables and the RNG keys.
 pub struct Ctx<'a> {
     pub p: &'a StepParams,

@@ -373,9 +373,15 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
         let i0 = c * CHUNK + b;
         let n = BLOCK.min(wv.len() - b);
         blk.fill(&ctx.keys, &pp.id_lo[i0..i0 + n], &pp.id_hi[i0..i0 + n], &[Process::GpDemand, Process::AeDemand, Process::HospitalDemand, Process::Queue, Process::EmploymentDemand]);
-        for (k, &h) in pp.household[i0..i0 + n].iter().enumerate() {
+        let hs = &pp.household[i0..i0 + n];
+        for (k, &h) in hs.iter().enumerate() {
             info[k] = hr.info[h as usize];
-            first[k] = (hr.start[h as usize] as usize == i0 + k) as u32;
+        }
+        // a household's first member: its predecessor is in another household (persons are
+        // grouped by household)
+        first[0] = (i0 == 0 || pp.household[i0 - 1] != hs[0]) as u32;
+        for k in 1..n {
+            first[k] = (hs[k] != hs[k - 1]) as u32;
         }
         let any_left = run_demand_block(ctx, dt, &blk.d, &pp.status[i0..i0 + n], &pp.age_months[i0..i0 + n], &info[..n], &first[..n], &mut wv[b..b + n], &mut left[..n]);
         if any_left {
@@ -395,13 +401,14 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
             }
         }
         // the requesters (about two in five persons, in no order a branch predictor learns) as
-        // a bit mask, visited bit by bit
+        // a bit mask, visited bit by bit: a flag per person, then packed ([`super::bits_of`])
         let mut mask = [0u64; BLOCK / 64];
-        for (m, ((wv, first), info)) in mask.iter_mut().zip(wv[b..b + n].chunks(64).zip(first[..n].chunks(64)).zip(info[..n].chunks(64))) {
-            for (t, ((&wv, &first), &info)) in wv.iter().zip(first).zip(info).enumerate() {
-                let req = (wv != 0) | ((first != 0) & (tenure(info) == TEMPORARY));
-                *m |= (req as u64) << t;
-            }
+        let mut req = [0u8; BLOCK];
+        for (r, ((&wv, &first), &info)) in req.iter_mut().zip(wv[b..b + n].iter().zip(&first[..n]).zip(&info[..n])) {
+            *r = ((wv != 0) | ((first != 0) & (tenure(info) == TEMPORARY))) as u8;
+        }
+        for (m, flags) in mask.iter_mut().zip(req.chunks_exact(64)) {
+            *m = super::bits_of(flags.try_into().expect("64 flags"));
         }
         // each requester's requests, visited by a bit mask of the services it asks for (which
         // services follows no pattern a branch predictor learns: a test per service
