@@ -236,6 +236,12 @@ impl Households {
         let start: &[AtomicU32] = unsafe { &*(self.start.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
         let len: &[AtomicU32] = unsafe { &*(self.len.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
         let n = person_household.len();
+        let store = |s: usize, e: usize| {
+            let h = person_household[s] as usize;
+            debug_assert_eq!(len[h].load(Relaxed), 0, "household {h} not contiguous");
+            start[h].store(s as u32, Relaxed);
+            len[h].store((e - s) as u32, Relaxed);
+        };
         (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
             let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
             let mut i = lo;
@@ -245,16 +251,35 @@ impl Households {
                     i += 1;
                 }
             }
-            while i < hi {
-                let h = person_household[i];
-                let mut j = i + 1;
+            // where households begin, as bit masks of 64 persons (a test per person would
+            // mispredict at every household's end), each run stored when the next begins
+            let mut run: Option<usize> = None;
+            for base in (i..hi).step_by(64) {
+                let end = (base + 64).min(hi);
+                let mut flags = [0u8; 64];
+                let (from, to) = (base.max(1), end.max(1));
+                flags[0] = (base == 0) as u8;
+                for ((f, &h), &prev) in flags[from - base..].iter_mut().zip(&person_household[from..to]).zip(&person_household[from - 1..to - 1]) {
+                    *f = (h != prev) as u8;
+                }
+                let mut m = crate::cpu::bits_of(&flags);
+                while m != 0 {
+                    let k = base + m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    if let Some(s) = run {
+                        store(s, k);
+                    }
+                    run = Some(k);
+                }
+            }
+            // the chunk's last run, followed past the chunk's end if need be
+            if let Some(s) = run {
+                let h = person_household[s];
+                let mut j = hi;
                 while j < n && person_household[j] == h {
                     j += 1;
                 }
-                debug_assert_eq!(len[h as usize].load(Relaxed), 0, "household {h} not contiguous");
-                start[h as usize].store(i as u32, Relaxed);
-                len[h as usize].store((j - i) as u32, Relaxed);
-                i = j;
+                store(s, j);
             }
         });
     }
