@@ -369,6 +369,9 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
     let mut info = [0u32; BLOCK];
     let mut first = [0u32; BLOCK];
     let mut left = [0u32; BLOCK];
+    let mut cells = [0u32; BLOCK];
+    let mut flags = [[0u8; BLOCK]; N_SERVICES];
+    let level = crate::simd::level();
     for b in (0..wv.len()).step_by(BLOCK) {
         let i0 = c * CHUNK + b;
         let n = BLOCK.min(wv.len() - b);
@@ -400,52 +403,40 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
                 }
             }
         }
-        // the requesters (about two in five persons, in no order a branch predictor learns) as
-        // a bit mask, visited bit by bit: a flag per person, then packed ([`super::bits_of`])
-        let mut mask = [0u64; BLOCK / 64];
-        let mut req = [0u8; BLOCK];
-        for (r, ((&wv, &first), &info)) in req.iter_mut().zip(wv[b..b + n].iter().zip(&first[..n]).zip(&info[..n])) {
-            *r = ((wv != 0) | ((first != 0) & (tenure(info) == TEMPORARY))) as u8;
-        }
-        for (m, flags) in mask.iter_mut().zip(req.chunks_exact(64)) {
-            *m = super::bits_of(flags.try_into().expect("64 flags"));
-        }
-        // each requester's requests, visited by a bit mask of the services it asks for (which
-        // services follows no pattern a branch predictor learns: a test per service
-        // mispredicted often), written into the list's spare capacity
+        // by service: the lanes that ask for it as bit masks (flags from [`request_lanes`],
+        // packed by [`super::bits_of`]), each request written into the list's spare capacity
+        // (a test per person and service mispredicted often: who asks for what follows no
+        // pattern)
+        request_lanes_at(level, &wv[b..b + n], &pp.status[i0..i0 + n], &pp.age_months[i0..i0 + n], &info[..n], &first[..n], &mut cells, &mut flags);
         list.reserve(n * N_SERVICES);
         let start = list.len();
         let spare = list.spare_capacity_mut();
         let mut len = 0;
         let (hours_sub, hours_mod) = (ctx.p.care_hours_substantial, ctx.p.care_hours_moderate);
-        for (m0, &m) in mask.iter().enumerate() {
-            let mut m = m;
-            while m != 0 {
-                let k = m0 * 64 + m.trailing_zeros() as usize;
-                m &= m - 1;
-                let (i, wvk) = (i0 + k, wv[b + k]);
-                let h = pp.household[i] as usize;
-                let (r, w, st, age) = (region(info[k]), hr.weight[h], pp.status[i], pp.age_months[i]);
-                let cl = cell(r, age_band(age / 12), sex(st)) as u8;
-                let kbase = blk.d[3][k];
-                let hosp = wait_of(wvk, S_HOSPITAL);
-                let hosp_units = if hosp != 0 { units(ctx, S_HOSPITAL, hosp, pp.id_lo[i], pp.id_hi[i], age, st, wvk) } else { 0 };
-                // a household in temporary accommodation asks for a social letting through its
-                // first member, at priority months in TA + 1
-                let letting = sel((first[k] != 0) & (tenure(info[k]) == TEMPORARY), (hr.wait[h] + 1).min(MAX_LETTING_PRIORITY), 0);
-                let care_units = sel(care(st) == CARE_SUBSTANTIAL, hours_sub, hours_mod);
-                let u = [1, 1, hosp_units, care_units, 1, 1, 1];
-                let prio: [u32; N_SERVICES] = std::array::from_fn(|s| if s < N_PERSON_SERVICES { wait_of(wvk, s as u32) } else { letting });
-                let mut present = 0u32;
-                for (s, &p) in prio.iter().enumerate() {
-                    present |= ((p != 0) as u32) << s;
-                }
-                while present != 0 {
-                    let s = present.trailing_zeros() as usize;
-                    present &= present - 1;
-                    let q = s * 12 + r as usize;
-                    spare[len].write(Req { i: i as u32, base: kbase, units: u[s], w, q: q as u8, cell: cl, prio: prio[s] as u8 });
-                    hist[q * BINS + prio[s] as usize] += w as u64 * u[s] as u64;
+        for (s, flags) in flags.iter().enumerate() {
+            let svc = s as u32;
+            for (m0, flags) in flags.chunks_exact(64).enumerate() {
+                let mut m = super::bits_of(flags.try_into().expect("64 flags"));
+                while m != 0 {
+                    let k = m0 * 64 + m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let (i, wvk) = (i0 + k, wv[b + k]);
+                    let h = pp.household[i] as usize;
+                    let (prio, u) = match svc {
+                        // a household in temporary accommodation asks for a social letting
+                        // through its first member, at priority months in TA + 1
+                        S_LETTINGS => ((hr.wait[h] + 1).min(MAX_LETTING_PRIORITY), 1),
+                        S_HOSPITAL => {
+                            let prio = wait_of(wvk, svc);
+                            (prio, units(ctx, S_HOSPITAL, prio, pp.id_lo[i], pp.id_hi[i], pp.age_months[i], pp.status[i], wvk))
+                        }
+                        S_CARE => (wait_of(wvk, svc), sel(care(pp.status[i]) == CARE_SUBSTANTIAL, hours_sub, hours_mod)),
+                        _ => (wait_of(wvk, svc), 1),
+                    };
+                    let w = hr.weight[h];
+                    let q = s * 12 + region(info[k]) as usize;
+                    spare[len].write(Req { i: i as u32, base: blk.d[3][k], units: u, w, q: q as u8, cell: cells[k] as u8, prio: prio as u8 });
+                    hist[q * BINS + prio as usize] += w as u64 * u as u64;
                     len += 1;
                 }
             }
@@ -453,6 +444,33 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
         // SAFETY: the first `len` slots of the spare capacity were written above
         unsafe { list.set_len(start + len) };
     }
+}
+
+crate::simd::at_level!(fn request_lanes_at(wv: &[u32], status: &[u32], age: &[u32], info: &[u32], first: &[u32], cells: &mut [u32; BLOCK], flags: &mut [[u8; BLOCK]; N_SERVICES]) = request_lanes);
+
+/// The lanes of a block after its demand pass (`wv`: this month's priorities): each person's
+/// accounting cell, and a flag per service for the persons who ask for it (`flags[S_LETTINGS]`:
+/// first members of households in temporary accommodation); flags past the block's end are 0.
+#[inline(always)]
+fn request_lanes(wv: &[u32], status: &[u32], age: &[u32], info: &[u32], first: &[u32], cells: &mut [u32; BLOCK], flags: &mut [[u8; BLOCK]; N_SERVICES]) {
+    let n = wv.len();
+    let (status, age, info, first) = (&status[..n], &age[..n], &info[..n], &first[..n]);
+    for k in 0..n {
+        // measures::cell in 32 bits, and the age band by its bounds (no table), so the loop
+        // vectorises
+        cells[k] = (region(info[k]) * 8 + age_band_by_bounds(age[k] / 12)) * 2 + sex(status[k]);
+    }
+    for (s, f) in flags.iter_mut().enumerate().take(N_PERSON_SERVICES) {
+        for k in 0..n {
+            f[k] = ((wv[k] >> (s as u32 * WAIT_BITS)) & WAIT_MASK != 0) as u8;
+        }
+        f[n..].fill(0);
+    }
+    let f = &mut flags[S_LETTINGS as usize];
+    for k in 0..n {
+        f[k] = ((first[k] != 0) & (tenure(info[k]) == TEMPORARY)) as u8;
+    }
+    f[n..].fill(0);
 }
 
 /// [`demand_block`], compiled for AVX-512 or AVX2 when the CPU has it ([`crate::simd`]).
@@ -740,7 +758,8 @@ mod tests {
     }
 
     /// The demand block against [`demand_person`] lane by lane: priorities and the waiters
-    /// who left, on random waiting states, statuses and households.
+    /// who left, on random waiting states, statuses and households; then the request lanes
+    /// ([`request_lanes`]) against the per-person rules.
     #[test]
     fn demand_block_matches_demand_person() {
         use crate::rng::SplitMix64;
@@ -789,6 +808,24 @@ mod tests {
                 let mut wv = pp.svc_wait.clone();
                 let mut left = vec![0u32; n];
                 run_demand_block_at(level, &ctx, &DemandTables::new(&ctx), &blk.d, &pp.status, &pp.age_months, &info, &first, &mut wv, &mut left);
+                // the lanes the requests are listed from: cells and who asks for what
+                let (mut cells, mut flags) = ([0u32; BLOCK], [[1u8; BLOCK]; N_SERVICES]);
+                request_lanes_at(level, &wv, &pp.status, &pp.age_months, &info, &first, &mut cells, &mut flags);
+                for k in 0..BLOCK {
+                    for svc in 0..N_SERVICES as u32 {
+                        let want = if k >= n {
+                            false
+                        } else if svc == S_LETTINGS {
+                            first[k] != 0 && tenure(info[k]) == TEMPORARY
+                        } else {
+                            wait_of(wv[k], svc) != 0
+                        };
+                        assert_eq!(flags[svc as usize][k] != 0, want, "{level:?} trial {trial} lane {k} service {svc}: asks");
+                    }
+                    if k < n {
+                        assert_eq!(cells[k] as usize, cell(region(info[k]), age_band(pp.age_months[k] / 12), sex(pp.status[k])), "{level:?} trial {trial} lane {k}: cell");
+                    }
+                }
                 for k in 0..n {
                     let mut ev = Acc::default();
                     let want = demand_person(&ctx, k, &pp, pp.svc_wait[k], &hh, k, blk.stream(k), [blk.d[0][k], blk.d[1][k], blk.d[2][k]], &mut ev);
