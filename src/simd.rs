@@ -65,21 +65,29 @@ pub fn detected() -> Level {
 /// constant once the kernel is inlined into each wrapper), for kernels that call
 /// [`lookup`].
 macro_rules! at_level {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = @level $generic:path) => {
-        $(#[$meta])*
+    // the call of the generic kernel at a level, with the level passed or not
+    (@call level $generic:path, $lvl:expr, $($arg:ident),*) => {
+        $generic($lvl, $($arg),*)
+    };
+    (@call plain $generic:path, $lvl:expr, $($arg:ident),*) => {
+        $generic($($arg),*)
+    };
+    // the wrapper and its compilations, one body for both forms
+    (@def $pass:ident, [$($meta:tt)*] $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) [$($ret:tt)*] = $generic:path) => {
+        $($meta)*
         #[allow(clippy::too_many_arguments)]
-        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) $($ret)* {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
-                    $generic($crate::simd::Level::Avx512, $($arg),*)
+                unsafe fn avx512($($arg: $ty),*) $($ret)* {
+                    $crate::simd::at_level!(@call $pass $generic, $crate::simd::Level::Avx512, $($arg),*)
                 }
                 #[target_feature(enable = "avx2")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    $generic($crate::simd::Level::Avx2, $($arg),*)
+                unsafe fn avx2($($arg: $ty),*) $($ret)* {
+                    $crate::simd::at_level!(@call $pass $generic, $crate::simd::Level::Avx2, $($arg),*)
                 }
                 match level.min($crate::simd::detected()) {
                     // SAFETY: the CPU has the level's instructions (`detected` checked them).
@@ -89,35 +97,14 @@ macro_rules! at_level {
                 }
             }
             let _ = level;
-            $generic($crate::simd::Level::Generic, $($arg),*)
+            $crate::simd::at_level!(@call $pass $generic, $crate::simd::Level::Generic, $($arg),*)
         }
     };
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = @level $generic:path) => {
+        $crate::simd::at_level!(@def level, [$(#[$meta])*] $vis fn $name($($arg: $ty),*) [$(-> $ret)?] = $generic);
+    };
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $generic:path) => {
-        $(#[$meta])*
-        #[allow(clippy::too_many_arguments)]
-        $vis fn $name(level: $crate::simd::Level, $($arg: $ty),*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512dq")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
-                    $generic($($arg),*)
-                }
-                #[target_feature(enable = "avx2")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
-                    $generic($($arg),*)
-                }
-                match level.min($crate::simd::detected()) {
-                    // SAFETY: the CPU has the level's instructions (`detected` checked them).
-                    $crate::simd::Level::Avx512 => return unsafe { avx512($($arg),*) },
-                    $crate::simd::Level::Avx2 => return unsafe { avx2($($arg),*) },
-                    $crate::simd::Level::Generic => {}
-                }
-            }
-            let _ = level;
-            $generic($($arg),*)
-        }
+        $crate::simd::at_level!(@def plain, [$(#[$meta])*] $vis fn $name($($arg: $ty),*) [$(-> $ret)?] = $generic);
     };
 }
 pub(crate) use at_level;
