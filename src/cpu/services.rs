@@ -423,7 +423,6 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
         let start = list.len();
         let spare = list.spare_capacity_mut();
         let mut len = 0;
-        let (hours_sub, hours_mod) = (ctx.p.care_hours_substantial, ctx.p.care_hours_moderate);
         for (s, flags) in flags.iter().enumerate() {
             let svc = s as u32;
             for (m0, flags) in flags.chunks_exact(64).enumerate() {
@@ -441,7 +440,7 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
                             let prio = wait_of(wvk, svc);
                             (prio, units(ctx, S_HOSPITAL, prio, pp.id_lo[i], pp.id_hi[i], pp.age_months[i], pp.status[i], wvk))
                         }
-                        S_CARE => (wait_of(wvk, svc), sel(care(pp.status[i]) == CARE_SUBSTANTIAL, hours_sub, hours_mod)),
+                        S_CARE => (wait_of(wvk, svc), care_hours(ctx, pp.status[i])),
                         _ => (wait_of(wvk, svc), 1),
                     };
                     let w = hr.weight[h];
