@@ -170,9 +170,7 @@ mod tests {
     /// build gives (which the driver test below compares with the per-person rule).
     #[test]
     fn block_is_the_same_at_every_level() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
-        let tables = crate::tables::Tables::build(&scenario).expect("tables");
+        let (scenario, tables) = crate::cpu::baseline_for_tests();
         let mut r = crate::rng::SplitMix64::new(4, 4);
         for trial in 0..30u32 {
             let p = scenario.resolve(scenario.start.add(trial), trial).expect("params");
@@ -200,9 +198,8 @@ mod tests {
     /// population aged month after month (deaths, births and the died-waiting counts).
     #[test]
     fn block_driver_matches_the_per_person_rule() {
+        let (scenario, tables) = crate::cpu::baseline_for_tests();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
-        let tables = crate::tables::Tables::build(&scenario).expect("tables");
         let mut pop = crate::input::load_dir(&root.join("data/sample"), &|_, _| {}).expect("sample");
         pop.households.index_members(&pop.persons.household);
         pop.persons.svc_wait = (0..pop.persons.len() as u32).map(|i| i.wrapping_mul(2_654_435_761) >> 2).collect();

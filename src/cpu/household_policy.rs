@@ -440,9 +440,7 @@ mod tests {
     /// their defaults in half the trials.
     #[test]
     fn kernel_matches_the_per_household_rules() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
-        let tables = crate::tables::Tables::build(&scenario).expect("tables");
+        let (scenario, tables) = crate::cpu::baseline_for_tests();
         let mut r = SplitMix64::new(12, 5);
         // how many households each rule applied to, so the test is known to reach them
         let mut seen = [0u32; 6];

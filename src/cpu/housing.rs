@@ -145,9 +145,7 @@ mod tests {
     /// households with no members, with parameters away from their defaults.
     #[test]
     fn block_matches_arrears_step() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
-        let tables = crate::tables::Tables::build(&scenario).expect("tables");
+        let (scenario, tables) = crate::cpu::baseline_for_tests();
         let mut r = SplitMix64::new(9, 3);
         let (mut evictions, mut spilled) = (0, 0);
         for trial in 0..60u32 {

@@ -87,6 +87,15 @@ mod tests {
     }
 }
 
+/// The shipped baseline scenario and its rate tables, for the kernel tests.
+#[cfg(test)]
+pub(crate) fn baseline_for_tests() -> (crate::scenario::Scenario, Tables) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
+    let tables = Tables::build(&scenario).expect("tables");
+    (scenario, tables)
+}
+
 /// What every stage reads: this month's parameters, the rate tables and the RNG keys.
 pub struct Ctx<'a> {
     pub p: &'a StepParams,

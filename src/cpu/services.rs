@@ -770,9 +770,7 @@ mod tests {
     #[test]
     fn demand_block_matches_demand_person() {
         use crate::rng::SplitMix64;
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scenario = crate::scenario::Scenario::load(&root.join("scenarios/baseline.toml")).expect("scenario");
-        let tables = crate::tables::Tables::build(&scenario).expect("tables");
+        let (scenario, tables) = crate::cpu::baseline_for_tests();
         let mut r = SplitMix64::new(5, 2);
         let mut lefts = 0;
         for trial in 0..40u32 {
