@@ -252,11 +252,10 @@ pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_co
                     let m = BLOCK.min(n - h0);
                     let hs = h0..h0 + m;
                     // the first member's age and status (zeros for an empty household, whose
-                    // weight is taken as 0 below)
+                    // weight is taken as 0 below; every household may be empty, with no
+                    // persons left at all)
                     for (k, (&start, &len)) in hh.start[hs.clone()].iter().zip(&hh.len[hs.clone()]).enumerate() {
-                        let i = if len > 0 { start as usize } else { 0 };
-                        hl.age[k] = persons.age_months[i];
-                        hl.status[k] = persons.status[i];
+                        (hl.age[k], hl.status[k]) = if len > 0 { (persons.age_months[start as usize], persons.status[start as usize]) } else { (0, 0) };
                     }
                     let amounts = [&hout.net_income[hs.clone()], &hout.universal_credit[hs.clone()], &hout.pension_credit[hs.clone()], &hout.child_benefit[hs.clone()], &hout.cap_reduction[hs.clone()], &hout.hicbc[hs.clone()]];
                     let house = HouseholdCols { info: &hh.info[hs.clone()], weight: &hh.weight[hs.clone()], len: &hh.len[hs.clone()], arrears: &hh.arrears[hs.clone()] };

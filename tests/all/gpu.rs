@@ -147,7 +147,7 @@ fn parity(label: &str, months: u32, warmup: u32, opts: GpuOptions) -> usize {
     parity_on(small_pop(), label, months, warmup, opts, &mut |_| {})
 }
 
-fn parity_on(pop: &policy_twin::state::Population, label: &str, months: u32, warmup: u32, opts: GpuOptions, on_cpu_month: &mut dyn FnMut(&Acc)) -> usize {
+pub fn parity_on(pop: &policy_twin::state::Population, label: &str, months: u32, warmup: u32, opts: GpuOptions, on_cpu_month: &mut dyn FnMut(&Acc)) -> usize {
     let Some(gpu) = test_gpu() else { return 0 };
     let s = crate::util::baseline();
     let mut cpu = Engine::new(pop.clone(), &s, s.seed, warmup + months).unwrap();

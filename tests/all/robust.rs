@@ -372,3 +372,33 @@ fn every_bad_input_case_is_refused_with_a_message() {
     assert!(out.status.success(), "{table}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(table.lines().count() >= 40, "{table}");
 }
+
+/// A population that dies out: eight persons aged 110 (no births at that age), ten years.
+/// Months run with households left empty and then with no persons at all (the property test
+/// above found the household accounting reading the first person of an empty population);
+/// on the GPU, when there is one, every month matches the CPU; the binary writes its files,
+/// a reform's comparison and distribution included.
+#[test]
+fn a_population_that_dies_out_runs_to_the_end() {
+    let hhs: Vec<H> = (0..5).map(|k| (k, 1 + k % 3, 500.0, 10, vec![(110, k % 2, 4, 0.0, 1, 2, 0.0); 1 + k % 2])).collect();
+    let d = tempfile::tempdir().unwrap();
+    let (p, h) = batches(&hhs);
+    write_pop(d.path(), &p, &h);
+    let pop = input::load_dir(d.path(), &|_, _| {}).unwrap();
+    assert_eq!(pop.persons.len(), 7);
+    let s = util::baseline();
+    let mut e = util::engine(&pop, &s, 120);
+    let mut months_with_none = 0;
+    for _ in 0..120 {
+        e.step();
+        months_with_none += (e.persons.len() == 0) as u32;
+    }
+    assert!(months_with_none >= 12, "the population should die out with a year or more to run: {months_with_none} months with no one");
+    crate::gpu::parity_on(&pop, "a population that dies out", 120, 0, Default::default(), &mut |_| {});
+    let reform = util::root().join("scenarios/two_child_limit_abolished.toml");
+    let (code, _, stderr) = util::run_twin(&["run", "-q", "--population", d.path().to_str().unwrap(), "--reform", reform.to_str().unwrap(), "--years", "10", "--snapshot-every", "12", "--out", "out"], d.path());
+    assert_eq!(code, 0, "{stderr}");
+    for f in ["aggregates.parquet", "snapshots.parquet", "manifest.json"] {
+        assert!(d.path().join("out").join(f).exists(), "{f} written");
+    }
+}
