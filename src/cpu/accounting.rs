@@ -17,14 +17,14 @@ use rayon::prelude::*;
 
 /// Persons by (cell, employment, health, care need), weighted: one add per person stands for
 /// four measures (population, employment, health and care-need counts), expanded by
-/// [`States::add_to`] once per task.
+/// [`States::add_to`] once per thread of the pass.
 const N_STATES: usize = 6 * 3 * 3;
 /// Persons by (cell, care funding, receives state pension, receives disability benefit),
 /// weighted: one add per person stands for the five caseloads of these (care funding is a
 /// 2-bit field: four values).
 const N_FLAGS: usize = 4 * 2 * 2;
 
-/// Copies of a task's tables that [`person_block`] adds into, person k into copy k % COPIES: a
+/// Copies of a thread's tables that [`person_block`] adds into, person k into copy k % COPIES: a
 /// person's adds then do not wait for the previous person's to the same cell, which is common
 /// (members of a household are neighbours and often share a cell).
 const COPIES: usize = 4;
@@ -33,7 +33,7 @@ const STRIDE: usize = N_CELLS * (N_STATES + N_FLAGS);
 /// The persons' money measures, in [`States::money`] order.
 const MONEY: [M; 6] = [M::Earnings, M::IncomeTax, M::Ni, M::StatePension, M::Disability, M::CareTariff];
 
-/// A task's counts of persons by state (`N_STATES` per cell, then `N_FLAGS` per cell), in
+/// A thread's counts of persons by state (`N_STATES` per cell, then `N_FLAGS` per cell), in
 /// `COPIES` copies, and the persons' money measures by cell (`MONEY`, in as many copies).
 pub struct States(Vec<u64>, Vec<[u64; 8]>);
 
@@ -95,7 +95,7 @@ impl States {
 
 /// A person's own measures (counted at the person's cell): states, earnings, tax, NI, state
 /// pension, disability benefit and social-care funding. Without branches: the counts and
-/// caseloads go to `states` (two adds, expanded once per task), the money is added as it is
+/// caseloads go to `states` (two adds, expanded once per thread), the money is added as it is
 /// (zero adds nothing), which leaves the sums as the conditional adds of the shader leave them.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -130,7 +130,7 @@ impl Default for Lanes {
 
 /// The measures of [`person_measures`] for a block of persons: the indices and weighted amounts
 /// computed lane by lane (`person_lanes`, vectorised), then added one person at a time into
-/// the task's `states` (counts and money by cell, in `COPIES` copies; [`States::add_to`]
+/// the thread's `states` (counts and money by cell, in `COPIES` copies; [`States::add_to`]
 /// expands them into measures).
 /// `money` holds earnings, income tax, NI, state pension, disability benefit and care tariff.
 #[allow(clippy::too_many_arguments)]
@@ -208,27 +208,22 @@ fn household_measures(h: usize, c: usize, hh: &Households, hout: &HouseholdOut, 
 /// The stage: every person's measures, then every household's.
 pub fn accounting(persons: &Persons, pout: &PersonOut, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
     let n = persons.len();
-    // fold, not map: one accumulator per rayon task rather than per chunk
-    let acc = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .fold(
-            || (Acc::default(), States::new()),
-            |(mut acc, mut states), c| {
-                for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                    let h = persons.household[i] as usize;
-                    let s = persons.status[i];
-                    let cl = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(s));
-                    let (earn, tax, ni, sp, dis, care) = (persons.earnings[i], pout.income_tax[i], pout.ni[i], pout.state_pension[i], pout.disability[i], pout.care_tariff[i]);
-                    person_measures(cl, hh.weight[h] as u64, s, earn, tax, ni, sp, dis, care, &mut acc, &mut states);
-                }
-                (acc, states)
-            },
-        )
-        .map(|(mut acc, states)| {
-            states.add_to(&mut acc);
-            acc
+    let pt = super::PerThread::new(|| (Acc::default(), States::new()));
+    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+        pt.with(|(acc, states)| {
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                let h = persons.household[i] as usize;
+                let s = persons.status[i];
+                let cl = cell(region(hh.info[h]), age_band(persons.age_months[i] / 12), sex(s));
+                let (earn, tax, ni, sp, dis, care) = (persons.earnings[i], pout.income_tax[i], pout.ni[i], pout.state_pension[i], pout.disability[i], pout.care_tariff[i]);
+                person_measures(cl, hh.weight[h] as u64, s, earn, tax, ni, sp, dis, care, acc, states);
+            }
         })
-        .reduce(Acc::default, |a, b| a.merge(&b));
+    });
+    let acc = pt.sum(|(mut acc, states)| {
+        states.add_to(&mut acc);
+        acc
+    });
     acc.merge(&households(persons, hh, hout, ta_cost))
 }
 
@@ -240,59 +235,55 @@ const N_HH_FLAGS: usize = 32 * 3;
 /// Every household's measures (those with members), at its first member's cell. By block of
 /// households: each household's cell, flag index and weighted amounts computed lane by lane
 /// (`household_lanes`, vectorised), then added one household at a time; the counts by flag
-/// expanded once per task.
+/// expanded once per thread.
 pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_cost: u32) -> Acc {
     let n = hh.count();
-    (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .fold(
-            || (Acc::default(), vec![0u64; N_CELLS * N_HH_FLAGS], Box::new(HouseholdLanes::default())),
-            |(mut acc, mut flags, mut hl), c| {
-                for h0 in (c * CHUNK..((c + 1) * CHUNK).min(n)).step_by(BLOCK) {
-                    let m = BLOCK.min(n - h0);
-                    let hs = h0..h0 + m;
-                    // the first member's age and status (zeros for an empty household, whose
-                    // weight is taken as 0 below; every household may be empty, with no
-                    // persons left at all)
-                    for (k, (&start, &len)) in hh.start[hs.clone()].iter().zip(&hh.len[hs.clone()]).enumerate() {
-                        (hl.age[k], hl.status[k]) = if len > 0 { (persons.age_months[start as usize], persons.status[start as usize]) } else { (0, 0) };
-                    }
-                    let amounts = [&hout.net_income[hs.clone()], &hout.universal_credit[hs.clone()], &hout.pension_credit[hs.clone()], &hout.child_benefit[hs.clone()], &hout.cap_reduction[hs.clone()], &hout.hicbc[hs.clone()]];
-                    let house = HouseholdCols { info: &hh.info[hs.clone()], weight: &hh.weight[hs.clone()], len: &hh.len[hs.clone()], arrears: &hh.arrears[hs.clone()] };
-                    household_lanes_at(crate::simd::level(), &house, amounts, ta_cost, &mut hl);
-                    const MONEY: [M; 8] = [M::NetIncome, M::Uc, M::Pc, M::Cb, M::CapReduction, M::Hicbc, M::Arrears, M::TaCost];
-                    for k in 0..m {
-                        flags[hl.flag[k] as usize] += hl.w[k];
-                        let mut row = acc.row(hl.row[k] as usize);
-                        for (j, &mm) in MONEY.iter().enumerate() {
-                            row.add(mm, hl.money[j][k]);
-                        }
-                    }
+    let pt = super::PerThread::new(|| (Acc::default(), vec![0u64; N_CELLS * N_HH_FLAGS], Box::new(HouseholdLanes::default())));
+    (0..n.div_ceil(CHUNK)).into_par_iter().for_each(|c| {
+        pt.with(|(acc, flags, hl)| {
+            for h0 in (c * CHUNK..((c + 1) * CHUNK).min(n)).step_by(BLOCK) {
+                let m = BLOCK.min(n - h0);
+                let hs = h0..h0 + m;
+                // the first member's age and status (zeros for an empty household, whose
+                // weight is taken as 0 below; every household may be empty, with no
+                // persons left at all)
+                for (k, (&start, &len)) in hh.start[hs.clone()].iter().zip(&hh.len[hs.clone()]).enumerate() {
+                    (hl.age[k], hl.status[k]) = if len > 0 { (persons.age_months[start as usize], persons.status[start as usize]) } else { (0, 0) };
                 }
-                (acc, flags, hl)
-            },
-        )
-        .map(|(mut acc, flags, _)| {
-            for c in 0..N_CELLS {
-                for (f, &w) in flags[c * N_HH_FLAGS..(c + 1) * N_HH_FLAGS].iter().enumerate() {
-                    if w == 0 {
-                        continue;
+                let amounts = [&hout.net_income[hs.clone()], &hout.universal_credit[hs.clone()], &hout.pension_credit[hs.clone()], &hout.child_benefit[hs.clone()], &hout.cap_reduction[hs.clone()], &hout.hicbc[hs.clone()]];
+                let house = HouseholdCols { info: &hh.info[hs.clone()], weight: &hh.weight[hs.clone()], len: &hh.len[hs.clone()], arrears: &hh.arrears[hs.clone()] };
+                household_lanes_at(crate::simd::level(), &house, amounts, ta_cost, hl);
+                const MONEY: [M; 8] = [M::NetIncome, M::Uc, M::Pc, M::Cb, M::CapReduction, M::Hicbc, M::Arrears, M::TaCost];
+                for k in 0..m {
+                    flags[hl.flag[k] as usize] += hl.w[k];
+                    let mut row = acc.row(hl.row[k] as usize);
+                    for (j, &mm) in MONEY.iter().enumerate() {
+                        row.add(mm, hl.money[j][k]);
                     }
-                    let (bits, class) = (f % 32, f / 32);
-                    let mut row = acc.row(c);
-                    row.add(M::Households, w);
-                    row.add(M::UcCaseload, w * (bits & 1) as u64);
-                    row.add(M::PcCaseload, w * (bits >> 1 & 1) as u64);
-                    row.add(M::CbCaseload, w * (bits >> 2 & 1) as u64);
-                    row.add(M::CapCaseload, w * (bits >> 3 & 1) as u64);
-                    row.add(M::InArrears, w * (bits >> 4 & 1) as u64);
-                    row.add(M::Ta, w * (class == 1) as u64);
-                    row.add(M::Homeless, w * (class == 2) as u64);
                 }
             }
-            acc
         })
-        .reduce(Acc::default, |a, b| a.merge(&b))
+    });
+    pt.sum(|(mut acc, flags, _)| {
+        for c in 0..N_CELLS {
+            for (f, &w) in flags[c * N_HH_FLAGS..(c + 1) * N_HH_FLAGS].iter().enumerate() {
+                if w == 0 {
+                    continue;
+                }
+                let (bits, class) = (f % 32, f / 32);
+                let mut row = acc.row(c);
+                row.add(M::Households, w);
+                row.add(M::UcCaseload, w * (bits & 1) as u64);
+                row.add(M::PcCaseload, w * (bits >> 1 & 1) as u64);
+                row.add(M::CbCaseload, w * (bits >> 2 & 1) as u64);
+                row.add(M::CapCaseload, w * (bits >> 3 & 1) as u64);
+                row.add(M::InArrears, w * (bits >> 4 & 1) as u64);
+                row.add(M::Ta, w * (class == 1) as u64);
+                row.add(M::Homeless, w * (class == 2) as u64);
+            }
+        }
+        acc
+    })
 }
 
 /// A block of households' columns for [`household_lanes`].

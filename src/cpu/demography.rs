@@ -69,13 +69,13 @@ fn demography_person(ctx: &Ctx, st: Stream, death_draw: u32, age_m: u32, mut s: 
 #[allow(clippy::too_many_arguments)]
 pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
     let Persons { id_lo, id_hi, household, age_months, status, svc_wait, .. } = persons;
+    let pt = super::PerThread::new(|| (Acc::default(), Block::new()));
     age_months
         .par_chunks_mut(CHUNK)
         .zip(status.par_chunks_mut(CHUNK))
         .enumerate()
-        .fold(
-            || (Acc::default(), Block::new()),
-            |(mut ev, mut blk), (c, (age, st))| {
+        .for_each(|(c, (age, st))| {
+            pt.with(|(ev, blk)| {
                 for b in (0..age.len()).step_by(BLOCK) {
                     let i0 = c * CHUNK + b;
                     let n = BLOCK.min(age.len() - b);
@@ -106,11 +106,9 @@ pub fn demography(ctx: &Ctx, persons: &mut Persons, hh: &Households) -> Acc {
                         }
                     }
                 }
-                (ev, blk)
-            },
-        )
-        .map(|(ev, _)| ev)
-        .reduce(Acc::default, |a, b| a.merge(&b))
+            })
+        });
+    pt.sum(|(ev, _)| ev)
 }
 
 /// Ageing and the death and birth flags of one block; whether any person was flagged.

@@ -54,6 +54,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
     let Persons { id_lo, id_hi, household, age_months, status, earnings, wealth, .. } = persons;
     let PersonOut { income_tax, ni, state_pension, disability, care_tariff } = out;
     let kt = &*KernelTables::new(ctx.p, &ctx.t.words);
+    let pt = super::PerThread::new(|| (Block::new(), Block::new(), Box::new([0u32; BLOCK]), accounting::States::new(), Box::new(accounting::Lanes::default())));
     (
         status.par_chunks_mut(CHUNK),
         earnings.par_chunks_mut(CHUNK),
@@ -65,9 +66,8 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
     )
         .into_par_iter()
         .enumerate()
-        .fold(
-            || (Block::new(), Block::new(), Box::new([0u32; BLOCK]), accounting::States::new(), Box::new(accounting::Lanes::default())),
-            |(mut blk, mut pers, mut info, mut states, mut ml), (c, (st, earn, tax, ni, sp, dis, care))| {
+        .for_each(|(c, (st, earn, tax, ni, sp, dis, care))| {
+            pt.with(|(blk, pers, info, states, ml)| {
                 for b in (0..st.len()).step_by(BLOCK) {
                     let i0 = c * CHUNK + b;
                     let n = BLOCK.min(st.len() - b);
@@ -95,17 +95,15 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
                         care: &mut care[l.clone()],
                     };
                     run_kernel(ctx, lanes);
-                    accounting::person_block(&info[..n], &age_months[r.clone()], &st[l.clone()], [&earn[l.clone()], &tax[l.clone()], &ni[l.clone()], &sp[l.clone()], &dis[l.clone()], &care[l.clone()]], &mut ml, &mut states);
+                    accounting::person_block(&info[..n], &age_months[r.clone()], &st[l.clone()], [&earn[l.clone()], &tax[l.clone()], &ni[l.clone()], &sp[l.clone()], &dis[l.clone()], &care[l.clone()]], ml, states);
                 }
-                (blk, pers, info, states, ml)
-            },
-        )
-        .map(|(_, _, _, states, _)| {
-            let mut acc = Acc::default();
-            states.add_to(&mut acc);
-            acc
-        })
-        .reduce(Acc::default, |a, b| a.merge(&b))
+            })
+        });
+    let mut acc = Acc::default();
+    for (_, _, _, states, _) in pt.into_values() {
+        states.add_to(&mut acc);
+    }
+    acc
 }
 
 /// The fused kernel's rate tables for one month, arranged so that each is at most 128 words

@@ -57,13 +57,13 @@ pub fn housing(ctx: &Ctx, persons: &Persons, hh: &mut Households, hout: &Househo
     let level = crate::simd::level();
     let Households { info, arrears, prev_net, rent, weight, start, len, .. } = hh;
     let (rent, weight, start, len) = (&*rent, &*weight, &*start, &*len);
+    let pt = super::PerThread::new(|| (Acc::default(), Block::new()));
     info.par_chunks_mut(CHUNK)
         .zip(arrears.par_chunks_mut(CHUNK))
         .zip(prev_net.par_chunks_mut(CHUNK))
         .enumerate()
-        .fold(
-            || (Acc::default(), Block::new()),
-            |(mut ev, mut blk), (c, ((info, arr), prev))| {
+        .for_each(|(c, ((info, arr), prev))| {
+            pt.with(|(ev, blk)| {
                 let (mut lo, mut hi, mut evicted) = ([0u32; BLOCK], [0u32; BLOCK], [0u32; BLOCK]);
                 for b in (0..info.len()).step_by(BLOCK) {
                     let h0 = c * CHUNK + b;
@@ -86,11 +86,9 @@ pub fn housing(ctx: &Ctx, persons: &Persons, hh: &mut Households, hout: &Househo
                         }
                     }
                 }
-                (ev, blk)
-            },
-        )
-        .map(|(ev, _)| ev)
-        .reduce(Acc::default, |a, b| a.merge(&b))
+            })
+        });
+    pt.sum(|(ev, _)| ev)
 }
 
 crate::simd::at_level!(#[allow(clippy::too_many_arguments)] fn block_at(p: &StepParams, len: &[u32], rent: &[u32], net: &[u32], draw: &[u32], info: &mut [u32], arr: &mut [u32], prev: &mut [u32], evicted: &mut [u32]) -> bool = block);

@@ -616,22 +616,15 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     lists.iter_mut().for_each(Vec::clear);
     cands.resize_with(n.div_ceil(CHUNK), Vec::new);
     cands.iter_mut().for_each(Vec::clear);
-    let (hist, acc) = {
+    // the threads' histograms and accumulators (super::PerThread), summed after each pass
+    let pt = super::PerThread::new(|| (new_hist(), Acc::default(), Block::new()));
+    {
         let (pp, hr) = (&*persons, &*hh);
-        new_wait
-            .par_chunks_mut(CHUNK)
-            .zip(lists.par_iter_mut())
-            .enumerate()
-            .fold(
-                || (new_hist(), Acc::default(), Block::new()),
-                |(mut hist, mut ev, mut blk), (c, (wv, list))| {
-                    demand_chunk(ctx, dt, pp, hr, c, wv, list, &mut hist, &mut ev, &mut blk);
-                    (hist, ev, blk)
-                },
-            )
-            .map(|(hist, ev, _)| (hist, ev))
-            .reduce(|| (new_hist(), Acc::default()), |a, b| (add_hist(a.0, b.0), a.1.merge(&b.1)))
-    };
+        new_wait.par_chunks_mut(CHUNK).zip(lists.par_iter_mut()).enumerate().for_each(|(c, (wv, list))| {
+            pt.with(|(hist, ev, blk)| demand_chunk(ctx, dt, pp, hr, c, wv, list, hist, ev, blk));
+        });
+    }
+    let (hist, acc) = pt.into_values().map(|(h, a, _)| (h, a)).reduce(|x, y| (add_hist(x.0, y.0), x.1.merge(&y.1))).unwrap_or_else(|| (new_hist(), Acc::default()));
     persons.svc_wait = new_wait;
     for q in 0..N_QUEUES {
         select(0, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
@@ -642,10 +635,9 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     // histograms, same cut.
     if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
         let sl = &sel;
-        let hist = cands
-            .par_iter_mut()
-            .zip(lists.par_iter())
-            .fold(new_hist, |mut hist, (v, list)| {
+        let pt = super::PerThread::new(new_hist);
+        cands.par_iter_mut().zip(lists.par_iter()).for_each(|(v, list)| {
+            pt.with(|hist| {
                 for rq in list {
                     let q = rq.q as usize;
                     if sl[q * SEL_WORDS] == SEL_SEARCH && sl[q * SEL_WORDS + 1] == rq.prio as u32 {
@@ -654,9 +646,9 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
                         v.push((q as u32, key, wu));
                     }
                 }
-                hist
             })
-            .reduce(new_hist, add_hist);
+        });
+        let hist = pt.into_values().reduce(add_hist).unwrap_or_else(new_hist);
         for q in 0..N_QUEUES {
             select(1, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
         }
@@ -665,9 +657,9 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         for pass in 2..=4u32 {
             // per chunk in parallel, the histograms summed (u64 sums: order-free)
             let sl = &sel;
-            let hist = cands
-                .par_iter_mut()
-                .fold(new_hist, |mut hist, v| {
+            let pt = super::PerThread::new(new_hist);
+            cands.par_iter_mut().for_each(|v| {
+                pt.with(|hist| {
                     v.retain(|&(q, key, wu)| {
                         let sq = &sl[q as usize * SEL_WORDS..(q as usize + 1) * SEL_WORDS];
                         match hist_bin(sq, pass, sq[1], key) {
@@ -678,9 +670,9 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
                             None => false,
                         }
                     });
-                    hist
                 })
-                .reduce(new_hist, add_hist);
+            });
+            let hist = pt.into_values().reduce(add_hist).unwrap_or_else(new_hist);
             for q in 0..N_QUEUES {
                 select(pass, caps[q], &hist[q * BINS..(q + 1) * BINS], &mut sel[q * SEL_WORDS..(q + 1) * SEL_WORDS]);
             }
@@ -690,27 +682,25 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     // apply, over the requests only: new waits in place; household moves (decided by first
     // members) applied after
     let mut waits = std::mem::take(&mut persons.svc_wait);
-    let (changes, ev) = {
+    // (the household changes in person order, the measures by thread)
+    let pt = super::PerThread::new(Acc::default);
+    let changes = {
         let (pp, hr, sl) = (&*persons, &*hh, &sel);
         waits
             .par_chunks_mut(CHUNK)
             .zip(lists.par_iter())
             .enumerate()
-            .fold(
-                || (Vec::new(), Acc::default()),
-                |(mut changes, mut ev), (c, (wv, list))| {
-                    apply_chunk(ctx, pp, hr, sl, c, wv, list, &mut changes, &mut ev);
-                    (changes, ev)
-                },
-            )
-            .reduce(
-                || (Vec::new(), Acc::default()),
-                |(mut a, ea), (b, eb)| {
-                    a.extend(b);
-                    (a, ea.merge(&eb))
-                },
-            )
+            .fold(Vec::new, |mut changes, (c, (wv, list))| {
+                pt.with(|ev| apply_chunk(ctx, pp, hr, sl, c, wv, list, &mut changes, ev));
+                changes
+            })
+            .reduce_with(|mut a, b| {
+                a.extend(b);
+                a
+            })
+            .unwrap_or_default()
     };
+    let ev = pt.sum(|ev| ev);
     persons.svc_wait = waits;
     for ch in changes {
         let h = ch.h as usize;
