@@ -54,7 +54,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
     let Persons { id_lo, id_hi, household, age_months, status, earnings, wealth, .. } = persons;
     let PersonOut { income_tax, ni, state_pension, disability, care_tariff } = out;
     let kt = &*KernelTables::new(ctx.p, &ctx.t.words);
-    let pt = super::PerThread::new(|| (Block::new(), Block::new(), Box::new([0u32; BLOCK]), accounting::States::new(), Box::new(accounting::Lanes::default())));
+    let pt = super::PerThread::new(|| (Block::new(), Block::new(), Box::new([0u32; BLOCK]), accounting::States::new(), Box::new(accounting::Lanes::default()), KernelScratch::new()));
     (
         status.par_chunks_mut(CHUNK),
         earnings.par_chunks_mut(CHUNK),
@@ -67,7 +67,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
         .into_par_iter()
         .enumerate()
         .for_each(|(c, (st, earn, tax, ni, sp, dis, care))| {
-            pt.with(|(blk, pers, info, states, ml)| {
+            pt.with(|(blk, pers, info, states, ml, sc)| {
                 for b in (0..st.len()).step_by(BLOCK) {
                     let i0 = c * CHUNK + b;
                     let n = BLOCK.min(st.len() - b);
@@ -93,6 +93,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
                         sp: &mut sp[l.clone()],
                         dis: &mut dis[l.clone()],
                         care: &mut care[l.clone()],
+                        sc,
                     };
                     run_kernel(ctx, lanes);
                     accounting::person_block(&info[..n], &age_months[r.clone()], &st[l.clone()], [&earn[l.clone()], &tax[l.clone()], &ni[l.clone()], &sp[l.clone()], &dis[l.clone()], &care[l.clone()]], ml, states);
@@ -100,7 +101,7 @@ pub fn labour_health_policy(ctx: &Ctx, persons: &mut Persons, hh: &Households, o
             })
         });
     let mut acc = Acc::default();
-    for (_, _, _, states, _) in pt.into_values() {
+    for (_, _, _, states, _, _) in pt.into_values() {
         states.add_to(&mut acc);
     }
     acc
@@ -175,6 +176,35 @@ pub struct Lanes<'a> {
     pub sp: &'a mut [u32],
     pub dis: &'a mut [u32],
     pub care: &'a mut [u32],
+    /// The kernel's working lanes (kept by the caller, so they are not zeroed every block).
+    pub sc: &'a mut KernelScratch,
+}
+
+/// The fused kernel's intermediate lanes: indices, looked-up thresholds and draws' values.
+pub struct KernelScratch {
+    band: [u32; BLOCK],
+    year: [u32; BLOCK],
+    row: [u32; BLOCK],
+    lab_i: [u32; BLOCK],
+    noise_i: [u32; BLOCK],
+    spa: [u32; BLOCK],
+    t_edu: [u32; BLOCK],
+    t_ret: [u32; BLOCK],
+    t_a: [u32; BLOCK],
+    t_b: [u32; BLOCK],
+    t_emp: [u32; BLOCK],
+    t_unemp: [u32; BLOCK],
+    entry: [u32; BLOCK],
+    growth: [u32; BLOCK],
+    case: [u32; BLOCK],
+    th: [[u32; BLOCK]; 8],
+}
+
+impl KernelScratch {
+    pub fn new() -> Box<KernelScratch> {
+        let z = [0u32; BLOCK];
+        Box::new(KernelScratch { band: z, year: z, row: z, lab_i: z, noise_i: z, spa: z, t_edu: z, t_ret: z, t_a: z, t_b: z, t_emp: z, t_unemp: z, entry: z, growth: z, case: z, th: [z; 8] })
+    }
 }
 
 /// `kernel`, compiled for AVX-512 or AVX2 when the CPU has it ([`crate::simd`]: the same code;
@@ -187,8 +217,8 @@ pub fn run_kernel(ctx: &Ctx, lanes: Lanes) {
 pub fn run_kernel_at(level: crate::simd::Level, ctx: &Ctx, lanes: Lanes) {
     // the parameters copied, so the compiler knows the block's stores cannot change them
     let p = *ctx.p;
-    let Lanes { kt, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care } = lanes;
-    kernel_at(level, &p, &ctx.t.words, kt, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care);
+    let Lanes { kt, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care, sc } = lanes;
+    kernel_at(level, &p, &ctx.t.words, kt, d, d_score, age, info, wealth, st, earn, tax, ni, sp, dis, care, sc);
 }
 
 crate::simd::at_level!(fn kernel_at(
@@ -207,6 +237,7 @@ crate::simd::at_level!(fn kernel_at(
     sp: &mut [u32],
     dis: &mut [u32],
     care: &mut [u32],
+    sc: &mut KernelScratch,
 ) = @level kernel);
 
 /// Labour, health and person policy for one block (MODEL.md §3 steps 2, 3 and 5, person
@@ -230,6 +261,7 @@ fn kernel(
     sp: &mut [u32],
     dis: &mut [u32],
     care_out: &mut [u32],
+    sc: &mut KernelScratch,
 ) {
     let n = st.len();
     use crate::simd::lookup;
@@ -243,20 +275,7 @@ fn kernel(
 
     // lookups, each in a loop of its own: the indices first, then the tables of up to 128
     // words by permutes ([`crate::simd::lookup`]), the two larger ones by gathers
-    let mut band = [0u32; BLOCK];
-    let mut year = [0u32; BLOCK];
-    let mut row = [0u32; BLOCK];
-    let mut lab_i = [0u32; BLOCK];
-    let mut noise_i = [0u32; BLOCK];
-    let mut spa = [0u32; BLOCK];
-    let mut t_edu = [0u32; BLOCK];
-    let mut t_ret = [0u32; BLOCK];
-    let mut t_a = [0u32; BLOCK];
-    let mut t_b = [0u32; BLOCK];
-    let mut t_emp = [0u32; BLOCK];
-    let mut t_unemp = [0u32; BLOCK];
-    let mut entry = [0u32; BLOCK];
-    let mut growth = [0u32; BLOCK];
+    let KernelScratch { band, year, row, lab_i, noise_i, spa, t_edu, t_ret, t_a, t_b, t_emp, t_unemp, entry, growth, case, th } = sc;
     let (band, year, row, lab_i, noise_i) = (&mut band[..n], &mut year[..n], &mut row[..n], &mut lab_i[..n], &mut noise_i[..n]);
     let (spa, t_edu, t_ret) = (&mut spa[..n], &mut t_edu[..n], &mut t_ret[..n]);
     let (t_a, t_b, t_emp, t_unemp) = (&mut t_a[..n], &mut t_b[..n], &mut t_emp[..n], &mut t_unemp[..n]);
@@ -318,15 +337,13 @@ fn kernel(
     // health and care need (health.rs: health_person_st), after labour. The deterioration
     // thresholds depend on the band and on which of the two spillover multipliers apply (the
     // 8 × 4 cases computed once a month: [`KernelTables::new`])
-    let mut th = [[0u32; BLOCK]; 8];
     {
-        let mut case = [0u32; BLOCK];
         let case = &mut case[..n];
         for k in 0..n {
             let ten = tenure(info[k]);
             case[k] = band[k] * 4 + (ten == HOMELESS || ten == TEMPORARY) as u32 + 2 * (employment(st[k]) == UNEMPLOYED) as u32;
         }
-        let [t_on, t_sev, t_rec, t_sl, c_lim, c_sev, c_sub, c_rec] = &mut th;
+        let [t_on, t_sev, t_rec, t_sl, c_lim, c_sev, c_sub, c_rec] = &mut *th;
         lookup(level, &kt.onset, case, t_on);
         lookup(level, &kt.severe, case, t_sev);
         lookup(level, &kt.recover, band, t_rec);
@@ -336,7 +353,7 @@ fn kernel(
         lookup(level, &kt.care[2], band, c_sub);
         lookup(level, &kt.care[3], band, c_rec);
     }
-    let [t_on, t_sev, t_rec, t_sl, c_lim, c_sev, c_sub, c_rec] = &th;
+    let [t_on, t_sev, t_rec, t_sl, c_lim, c_sev, c_sub, c_rec] = &*th;
     let (t_on, t_sev, t_rec, t_sl) = (&t_on[..n], &t_sev[..n], &t_rec[..n], &t_sl[..n]);
     let (c_lim, c_sev, c_sub, c_rec) = (&c_lim[..n], &c_sev[..n], &c_sub[..n], &c_rec[..n]);
     for k in 0..n {
@@ -453,7 +470,7 @@ mod tests {
                 let (mut st, mut earn) = (st0.clone(), earn0.clone());
                 let mut outs = vec![vec![0u32; n]; 5];
                 let [tax, ni, sp, dis, care] = &mut outs[..] else { unreachable!() };
-                run_kernel_at(level, &ctx, Lanes { kt: &KernelTables::new(&p, &tables.words), d: &d, d_score: &d_score, age: &age, info: &info, wealth: &wealth, st: &mut st, earn: &mut earn, tax, ni, sp, dis, care });
+                run_kernel_at(level, &ctx, Lanes { kt: &KernelTables::new(&p, &tables.words), d: &d, d_score: &d_score, age: &age, info: &info, wealth: &wealth, st: &mut st, earn: &mut earn, tax, ni, sp, dis, care, sc: &mut KernelScratch::new() });
                 for k in 0..n {
                     let (mut s, mut e) = (st0[k], earn0[k]);
                     // the per-person functions take the stream only for the draws below, which
