@@ -114,7 +114,9 @@ pub struct Ctx<'a> {
 /// tens of tasks, each of which would otherwise allocate, zero and merge its own 170 KB
 /// accumulators. Each closure of the pass takes its thread's value ([`PerThread::with`]); a
 /// value is only ever used by one thread at a time (the lock is uncontended), and which
-/// thread adds what does not change integer sums.
+/// thread adds what does not change integer sums. The closure given to [`PerThread::with`]
+/// must not start parallel work itself: while it waits, its thread could take another chunk
+/// of the same pass and ask for the value it already holds (a deadlock).
 pub(crate) struct PerThread<T>(Vec<std::sync::Mutex<T>>);
 
 impl<T: Send> PerThread<T> {
