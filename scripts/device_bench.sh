@@ -1,29 +1,97 @@
 #!/usr/bin/env bash
-# One prepared run for a lent real GPU (the `device` tool): self-test, CPU/GPU parity at 1M
-# persons, and the national-scale timing (67.6M persons x 120 months) on the GPU path.
-# Figures land in $OUT (JSON + log) for the README and the issue note.
+# One prepared run for a lent real GPU (the `device` tool): the adapter and its self-test,
+# CPU/GPU parity at 1M persons (two workgroup sizes), the national-scale timing (67.6M persons
+# x 120 months) on the GPU path, national parity over 12 months with the device time of every
+# pass (timestamp queries), and the scaling sweep. Each step has its own time limit and the
+# script goes on after a failed step, so one failure costs only its own figures. Figures land
+# in $OUT: log.txt (everything printed) and the JSON/CSV/SVG files the commands write.
 #
-# The device machine has no network: carry a release binary built here (stripped: 15.9 MB,
-# only libc needed; Vulkan is loaded at run time)
+# The device machine has no network: carry a release binary built here (stripped, only libc
+# needed; Vulkan is loaded at run time) and the Vulkan loader as Debian packages:
 #   cargo build --release && strip -o twin-release target/release/twin
-# and run with carry: ["twin-release"], command: bash scripts/device_bench.sh
-set -euo pipefail
+#   (the .gl/*.deb packages as /work/.library/device/README.md says)
+# then run with carry: ["twin-release", ".gl"], command: bash scripts/device_bench.sh
+#
+# Sizes can be made small to try the script on lavapipe first:
+#   NATIONAL=200000 SWEEP_SIZES=1000,10000 PARITY=20000 OUT=/tmp/devtest bash scripts/device_bench.sh
+set -uo pipefail
 OUT="${OUT:-/tmp/device-out}"
-mkdir -p "$OUT"
+NATIONAL="${NATIONAL:-67600000}"
+PARITY="${PARITY:-1000000}"
+SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
+WORK="${WORK:-/tmp/twin-device}"
+mkdir -p "$OUT" "$WORK"
+LOG="$OUT/log.txt"
 B=./twin-release
 [ -x "$B" ] || B=target/release/twin
-log() { echo "[$(date +%T)] $*" | tee -a "$OUT/log.txt"; }
+B="$(cd "$(dirname "$B")" && pwd)/$(basename "$B")"
+log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
+# step SECONDS COMMAND...: run with a time limit, everything it prints into the log
+step() {
+    local secs=$1
+    shift
+    log "\$ $* (limit ${secs} s)"
+    timeout --kill-after=10 "$secs" "$@" 2>&1 | tee -a "$LOG"
+    log "exit ${PIPESTATUS[0]}"
+}
 
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.csv" || true
-log "devices and self-test"
-"$B" devices --json > "$OUT/devices.json"
-"$B" devices --selftest 2>&1 | tee -a "$OUT/log.txt"
+# The Vulkan loader, carried as packages (the image may not have one), and NVIDIA's driver file.
+if ls .gl/*.deb >/dev/null 2>&1; then
+    for f in .gl/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+if [ -f "$icd" ]; then export VK_DRIVER_FILES="$icd"; fi
+egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+if [ -f "$egl" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$egl"; fi
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
-log "parity: 1M persons, 12 months, both backends (twin bench fails if aggregates differ)"
-"$B" bench --persons 1000000 --months 12 --backend both --json "$OUT/bench_1m.json" 2>&1 | tee -a "$OUT/log.txt"
+log "machine"
+{
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv
+    echo "cpus: $(nproc)"
+    free -g | head -2
+    ldconfig -p | grep -i vulkan
+    echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
+} 2>&1 | tee -a "$LOG"
 
-log "national population"
-/usr/bin/time -v "$B" synth --persons 67600000 --seed 1 --out /tmp/uk 2>&1 | tail -25 >> "$OUT/log.txt"
-log "national GPU timing: 67.6M persons x 120 months"
-/usr/bin/time -v "$B" bench --population /tmp/uk --months 120 --backend gpu --json "$OUT/bench_uk_gpu.json" 2>&1 | tee -a "$OUT/log.txt"
+# The device's copy bandwidth as a ceiling, measured in the same run (PyTorch on the image):
+# 4 GiB copied device to device, bytes read plus bytes written over the elapsed time.
+log "copy bandwidth (PyTorch, device to device)"
+step 90 python3 - <<'EOF'
+import torch
+n = 1 << 30  # 4 GiB of float32
+x = torch.ones(n, device="cuda"); y = torch.empty_like(x)
+for _ in range(3): y.copy_(x)
+s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+torch.cuda.synchronize(); s.record()
+for _ in range(20): y.copy_(x)
+e.record(); torch.cuda.synchronize()
+ms = s.elapsed_time(e) / 20
+print(f"copy: {2 * 4 * n / ms / 1e6:.1f} GB/s (read + write), {ms:.3f} ms per 4 GiB copy")
+EOF
+
+log "adapters and self-test"
+step 60 "$B" devices --json
+step 120 "$B" devices --selftest
+
+log "parity at $PARITY persons, 12 months (twin bench fails if the aggregates differ)"
+step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$OUT/bench_1m.json"
+step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$WORK/bench_1m_wg256.json"
+
+log "national population: $NATIONAL persons"
+step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
+
+log "national GPU timing: $NATIONAL persons x 120 months (nvidia-smi dmon alongside)"
+(nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &)
+step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$OUT/bench_uk_gpu.json"
+pkill -f "nvidia-smi dmon" || true
+log "dmon during the national run (1 s samples)"
+cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
+
+log "national parity over 12 months, with the device time of every pass"
+step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$OUT/bench_uk_both.json"
+
+log "scaling sweep, both backends, 12 months"
+step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"
 log "done"

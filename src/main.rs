@@ -107,6 +107,11 @@ struct BenchArgs {
     /// Population sizes of the sweep, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000,10000000")]
     sweep_sizes: Vec<u64>,
+    /// Time each compute pass on the device (timestamp queries) and print the device time by
+    /// pass and the bandwidth it implies. Each submission then waits for its timings, so the
+    /// wall time of a profiled run is not the speed to quote.
+    #[arg(long)]
+    gpu_profile: bool,
 }
 
 #[derive(Args)]
@@ -431,7 +436,7 @@ fn bench_backends(
     let mut rows = Vec::new();
     let mut results: Vec<Vec<Acc>> = Vec::new();
     for &backend in backends {
-        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, ..Default::default() };
+        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, profile: a.gpu_profile, ..Default::default() };
         let t_setup = Instant::now();
         let (mut sim, choice) = Simulation::open(pop.clone(), scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();
@@ -451,16 +456,47 @@ fn bench_backends(
                 println!("  {name:<18} {s:>9.3}  {:>5.1}%", 100.0 * s / total.max(1e-12));
             }
         }
+        let gpu_profile = sim.gpu_profile().map(|(passes, untimed, bytes)| gpu_profile_report(&passes, untimed, bytes, pm, secs));
+        if a.gpu_profile && backend != policy_twin::gpu::Backend::Cpu && gpu_profile.is_none() {
+            println!("(--gpu-profile: the adapter has no timestamp queries; no device times)");
+        }
         let name = choice.adapter.as_ref().map_or(format!("cpu ({} threads)", rayon::current_num_threads()), |ad| format!("{} ({})", ad.name, ad.backend));
         rows.push(serde_json::json!({
             "backend": choice.backend, "device": name, "persons": pop.persons.len(), "months": a.months,
             "setup_s": setup_s, "seconds": secs, "person_months": pm, "person_months_per_second": pm as f64 / secs,
             "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
+            "gpu_profile": gpu_profile,
         }));
         results.push(accs);
     }
     Ok((rows, results))
+}
+
+/// Print the device time by pass (`--gpu-profile`) and return it as JSON: per entry point its
+/// seconds and passes, the total, and the bandwidth implied by the least bytes a person-step
+/// must move (a floor on the traffic: the passes read and write more than that).
+fn gpu_profile_report(passes: &[(String, f64, u64)], untimed: u64, bytes_per_pm: f64, pm: u64, wall: f64) -> serde_json::Value {
+    let total: f64 = passes.iter().map(|p| p.1).sum();
+    println!("GPU device time by pass (timestamp queries; seconds over the run; share of device time):");
+    let mut sorted: Vec<&(String, f64, u64)> = passes.iter().collect();
+    sorted.sort_by(|x, y| y.1.total_cmp(&x.1));
+    for (ep, s, n) in sorted {
+        println!("  {ep:<18} {s:>9.4}  {:>5.1}%  {n:>7} passes", 100.0 * s / total.max(1e-12));
+    }
+    let moved = bytes_per_pm * pm as f64;
+    println!(
+        "  device time {total:.4} s of {wall:.3} s wall (profiled; {untimed} passes untimed); at least {bytes_per_pm:.1} bytes a person-step: {:.1} GB/s over the device time",
+        moved / total.max(1e-12) / 1e9
+    );
+    serde_json::json!({
+        "device_seconds": total,
+        "wall_seconds_profiled": wall,
+        "untimed_passes": untimed,
+        "min_bytes_per_person_step": bytes_per_pm,
+        "min_bytes_gb_per_device_second": moved / total.max(1e-12) / 1e9,
+        "passes": passes.iter().map(|(ep, s, n)| (ep.clone(), serde_json::json!({ "seconds": s, "passes": n }))).collect::<serde_json::Map<_, _>>(),
+    })
 }
 
 fn print_bench_rows(rows: &[serde_json::Value]) {

@@ -101,6 +101,16 @@ impl Simulation {
         }
     }
 
+    /// The GPU path's device time by entry point (seconds, passes), the passes left untimed,
+    /// and the least bytes a person-step must move by [`GpuEngine::min_bytes_per_person_step`]'s
+    /// count; `None` on the CPU path or without `GpuOptions::profile`.
+    pub fn gpu_profile(&self) -> Option<(Vec<(String, f64, u64)>, u64, f64)> {
+        match self {
+            Simulation::Cpu(_) => None,
+            Simulation::Gpu(g) => g.pass_seconds().map(|(t, u)| (t, u, g.min_bytes_per_person_step())),
+        }
+    }
+
     pub fn persons(&self) -> usize {
         match self {
             Simulation::Cpu(e) => e.persons.len(),

@@ -84,11 +84,15 @@ pub struct GpuOptions {
     /// Refuse a run whose device memory estimate ([`device_bytes`]) exceeds the adapter's
     /// memory (`twin run --no-memory-check` turns it off).
     pub check_memory: bool,
+    /// Time every compute pass on the device with timestamp queries (`twin bench
+    /// --gpu-profile`). Each submission then waits for its timings, so wall time grows; the
+    /// outputs do not change. Ignored where the adapter has no timestamp queries.
+    pub profile: bool,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false }
     }
 }
 
@@ -139,6 +143,66 @@ pub struct GpuEngine {
     max_window: u32,
     /// Household ids stay on the host (only snapshots need them).
     hh_ids: Vec<u64>,
+    prof: Option<Profiler>,
+}
+
+/// Device time of each compute pass, from timestamps written at its start and end, summed by
+/// entry point. Passes run one after another (each depends on the last), so the sum is the
+/// device's busy time for the step, less the buffer clears between passes.
+struct Profiler {
+    qs: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    /// Nanoseconds per timestamp tick.
+    period: f64,
+    /// Entry points of the passes recorded since the last submission, in query order.
+    pending: Vec<String>,
+    /// (entry point, seconds, passes), in the order first seen.
+    totals: Vec<(String, f64, u64)>,
+    /// Passes that found the query set full (not timed).
+    untimed: u64,
+}
+
+/// Passes timed per submission (two queries each).
+const PROFILE_PASSES: u32 = wgpu::QUERY_SET_MAX_QUERIES / 2;
+
+impl Profiler {
+    fn new(gpu: &Gpu) -> Option<Profiler> {
+        if !gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+            return None;
+        }
+        let qs = gpu.device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("pass timestamps"), ty: wgpu::QueryType::Timestamp, count: 2 * PROFILE_PASSES });
+        let resolve = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("timestamps"),
+            size: 2 * PROFILE_PASSES as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        Some(Profiler { qs, resolve, period: gpu.queue.get_timestamp_period() as f64, pending: Vec::new(), totals: Vec::new(), untimed: 0 })
+    }
+
+    /// The query pair for the next pass, if the set has room.
+    fn next(&mut self, ep: &str) -> Option<u32> {
+        if self.pending.len() as u32 >= PROFILE_PASSES {
+            self.untimed += 1;
+            return None;
+        }
+        self.pending.push(ep.to_string());
+        Some(self.pending.len() as u32 - 1)
+    }
+
+    fn add(&mut self, ticks: &[u32]) {
+        for (k, ep) in self.pending.drain(..).enumerate() {
+            let t = |i: usize| ticks[i * 2] as u64 | (ticks[i * 2 + 1] as u64) << 32;
+            let secs = t(2 * k + 1).saturating_sub(t(2 * k)) as f64 * self.period * 1e-9;
+            match self.totals.iter_mut().find(|e| e.0 == ep) {
+                Some(e) => {
+                    e.1 += secs;
+                    e.2 += 1;
+                }
+                None => self.totals.push((ep, secs, 1)),
+            }
+        }
+    }
 }
 
 /// The state downloaded from the device.
@@ -258,7 +322,11 @@ impl GpuEngine {
             align,
             max_window,
             hh_ids: Vec::new(),
+            prof: None,
         };
+        if e.opts.profile {
+            e.prof = Profiler::new(&e.gpu);
+        }
         e.upload(&Host { persons, households, pout, hout })?;
         Ok(e)
     }
@@ -435,17 +503,26 @@ impl GpuEngine {
     fn dispatch(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, d: Dispatch, w: Windows, n_invocations: u32) {
         let slot = self.slots.len() as u32;
         self.slots.push(d);
+        let timed = self.prof.as_mut().and_then(|p| p.next(ep));
         let entry = &self.entries[ep];
         let entries: Vec<wgpu::BindGroupEntry> = entry.bindings.iter().map(|(b, name)| wgpu::BindGroupEntry { binding: *b, resource: self.binding(name, slot, &w) }).collect();
         let bg = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(ep), layout: &entry.pipeline.get_bind_group_layout(0), entries: &entries });
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(ep), timestamp_writes: None });
+        let timestamp_writes = match (&self.prof, timed) {
+            (Some(p), Some(k)) => Some(wgpu::ComputePassTimestampWrites { query_set: &p.qs, beginning_of_pass_write_index: Some(2 * k), end_of_pass_write_index: Some(2 * k + 1) }),
+            _ => None,
+        };
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(ep), timestamp_writes });
         pass.set_pipeline(&entry.pipeline);
         pass.set_bind_group(0, &bg, &[]);
         let (x, y) = self.gpu.groups(n_invocations, self.opts.workgroup_size);
         pass.dispatch_workgroups(x, y, 1);
     }
 
-    fn submit(&mut self, enc: wgpu::CommandEncoder, doing: &str) -> Result<()> {
+    fn submit(&mut self, mut enc: wgpu::CommandEncoder, doing: &str) -> Result<()> {
+        let timed = self.prof.as_ref().map_or(0, |p| p.pending.len() as u32);
+        if let (Some(p), true) = (&self.prof, timed > 0) {
+            enc.resolve_query_set(&p.qs, 0..2 * timed, &p.resolve, 0);
+        }
         assert!(self.slots.len() as u32 <= self.uniform_slots, "dispatch slots");
         let mut bytes = vec![0u8; self.slots.len() * SLOT as usize];
         for (k, s) in self.slots.iter().enumerate() {
@@ -456,7 +533,27 @@ impl GpuEngine {
         }
         self.slots.clear();
         self.gpu.queue.submit([enc.finish()]);
-        self.gpu.check(doing)
+        self.gpu.check(doing)?;
+        if timed > 0 {
+            let p = self.prof.as_ref().expect("profiling");
+            let ticks = self.gpu.read(&p.resolve, 0, 4 * timed as usize)?;
+            self.prof.as_mut().expect("profiling").add(&ticks);
+        }
+        Ok(())
+    }
+
+    /// Device seconds and pass counts by entry point so far, with the passes left untimed
+    /// (`None` unless profiling was asked for and the adapter has timestamp queries).
+    pub fn pass_seconds(&self) -> Option<(Vec<(String, f64, u64)>, u64)> {
+        self.prof.as_ref().map(|p| (p.totals.clone(), p.untimed))
+    }
+
+    /// Bytes per person-step the month step must move at the least, by this count: each
+    /// person's 8 state words read and written (64 bytes) and 5 outputs written (20), each
+    /// household's 14 words read and written (112 bytes), spread over its members.
+    pub fn min_bytes_per_person_step(&self) -> f64 {
+        let p = (PERSON_STATE.len() * 8 + PERSON_OUT.len() * 4) as f64;
+        p + (HH_COLS.len() * 8) as f64 * self.n_h as f64 / (self.n_p.max(1) as f64)
     }
 
     fn base_dispatch(&self, keys: StepKeys) -> Dispatch {

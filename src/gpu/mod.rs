@@ -203,7 +203,9 @@ impl Gpu {
             max_compute_workgroup_size_x: have.max_compute_workgroup_size_x,
             ..wgpu::Limits::downlevel_defaults()
         };
-        let desc = wgpu::DeviceDescriptor { label: Some("policy-twin"), required_limits: limits.clone(), ..Default::default() };
+        // timestamp queries, where the adapter has them, for `twin bench --gpu-profile`
+        let features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let desc = wgpu::DeviceDescriptor { label: Some("policy-twin"), required_features: features, required_limits: limits.clone(), ..Default::default() };
         let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Gpu(format!("adapter `{}`: cannot open a device: {e}", s.name)))?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = errors.clone();

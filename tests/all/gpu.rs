@@ -258,6 +258,35 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
     parity("no spare capacity (buffers grow)", 3, 0, GpuOptions { headroom: 0.0, ..Default::default() });
 }
 
+/// `--gpu-profile`'s timestamps change nothing in the results, and time every pass of the step
+/// (where the adapter has timestamp queries; lavapipe has them).
+#[test]
+fn profiling_the_device_changes_nothing_and_times_every_pass() {
+    parity("profiled", 3, 1, GpuOptions { profile: true, ..Default::default() });
+    let Some(gpu) = test_gpu() else { return };
+    let has_timestamps = gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+    let s = crate::util::baseline();
+    let cpu = Engine::new(small_pop().clone(), &s, s.seed, 2).unwrap();
+    let mut g = GpuEngine::from_engine(cpu, gpu, GpuOptions { profile: true, ..Default::default() }).unwrap();
+    for _ in 0..2 {
+        g.step().unwrap();
+    }
+    let Some((passes, untimed)) = g.pass_seconds() else {
+        assert!(!has_timestamps, "the adapter has timestamp queries but nothing was timed");
+        return;
+    };
+    assert_eq!(untimed, 0);
+    for ep in ["demography", "births_count", "births_scatter", "labour", "health", "person_policy", "household_policy", "housing", "services_demand", "services_hist", "services_apply", "accounting", "acc_reduce"] {
+        let (_, secs, n) = passes.iter().find(|p| p.0 == ep).unwrap_or_else(|| panic!("no timing for `{ep}`: {passes:?}"));
+        assert!(*n >= 2 && *secs >= 0.0, "`{ep}`: {n} passes, {secs} s");
+    }
+    assert!(passes.iter().map(|p| p.1).sum::<f64>() > 0.0, "{passes:?}");
+    // services_hist runs in four radix passes a month
+    assert_eq!(passes.iter().find(|p| p.0 == "services_hist").unwrap().2, 8);
+    let b = g.min_bytes_per_person_step();
+    assert!(b > 84.0 && b < 84.0 + 112.0, "{b}");
+}
+
 #[test]
 fn faults_end_with_clear_errors() {
     // an adapter without a needed limit (the GL backend of llvmpipe has 16 storage buffers)
