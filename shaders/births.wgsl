@@ -1,30 +1,55 @@
 // births.wgsl: remove the dead, insert babies after their mothers, by a deterministic prefix
 // sum. Twin of src/cpu/births.rs (there: per rayon chunk; here: per block of BLOCK persons,
-// scanned by one workgroup per chunk). Then the household index (Households::index_members).
+// one workgroup a block, scanned by one workgroup per chunk). Then the household index
+// (Households::index_members).
 //
 // births_count  : per block, survivors + babies and babies alone
 // births_scan   : per chunk, exclusive prefix over its blocks; chunk totals to `totals`
 // births_scatter: per block, copy survivors and write babies to their final slots
-// index_start / index_len: first member and member count of each household
+// index_members : first member and member count of each household
+//
+// A block's persons are read in rounds of WG consecutive persons, one per invocation, so that
+// neighbouring invocations touch neighbouring words (the first version gave each invocation a
+// block of its own, and its strided reads took 55% of the device's time on an H200). Within a
+// round, a workgroup prefix sum gives each person its output slot.
 
-const BLOCK: u32 = 64u;
+const BLOCK: u32 = 4096u;
+
+var<workgroup> block_out: atomic<u32>;
+var<workgroup> block_babies: atomic<u32>;
+
+// The block a workgroup works on (uniform across the workgroup).
+fn block_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+    return wid.x + wid.y * nwg.x;
+}
+
+// The output slots a person takes: 1 if alive, plus 1 for a baby (as src/cpu/births.rs).
+fn births_slots(s: u32) -> u32 {
+    return select(1u, 0u, (s & DEAD) != 0u) + select(0u, 1u, (s & GIVES_BIRTH) != 0u);
+}
 
 @compute @workgroup_size(WG)
-fn births_count(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let b = linear(gid, nwg);
+fn births_count(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let b = block_index(wid, nwg);
     let nblocks = (d.n + BLOCK - 1u) / BLOCK;
     if (b >= nblocks) { return; }
     var out = 0u;
     var babies = 0u;
-    for (var k = 0u; k < BLOCK; k++) {
-        let j = b * BLOCK + k;
-        if (j >= d.n) { break; }
-        let s = status[d.p_skip + j];
-        out += select(1u, 0u, (s & DEAD) != 0u) + select(0u, 1u, (s & GIVES_BIRTH) != 0u);
-        babies += select(0u, 1u, (s & GIVES_BIRTH) != 0u);
+    for (var r = 0u; r < BLOCK; r += WG) {
+        let j = b * BLOCK + r + lid.x;
+        if (r + lid.x < BLOCK && j < d.n) {
+            let s = status[d.p_skip + j];
+            out += births_slots(s);
+            babies += select(0u, 1u, (s & GIVES_BIRTH) != 0u);
+        }
     }
-    blocks[d.blk_skip + 2u * b] = out;
-    blocks[d.blk_skip + 2u * b + 1u] = babies;
+    atomicAdd(&block_out, out);
+    atomicAdd(&block_babies, babies);
+    workgroupBarrier();
+    if (lid.x == 0u) {
+        blocks[d.blk_skip + 2u * b] = atomicLoad(&block_out);
+        blocks[d.blk_skip + 2u * b + 1u] = atomicLoad(&block_babies);
+    }
 }
 
 var<workgroup> part_out: array<u32, WG>;
@@ -73,65 +98,83 @@ fn births_scan(@builtin(local_invocation_id) lid: vec3<u32>) {
     }
 }
 
+var<workgroup> wscan: array<u32, WG>;
+
+// Inclusive prefix sum of `v` over the workgroup (Hillis-Steele); every invocation calls it.
+// On return wscan[WG - 1] holds the workgroup's total.
+fn workgroup_scan(t: u32, v: u32) -> u32 {
+    wscan[t] = v;
+    workgroupBarrier();
+    for (var off = 1u; off < WG; off = off << 1u) {
+        let x = select(0u, wscan[select(0u, t - off, t >= off)], t >= off);
+        workgroupBarrier();
+        wscan[t] += x;
+        workgroupBarrier();
+    }
+    return wscan[t];
+}
+
 @compute @workgroup_size(WG)
-fn births_scatter(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let b = linear(gid, nwg);
+fn births_scatter(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let b = block_index(wid, nwg);
     let nblocks = (d.n + BLOCK - 1u) / BLOCK;
     if (b >= nblocks) { return; }
-    var o = d.out_skip + blocks[d.blk_skip + 2u * b];
-    for (var k = 0u; k < BLOCK; k++) {
-        let j = b * BLOCK + k;
-        if (j >= d.n) { break; }
+    let t = lid.x;
+    var base = d.out_skip + blocks[d.blk_skip + 2u * b];
+    for (var r = 0u; r < BLOCK; r += WG) {
+        // every invocation takes part in every round's scan; those past the end add nothing
+        let j = b * BLOCK + r + t;
+        let inside = r + t < BLOCK && j < d.n;
         let i = d.p_skip + j;
-        let s = status[i];
-        if ((s & DEAD) != 0u) { continue; }
-        new_id_lo[o] = id_lo[i];
-        new_id_hi[o] = id_hi[i];
-        new_household[o] = household[i];
-        new_age_months[o] = age_months[i];
-        new_status[o] = s & ~GIVES_BIRTH;
-        new_earnings[o] = earnings[i];
-        new_wealth[o] = wealth[i];
-        new_svc_wait[o] = svc_wait[i];
-        o += 1u;
-        if ((s & GIVES_BIRTH) != 0u) {
-            let st = stream(d.keys, id_lo[i], id_hi[i]);
-            // baby id: 2^63 + the mother's id under the month's permutation (rng.rs baby_id)
-            let b = stream(d.baby_keys, id_lo[i], id_hi[i]);
-            new_id_lo[o] = b.l;
-            new_id_hi[o] = (b.r & 0x7fffffffu) | 0x80000000u;
+        var s = 0u;
+        if (inside) { s = status[i]; }
+        let n_slots = select(0u, births_slots(s), inside);
+        let after = workgroup_scan(t, n_slots);
+        let total = wscan[WG - 1u];
+        workgroupBarrier();
+        var o = base + after - n_slots;
+        base += total;
+        if (inside && (s & DEAD) == 0u) {
+            new_id_lo[o] = id_lo[i];
+            new_id_hi[o] = id_hi[i];
             new_household[o] = household[i];
-            new_age_months[o] = 0u;
-            new_status[o] = pack_status(select(FEMALE, MALE, draw(st, SALT_BIRTH_SEX) < MALE_BIRTH_THRESHOLD), CHILD, GOOD, CARE_NONE) | BORN;
-            new_earnings[o] = 0u;
-            new_wealth[o] = 0u;
-            new_svc_wait[o] = 0u;
+            new_age_months[o] = age_months[i];
+            new_status[o] = s & ~GIVES_BIRTH;
+            new_earnings[o] = earnings[i];
+            new_wealth[o] = wealth[i];
+            new_svc_wait[o] = svc_wait[i];
             o += 1u;
+            if ((s & GIVES_BIRTH) != 0u) {
+                let st = stream(d.keys, id_lo[i], id_hi[i]);
+                // baby id: 2^63 + the mother's id under the month's permutation (rng.rs baby_id)
+                let bb = stream(d.baby_keys, id_lo[i], id_hi[i]);
+                new_id_lo[o] = bb.l;
+                new_id_hi[o] = (bb.r & 0x7fffffffu) | 0x80000000u;
+                new_household[o] = household[i];
+                new_age_months[o] = 0u;
+                new_status[o] = pack_status(select(FEMALE, MALE, draw(st, SALT_BIRTH_SEX) < MALE_BIRTH_THRESHOLD), CHILD, GOOD, CARE_NONE) | BORN;
+                new_earnings[o] = 0u;
+                new_wealth[o] = 0u;
+                new_svc_wait[o] = 0u;
+            }
         }
     }
 }
 
-// Households::index_members: start = global index of the first member, len = members.
-// Chunks begin and end on household boundaries, so the chunk's first and last persons are a
-// household's first and last members.
+// Households::index_members: start = global index of the first member, len = members, both
+// written by the household's first member, which walks to its last (households are a few
+// persons; one pass instead of a pass for each). Chunks begin and end on household
+// boundaries, so the chunk's first and last persons are a household's first and last members.
 @compute @workgroup_size(WG)
-fn index_start(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn index_members(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let j = linear(gid, nwg);
     if (j >= d.n) { return; }
     let i = d.p_skip + j;
     let h = household[i];
     if (j == 0u || household[i - 1u] != h) {
+        var e = j + 1u;
+        while (e < d.n && household[d.p_skip + e] == h) { e++; }
         hh_start[h - d.h_base] = d.p_base + i;
-    }
-}
-
-@compute @workgroup_size(WG)
-fn index_len(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = linear(gid, nwg);
-    if (j >= d.n) { return; }
-    let i = d.p_skip + j;
-    let h = household[i];
-    if (j + 1u == d.n || household[i + 1u] != h) {
-        hh_len[h - d.h_base] = d.p_base + i + 1u - hh_start[h - d.h_base];
+        hh_len[h - d.h_base] = e - j;
     }
 }

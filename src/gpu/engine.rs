@@ -49,8 +49,8 @@ pub struct Dispatch {
 }
 
 const SLOT: u64 = 256;
-/// Persons per block of the births prefix sum (BLOCK in births.wgsl).
-const BLOCK: u32 = 64;
+/// Persons per block of the births prefix sum, one workgroup a block (BLOCK in births.wgsl).
+const BLOCK: u32 = 4096;
 
 const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth", "svc_wait"];
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
@@ -691,7 +691,7 @@ impl GpuEngine {
             d.n = c.p1 - c.p0;
             d.chunk = k as u32;
             w.blk = blk[k];
-            self.dispatch(&mut enc, "births_count", d, w, d.n.div_ceil(BLOCK));
+            self.dispatch(&mut enc, "births_count", d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
             self.dispatch(&mut enc, "births_scan", d, w, 1);
         }
         self.submit(enc, &format!("month {}: births count", self.month()))?;
@@ -722,7 +722,7 @@ impl GpuEngine {
             w.out = (oa, olen);
             d.out_skip = oskip;
             d.baby_keys = crate::rng::baby_keys(self.params[self.step as usize].month).0;
-            self.dispatch(&mut enc, "births_scatter", d, w, d.n.div_ceil(BLOCK));
+            self.dispatch(&mut enc, "births_scatter", d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
             next_chunks.push(Chunk { h0: c.h0, h1: c.h1, p0: q, p1: q + n_out });
             q += n_out;
             self.born += n_babies as u64;
@@ -751,8 +751,7 @@ impl GpuEngine {
         let mut enc = self.encoder();
         enc.clear_buffer(&self.bufs["hh_start"], 0, None);
         enc.clear_buffer(&self.bufs["hh_len"], 0, None);
-        self.per_person(&mut enc, "index_start", keys);
-        self.per_person(&mut enc, "index_len", keys);
+        self.per_person(&mut enc, "index_members", keys);
         self.submit(enc, &format!("month {}: household index", self.month()))
     }
 
