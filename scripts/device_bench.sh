@@ -92,6 +92,9 @@ cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 log "national parity over 12 months, with the device time of every pass"
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$OUT/bench_uk_both.json"
 
+log "national, 12 months, workgroup size 256, with the device time of every pass"
+step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$WORK/bench_uk_wg256.json"
+
 log "scaling sweep, both backends, 12 months"
 step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"
 log "done"

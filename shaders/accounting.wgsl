@@ -1,29 +1,71 @@
 // accounting.wgsl: weighted sums into cells. Twin of src/cpu/accounting.rs, plus the reduce
 // pass that sums the accumulator replicas (the CPU path sums per-chunk accumulators instead).
+//
+// One workgroup sums a block of ACC_BLOCK persons. The person measures that every person or
+// many persons add (the 13 counts, earnings, tax, NI, state pension and disability benefit)
+// are summed first in workgroup memory (`lacc`: the low words, per local measure and cell),
+// then added to the block's replica once per block; the rest go to the replica directly. The
+// sums stay exact u64: a product's high word, and the carry out of a low word in `lacc`
+// (seen from the value the workgroup atomic returns), go straight to the replica's high word.
+// This cut the global atomics from about seven a person to about two (the first version added
+// each person's measures to the replica one by one: 26% of the device time on an H200).
 
 const EMP_M = array<u32, 6>(M_CHILD, M_IN_EDUCATION, M_EMPLOYED, M_UNEMPLOYED, M_INACTIVE, M_RETIRED);
 const HEALTH_M = array<u32, 3>(M_HEALTH_GOOD, M_HEALTH_LIMITING, M_HEALTH_SEVERE);
 const CARE_M = array<u32, 3>(M_CARE_NONE, M_CARE_MODERATE, M_CARE_SUBSTANTIAL);
+
+const ACC_BLOCK: u32 = 4096u;
+// local measures: 0 population, 1-6 employment, 7-9 health, 10-12 care, then these
+const L_EARNINGS: u32 = 13u;
+const L_INCOME_TAX: u32 = 14u;
+const L_NI: u32 = 15u;
+const L_SP_CASELOAD: u32 = 16u;
+const L_SP_PENCE: u32 = 17u;
+const L_DIS_CASELOAD: u32 = 18u;
+const L_DIS_PENCE: u32 = 19u;
+const N_LOCAL: u32 = 20u;
+const LOCAL_M = array<u32, 20>(
+    M_POPULATION,
+    M_CHILD, M_IN_EDUCATION, M_EMPLOYED, M_UNEMPLOYED, M_INACTIVE, M_RETIRED,
+    M_HEALTH_GOOD, M_HEALTH_LIMITING, M_HEALTH_SEVERE,
+    M_CARE_NONE, M_CARE_MODERATE, M_CARE_SUBSTANTIAL,
+    M_EARNINGS_PENCE, M_INCOME_TAX_PENCE, M_NATIONAL_INSURANCE_PENCE,
+    M_STATE_PENSION_CASELOAD, M_STATE_PENSION_PENCE,
+    M_DISABILITY_BENEFIT_CASELOAD, M_DISABILITY_BENEFIT_PENCE,
+);
+
+// 20 x 192 low words: 15,360 bytes, under the 16,352 bytes of workgroup memory every adapter has
+var<workgroup> lacc: array<atomic<u32>, N_LOCAL * N_CELLS>;
+
+// Add w * v to local measure l of cell c (exact: high words and carries to the replica).
+fn local_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
+    let p = mul64(w, v);
+    if (p.x == 0u && p.y == 0u) { return; }
+    let hi = ((copy * N_CELLS + c) * N_MEASURES + LOCAL_M[l]) * 2u + 1u;
+    if (p.y != 0u) { atomicAdd(&acc[hi], p.y); }
+    let old = atomicAdd(&lacc[l * N_CELLS + c], p.x);
+    if (old > 0xffffffffu - p.x) { atomicAdd(&acc[hi], 1u); }
+}
 
 fn accounting_person(i: u32, copy: u32) {
     let h = household[i] - d.h_base;
     let w = hh_weight[h];
     let s = status[i];
     let c = cell(hh_region(hh_info[h]), age_band(age_months[i] / 12u), st_sex(s));
-    acc_add(copy, c, M_POPULATION, w, 1u);
-    acc_add(copy, c, EMP_M[st_employment(s)], w, 1u);
-    acc_add(copy, c, HEALTH_M[st_health(s)], w, 1u);
-    acc_add(copy, c, CARE_M[st_care(s)], w, 1u);
-    acc_add(copy, c, M_EARNINGS_PENCE, w, earnings[i]);
-    acc_add(copy, c, M_INCOME_TAX_PENCE, w, income_tax[i]);
-    acc_add(copy, c, M_NATIONAL_INSURANCE_PENCE, w, ni[i]);
+    local_add(copy, c, 0u, w, 1u);
+    local_add(copy, c, 1u + st_employment(s), w, 1u);
+    local_add(copy, c, 7u + st_health(s), w, 1u);
+    local_add(copy, c, 10u + st_care(s), w, 1u);
+    local_add(copy, c, L_EARNINGS, w, earnings[i]);
+    local_add(copy, c, L_INCOME_TAX, w, income_tax[i]);
+    local_add(copy, c, L_NI, w, ni[i]);
     if (state_pension[i] > 0u) {
-        acc_add(copy, c, M_STATE_PENSION_CASELOAD, w, 1u);
-        acc_add(copy, c, M_STATE_PENSION_PENCE, w, state_pension[i]);
+        local_add(copy, c, L_SP_CASELOAD, w, 1u);
+        local_add(copy, c, L_SP_PENCE, w, state_pension[i]);
     }
     if (disability[i] > 0u) {
-        acc_add(copy, c, M_DISABILITY_BENEFIT_CASELOAD, w, 1u);
-        acc_add(copy, c, M_DISABILITY_BENEFIT_PENCE, w, disability[i]);
+        local_add(copy, c, L_DIS_CASELOAD, w, 1u);
+        local_add(copy, c, L_DIS_PENCE, w, disability[i]);
     }
     let funding = st_care_funding(s);
     if (funding != FUNDING_NONE) {
@@ -68,11 +110,23 @@ fn accounting_person(i: u32, copy: u32) {
     }
 }
 
+// One workgroup per block of ACC_BLOCK persons, read in rounds of WG consecutive persons.
 @compute @workgroup_size(WG)
-fn accounting(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let j = linear(gid, nwg);
-    if (j >= d.n) { return; }
-    accounting_person(d.p_skip + j, acc_copy(wid, nwg));
+fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let b = wid.x + wid.y * nwg.x;
+    if (b >= (d.n + ACC_BLOCK - 1u) / ACC_BLOCK) { return; }
+    let copy = acc_copy(wid, nwg);
+    for (var r = 0u; r < ACC_BLOCK; r += WG) {
+        let j = b * ACC_BLOCK + r + lid.x;
+        if (r + lid.x < ACC_BLOCK && j < d.n) {
+            accounting_person(d.p_skip + j, copy);
+        }
+    }
+    workgroupBarrier();
+    for (var e = lid.x; e < N_LOCAL * N_CELLS; e += WG) {
+        let v = atomicLoad(&lacc[e]);
+        if (v != 0u) { acc_add(copy, e % N_CELLS, LOCAL_M[e / N_CELLS], v, 1u); }
+    }
 }
 
 // Sum the replicas of each (cell, measure) into replica 0, with carries: exact u64.

@@ -105,9 +105,13 @@ fn has_requests(i: u32, w: u32, h: u32) -> bool {
     return w != 0u || (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY);
 }
 
-fn hist_person(hp: u32, i: u32, h: u32, copy: u32) {
+// Add a person's requests to this pass's histogram; in the radix passes (hp > 0), whether
+// any of them took part (was at an undecided queue's cut priority, and in passes 2-4 matched
+// the key's bytes chosen so far).
+fn hist_person(hp: u32, i: u32, h: u32, copy: u32) -> bool {
     let w0 = svc_wait[i];
-    if (!has_requests(i, w0, h)) { return; }
+    if (!has_requests(i, w0, h)) { return false; }
+    var took = false;
     let info = hh_info[h];
     let r = hh_region(info);
     let w = hh_weight[h];
@@ -137,11 +141,13 @@ fn hist_person(hp: u32, i: u32, h: u32, copy: u32) {
                 if ((key >> shift) != (sel_word(q, 2u) >> shift)) { continue; }
             }
             bin = (key >> (32u - 8u * hp)) & 0xffu;
+            took = true;
         }
         var u = 1u;
         if (s != S_LETTINGS) { u = service_units(s, prio, i, w0); }
         hist_add(copy, q, bin, w, u);
     }
+    return took;
 }
 
 fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
@@ -211,15 +217,44 @@ fn services_demand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     let h = household[i] - d.h_base;
     let copy = acc_copy(wid, nwg);
     svc_wait[i] = demand_person(i, h, svc_wait[i], copy);
-    hist_person(0u, i, h, copy);
+    _ = hist_person(0u, i, h, copy);
 }
 
+var<workgroup> list_n: atomic<u32>;
+var<workgroup> list_base: u32;
+
+// The first radix pass, over every person of the chunk. It also lists the persons that took
+// part: a request that takes part in a later pass took part in this one (a queue's cut
+// priority is fixed in pass 0 and it stays undecided until pass 4), so passes 2-4 go through
+// the list alone (services_hist_list) instead of every person. The list's order depends on
+// scheduling; the histograms are sums, so the results do not.
 @compute @workgroup_size(WG)
-fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let j = linear(gid, nwg);
-    if (j >= d.n) { return; }
-    let i = d.p_skip + j;
-    hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
+    var took = false;
+    if (j < d.n) {
+        let i = d.p_skip + j;
+        took = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
+    }
+    // one reservation a workgroup in the chunk's list, then each lister's slot within it
+    var slot = 0u;
+    if (took) { slot = atomicAdd(&list_n, 1u); }
+    workgroupBarrier();
+    if (lid.x == 0u) {
+        let n = atomicLoad(&list_n);
+        if (n > 0u) { list_base = atomicAdd(&svc_count[d.chunk], n); }
+    }
+    workgroupBarrier();
+    if (took) { svc_list[d.p_skip + list_base + slot] = j; }
+}
+
+// Radix passes 2-4: the persons listed by the first.
+@compute @workgroup_size(WG)
+fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let k = linear(gid, nwg);
+    if (k >= atomicLoad(&svc_count[d.chunk])) { return; }
+    let i = d.p_skip + svc_list[d.p_skip + k];
+    _ = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
 }
 
 // one invocation per (queue, bin): sum the histogram replicas into replica 0

@@ -51,9 +51,13 @@ pub struct Dispatch {
 const SLOT: u64 = 256;
 /// Persons per block of the births prefix sum, one workgroup a block (BLOCK in births.wgsl).
 const BLOCK: u32 = 4096;
+/// Persons per workgroup of the accounting pass (ACC_BLOCK in accounting.wgsl).
+const ACC_BLOCK: u32 = 4096;
 
 const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth", "svc_wait"];
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
+/// Per-person scratch on the device: the services' list of persons in the radix passes.
+const PERSON_SCRATCH: [&str; 1] = ["svc_list"];
 const HH_COLS: [&str; 14] = [
     "hh_info",
     "hh_rent",
@@ -244,12 +248,12 @@ fn reflect(src: &str) -> Result<Vec<(String, Vec<(u32, String)>)>> {
 
 /// Device memory a run needs, in bytes: what [`GpuEngine`] allocates for `persons` and
 /// `households` with `headroom` (room for births) — per person 8 state columns, their copies
-/// the births stage writes, and 5 outputs (84 bytes); per household 14 columns (56 bytes); the
+/// the births stage writes, 5 outputs and the services' list (88 bytes); per household 14 columns (56 bytes); the
 /// accumulators and histograms (32 copies each), the births blocks, a read-back buffer of
 /// one person column, and 1 MiB for the rate tables, parameters and dispatch slots.
 pub fn device_bytes(persons: u64, households: u64, headroom: f64) -> u64 {
     let cap = ((persons as f64 * (1.0 + headroom)).ceil() as u64).max(persons + 64);
-    let person_words = (PERSON_STATE.len() * 2 + PERSON_OUT.len()) as u64;
+    let person_words = (PERSON_STATE.len() * 2 + PERSON_OUT.len() + PERSON_SCRATCH.len()) as u64;
     let fixed_words = wgsl::ACC_COPIES as u64 * (N_CELLS * N_MEASURES * 2) as u64 + wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64;
     let blocks = cap.div_ceil(BLOCK as u64) * 2 * 2;
     4 * (cap * person_words + (households + 64) * HH_COLS.len() as u64 + fixed_words + blocks + cap) + (1 << 20)
@@ -276,7 +280,7 @@ impl GpuEngine {
                 return Err(Error::Gpu(format!(
                     "out of device memory: this run needs about {} on the device ({n_p} persons x {} bytes, {n_h} households x {} bytes, and buffers) and `{}` has {}: use --backend cpu, or a smaller population (--no-memory-check tries anyway)",
                     crate::memory::human(need),
-                    4 * (PERSON_STATE.len() * 2 + PERSON_OUT.len()),
+                    4 * (PERSON_STATE.len() * 2 + PERSON_OUT.len() + PERSON_SCRATCH.len()),
                     4 * HH_COLS.len(),
                     gpu.adapter.name,
                     crate::memory::human(mem)
@@ -395,6 +399,9 @@ impl GpuEngine {
             }
             bufs.insert(name.to_string(), b);
         }
+        for name in PERSON_SCRATCH {
+            bufs.insert(name.to_string(), self.storage(name, cap)?);
+        }
         let hh = &h.households;
         let hcols: [&Vec<u32>; 14] = [
             &hh.info,
@@ -421,7 +428,7 @@ impl GpuEngine {
         }
         // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
         // accumulator keeps the month's GPU sums, the parameters stay written
-        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel"] {
+        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count"] {
             if let Some(b) = self.bufs.remove(name) {
                 bufs.insert(name.to_string(), b);
             }
@@ -434,6 +441,7 @@ impl GpuEngine {
             bufs.insert("blocks".into(), self.storage("blocks", 2)?);
             bufs.insert("qhist".into(), self.storage("qhist", wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64)?);
             bufs.insert("qsel".into(), self.storage("qsel", (N_QUEUES * SEL_WORDS) as u64)?);
+            bufs.insert("svc_count".into(), self.storage("svc_count", 1)?);
         }
         self.bufs = bufs;
         self.hh_ids = hh.id.clone();
@@ -453,6 +461,11 @@ impl GpuEngine {
         if self.bufs["totals"].size() < totals * 4 {
             let b = self.storage("totals", totals * 2)?;
             self.bufs.insert("totals".into(), b);
+        }
+        let counts = self.chunks.len() as u64;
+        if self.bufs["svc_count"].size() < counts * 4 {
+            let b = self.storage("svc_count", counts * 2)?;
+            self.bufs.insert("svc_count".into(), b);
         }
         let slots = 24 * self.chunks.len() as u32 + 32;
         if slots > self.uniform_slots {
@@ -484,7 +497,7 @@ impl GpuEngine {
         let buf = &self.bufs[name];
         let range = if name.starts_with("new_") {
             Some(w.out)
-        } else if PERSON_STATE.contains(&name) || PERSON_OUT.contains(&name) {
+        } else if PERSON_STATE.contains(&name) || PERSON_OUT.contains(&name) || PERSON_SCRATCH.contains(&name) {
             Some(w.p)
         } else if HH_COLS.contains(&name) {
             Some(w.h)
@@ -576,9 +589,10 @@ impl GpuEngine {
     }
 
     fn per_person_pass(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, keys: StepKeys, pass: u32) {
-        for c in self.chunks.clone() {
+        for (k, c) in self.chunks.clone().into_iter().enumerate() {
             let mut d = self.base_dispatch(keys);
             d.hpass = pass;
+            d.chunk = k as u32;
             let w = self.chunk_windows(&c, &mut d);
             d.n = c.p1 - c.p0;
             self.dispatch(enc, ep, d, w, d.n);
@@ -642,9 +656,14 @@ impl GpuEngine {
                     enc.clear_buffer(&self.bufs["qsel"], 0, None);
                     self.per_person_pass(&mut enc, "services_demand", keys, 0);
                     for pass in 0..=4u32 {
-                        if pass > 0 {
+                        if pass == 1 {
+                            // the first radix pass also lists who takes part; 2-4 read the list
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
+                            enc.clear_buffer(&self.bufs["svc_count"], 0, None);
                             self.per_person_pass(&mut enc, "services_hist", keys, pass);
+                        } else if pass > 1 {
+                            enc.clear_buffer(&self.bufs["qhist"], 0, None);
+                            self.per_person_pass(&mut enc, "services_hist_list", keys, pass);
                         }
                         let d = Dispatch { n: (N_QUEUES * BINS) as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_reduce", d, Windows::default(), d.n);
@@ -655,7 +674,13 @@ impl GpuEngine {
                 }
                 Stage::Accounting => {
                     gpu_acc = true;
-                    self.per_person(&mut enc, "accounting", keys);
+                    // one workgroup per block of ACC_BLOCK persons (accounting.wgsl)
+                    for c in self.chunks.clone() {
+                        let mut d = self.base_dispatch(keys);
+                        let w = self.chunk_windows(&c, &mut d);
+                        d.n = c.p1 - c.p0;
+                        self.dispatch(&mut enc, "accounting", d, w, d.n.div_ceil(ACC_BLOCK) * self.opts.workgroup_size);
+                    }
                 }
             }
         }
@@ -769,6 +794,10 @@ impl GpuEngine {
                 enc.copy_buffer_to_buffer(&self.bufs[&name], 0, &nb, 0, self.n_p as u64 * 4);
             }
             self.bufs.insert(name, nb);
+        }
+        for name in PERSON_SCRATCH {
+            let nb = self.storage(name, cap as u64)?;
+            self.bufs.insert(name.to_string(), nb);
         }
         self.cap_p = cap;
         self.submit(enc, "growing the person buffers")
