@@ -15,6 +15,10 @@ const HEALTH_M = array<u32, 3>(M_HEALTH_GOOD, M_HEALTH_LIMITING, M_HEALTH_SEVERE
 const CARE_M = array<u32, 3>(M_CARE_NONE, M_CARE_MODERATE, M_CARE_SUBSTANTIAL);
 
 const ACC_BLOCK: u32 = 4096u;
+// The accounting pass's own workgroup size, whatever WG is: the workgroup-memory table is
+// 15 KB a workgroup, so at 64 invocations too few run at once (an H200 took 24 ms a month
+// at national scale with 64 and 6 ms with 256).
+const ACC_WG: u32 = 256u;
 // local measures: 0 population, 1-6 employment, 7-9 health, 10-12 care, then these
 const L_EARNINGS: u32 = 13u;
 const L_INCOME_TAX: u32 = 14u;
@@ -110,20 +114,20 @@ fn accounting_person(i: u32, copy: u32) {
     }
 }
 
-// One workgroup per block of ACC_BLOCK persons, read in rounds of WG consecutive persons.
-@compute @workgroup_size(WG)
+// One workgroup per block of ACC_BLOCK persons, read in rounds of ACC_WG consecutive persons.
+@compute @workgroup_size(ACC_WG)
 fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let b = wid.x + wid.y * nwg.x;
     if (b >= (d.n + ACC_BLOCK - 1u) / ACC_BLOCK) { return; }
     let copy = acc_copy(wid, nwg);
-    for (var r = 0u; r < ACC_BLOCK; r += WG) {
+    for (var r = 0u; r < ACC_BLOCK; r += ACC_WG) {
         let j = b * ACC_BLOCK + r + lid.x;
         if (r + lid.x < ACC_BLOCK && j < d.n) {
             accounting_person(d.p_skip + j, copy);
         }
     }
     workgroupBarrier();
-    for (var e = lid.x; e < N_LOCAL * N_CELLS; e += WG) {
+    for (var e = lid.x; e < N_LOCAL * N_CELLS; e += ACC_WG) {
         let v = atomicLoad(&lacc[e]);
         if (v != 0u) { acc_add(copy, e % N_CELLS, LOCAL_M[e / N_CELLS], v, 1u); }
     }

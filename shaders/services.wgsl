@@ -252,7 +252,7 @@ fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_i
 @compute @workgroup_size(WG)
 fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let k = linear(gid, nwg);
-    if (k >= atomicLoad(&svc_count[d.chunk])) { return; }
+    if (k >= svc_len[d.chunk]) { return; }
     let i = d.p_skip + svc_list[d.p_skip + k];
     _ = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
 }

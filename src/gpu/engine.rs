@@ -428,7 +428,7 @@ impl GpuEngine {
         }
         // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
         // accumulator keeps the month's GPU sums, the parameters stay written
-        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count"] {
+        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count", "svc_len"] {
             if let Some(b) = self.bufs.remove(name) {
                 bufs.insert(name.to_string(), b);
             }
@@ -442,6 +442,7 @@ impl GpuEngine {
             bufs.insert("qhist".into(), self.storage("qhist", wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64)?);
             bufs.insert("qsel".into(), self.storage("qsel", (N_QUEUES * SEL_WORDS) as u64)?);
             bufs.insert("svc_count".into(), self.storage("svc_count", 1)?);
+            bufs.insert("svc_len".into(), self.storage("svc_len", 1)?);
         }
         self.bufs = bufs;
         self.hh_ids = hh.id.clone();
@@ -463,9 +464,11 @@ impl GpuEngine {
             self.bufs.insert("totals".into(), b);
         }
         let counts = self.chunks.len() as u64;
-        if self.bufs["svc_count"].size() < counts * 4 {
-            let b = self.storage("svc_count", counts * 2)?;
-            self.bufs.insert("svc_count".into(), b);
+        for name in ["svc_count", "svc_len"] {
+            if self.bufs[name].size() < counts * 4 {
+                let b = self.storage(name, counts * 2)?;
+                self.bufs.insert(name.into(), b);
+            }
         }
         let slots = 24 * self.chunks.len() as u32 + 32;
         if slots > self.uniform_slots {
@@ -662,6 +665,12 @@ impl GpuEngine {
                             enc.clear_buffer(&self.bufs["svc_count"], 0, None);
                             self.per_person_pass(&mut enc, "services_hist", keys, pass);
                         } else if pass > 1 {
+                            if pass == 2 {
+                                // the list lengths as plain words: every invocation of the list
+                                // passes reads its chunk's (an atomic load each cost ~1 ms a pass)
+                                let bytes = 4 * self.chunks.len() as u64;
+                                enc.copy_buffer_to_buffer(&self.bufs["svc_count"], 0, &self.bufs["svc_len"], 0, bytes);
+                            }
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
                             self.per_person_pass(&mut enc, "services_hist_list", keys, pass);
                         }
@@ -679,6 +688,7 @@ impl GpuEngine {
                         let mut d = self.base_dispatch(keys);
                         let w = self.chunk_windows(&c, &mut d);
                         d.n = c.p1 - c.p0;
+                        // (its workgroups are of ACC_WG, not the option: count workgroups)
                         self.dispatch(&mut enc, "accounting", d, w, d.n.div_ceil(ACC_BLOCK) * self.opts.workgroup_size);
                     }
                 }
