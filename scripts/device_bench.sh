@@ -12,6 +12,9 @@
 #   (the .gl/*.deb packages as /work/.library/device/README.md says)
 # then run with carry: ["twin-release", ".gl"], command: bash scripts/device_bench.sh
 #
+# QUICK=1 leaves out the copy bandwidth, the second 1M parity run and the sweep (for a last
+# check when little device time is left).
+#
 # Sizes can be made small to try the script on lavapipe first:
 #   NATIONAL=200000 SWEEP_SIZES=1000,10000 PARITY=20000 OUT=/tmp/devtest bash scripts/device_bench.sh
 set -uo pipefail
@@ -19,6 +22,7 @@ OUT="${OUT:-/tmp/device-out}"
 NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
+QUICK="${QUICK:-0}"
 WORK="${WORK:-/tmp/twin-device}"
 mkdir -p "$OUT" "$WORK"
 LOG="$OUT/log.txt"
@@ -57,6 +61,7 @@ log "machine"
 
 # The device's copy bandwidth as a ceiling, measured in the same run (PyTorch on the image):
 # 4 GiB copied device to device, bytes read plus bytes written over the elapsed time.
+if [ "$QUICK" != 1 ]; then
 log "copy bandwidth (PyTorch, device to device)"
 step 90 python3 - <<'EOF'
 import torch
@@ -70,6 +75,7 @@ e.record(); torch.cuda.synchronize()
 ms = s.elapsed_time(e) / 20
 print(f"copy: {2 * 4 * n / ms / 1e6:.1f} GB/s (read + write), {ms:.3f} ms per 4 GiB copy")
 EOF
+fi
 
 log "adapters and self-test"
 step 60 "$B" devices --json
@@ -77,7 +83,7 @@ step 120 "$B" devices --selftest
 
 log "parity at $PARITY persons, 12 months (twin bench fails if the aggregates differ)"
 step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$OUT/bench_1m.json"
-step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$WORK/bench_1m_wg256.json"
+[ "$QUICK" = 1 ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$WORK/bench_1m_wg256.json"
 
 log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
@@ -95,6 +101,6 @@ step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backe
 log "national, 12 months, workgroup size 256, with the device time of every pass"
 step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$WORK/bench_uk_wg256.json"
 
-log "scaling sweep, both backends, 12 months"
-step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"
+[ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
+[ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"
 log "done"

@@ -197,10 +197,11 @@ struct Dispatch {
 @group(0) @binding(49) var<storage, read_write> qsel: array<u32>;
 // services: the persons (chunk-relative indices) with a request at an undecided queue's cut
 // priority, listed by the first radix pass for the other three; each chunk's list length as
-// counted (atomic) and as copied for the list passes to read
+// counted (atomic) and as read by the list passes, and their workgroup counts (x, y, z)
 @group(0) @binding(50) var<storage, read_write> svc_list: array<u32>;
 @group(0) @binding(51) var<storage, read_write> svc_count: array<atomic<u32>>;
 @group(0) @binding(52) var<storage, read_write> svc_len: array<u32>;
+@group(0) @binding(53) var<storage, read_write> svc_args: array<u32>;
 
 // linear invocation index over a 2D grid of workgroups
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {

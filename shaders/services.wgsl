@@ -248,6 +248,20 @@ fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_i
     if (took) { svc_list[d.p_skip + list_base + slot] = j; }
 }
 
+// Before the list passes: the chunk's list length, and workgroups for it (x at most 65,535,
+// WebGPU's least per-dimension limit) for their indirect dispatch.
+@compute @workgroup_size(WG)
+fn services_list_args(@builtin(global_invocation_id) gid: vec3<u32>) {
+    if (gid.x != 0u || gid.y != 0u) { return; }
+    let n = atomicLoad(&svc_count[d.chunk]);
+    svc_len[d.chunk] = n;
+    let g = (n + WG - 1u) / WG;
+    let x = min(g, 65535u);
+    svc_args[3u * d.chunk] = x;
+    svc_args[3u * d.chunk + 1u] = select(0u, (g + 65534u) / 65535u, g > 0u);
+    svc_args[3u * d.chunk + 2u] = 1u;
+}
+
 // Radix passes 2-4: the persons listed by the first.
 @compute @workgroup_size(WG)
 fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {

@@ -114,6 +114,15 @@ struct Entry {
     bindings: Vec<(u32, String)>,
 }
 
+/// How a dispatch's workgroups are counted.
+#[derive(Clone, Copy)]
+enum Launch {
+    /// Enough workgroups for this many invocations.
+    Invocations(u32),
+    /// The (x, y, z) counts at this byte offset of `svc_args`, written on the device.
+    Indirect(u64),
+}
+
 /// Word ranges bound for one dispatch.
 #[derive(Clone, Copy, Default)]
 struct Windows {
@@ -428,7 +437,7 @@ impl GpuEngine {
         }
         // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
         // accumulator keeps the month's GPU sums, the parameters stay written
-        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count", "svc_len"] {
+        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count", "svc_len", "svc_args"] {
             if let Some(b) = self.bufs.remove(name) {
                 bufs.insert(name.to_string(), b);
             }
@@ -469,6 +478,16 @@ impl GpuEngine {
                 let b = self.storage(name, counts * 2)?;
                 self.bufs.insert(name.into(), b);
             }
+        }
+        if self.bufs.get("svc_args").is_none_or(|b| b.size() < counts * 12) {
+            let b = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("svc_args"),
+                size: counts * 2 * 12,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::INDIRECT,
+                mapped_at_creation: false,
+            });
+            self.gpu.check("allocating `svc_args`")?;
+            self.bufs.insert("svc_args".into(), b);
         }
         let slots = 24 * self.chunks.len() as u32 + 32;
         if slots > self.uniform_slots {
@@ -517,6 +536,11 @@ impl GpuEngine {
 
     /// Record one dispatch of an entry point over `n` invocations.
     fn dispatch(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, d: Dispatch, w: Windows, n_invocations: u32) {
+        self.launch(enc, ep, d, w, Launch::Invocations(n_invocations));
+    }
+
+    /// Record one dispatch, its workgroup counts given directly or read on the device.
+    fn launch(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, d: Dispatch, w: Windows, how: Launch) {
         let slot = self.slots.len() as u32;
         self.slots.push(d);
         let timed = self.prof.as_mut().and_then(|p| p.next(ep));
@@ -530,8 +554,13 @@ impl GpuEngine {
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some(ep), timestamp_writes });
         pass.set_pipeline(&entry.pipeline);
         pass.set_bind_group(0, &bg, &[]);
-        let (x, y) = self.gpu.groups(n_invocations, self.opts.workgroup_size);
-        pass.dispatch_workgroups(x, y, 1);
+        match how {
+            Launch::Invocations(n) => {
+                let (x, y) = self.gpu.groups(n, self.opts.workgroup_size);
+                pass.dispatch_workgroups(x, y, 1);
+            }
+            Launch::Indirect(offset) => pass.dispatch_workgroups_indirect(&self.bufs["svc_args"], offset),
+        }
     }
 
     fn submit(&mut self, mut enc: wgpu::CommandEncoder, doing: &str) -> Result<()> {
@@ -666,13 +695,23 @@ impl GpuEngine {
                             self.per_person_pass(&mut enc, "services_hist", keys, pass);
                         } else if pass > 1 {
                             if pass == 2 {
-                                // the list lengths as plain words: every invocation of the list
-                                // passes reads its chunk's (an atomic load each cost ~1 ms a pass)
-                                let bytes = 4 * self.chunks.len() as u64;
-                                enc.copy_buffer_to_buffer(&self.bufs["svc_count"], 0, &self.bufs["svc_len"], 0, bytes);
+                                // each chunk's list length as a plain word, and the workgroup
+                                // counts of the list passes (launching a workgroup for every
+                                // person of the chunk cost about 1 ms a pass on the H200)
+                                for k in 0..self.chunks.len() as u32 {
+                                    let d = Dispatch { n: 1, chunk: k, ..self.base_dispatch(keys) };
+                                    self.dispatch(&mut enc, "services_list_args", d, Windows::default(), 1);
+                                }
                             }
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
-                            self.per_person_pass(&mut enc, "services_hist_list", keys, pass);
+                            for (k, c) in self.chunks.clone().into_iter().enumerate() {
+                                let mut d = self.base_dispatch(keys);
+                                d.hpass = pass;
+                                d.chunk = k as u32;
+                                let w = self.chunk_windows(&c, &mut d);
+                                d.n = c.p1 - c.p0;
+                                self.launch(&mut enc, "services_hist_list", d, w, Launch::Indirect(12 * k as u64));
+                            }
                         }
                         let d = Dispatch { n: (N_QUEUES * BINS) as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_reduce", d, Windows::default(), d.n);
