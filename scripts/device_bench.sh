@@ -88,9 +88,10 @@ step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$OUT/
 log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
-log "national GPU timing: $NATIONAL persons x 120 months (nvidia-smi dmon alongside)"
+log "national GPU timing: $NATIONAL persons x 120 months, workgroup sizes 64 and 256 (nvidia-smi dmon alongside)"
 (nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &)
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$OUT/bench_uk_gpu.json"
+step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$WORK/bench_uk_gpu_wg256.json"
 pkill -f "nvidia-smi dmon" || true
 log "dmon during the national run (1 s samples)"
 cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true

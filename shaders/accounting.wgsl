@@ -1,20 +1,20 @@
 // accounting.wgsl: weighted sums into cells. Twin of src/cpu/accounting.rs, plus the reduce
 // pass that sums the accumulator replicas (the CPU path sums per-chunk accumulators instead).
 //
-// One workgroup sums a block of ACC_BLOCK persons. The person measures that every person or
-// many persons add (the 13 counts, earnings, tax, NI, state pension and disability benefit)
-// are summed first in workgroup memory (`lacc`: the low words, per local measure and cell),
-// then added to the block's replica once per block; the rest go to the replica directly. The
-// sums stay exact u64: a product's high word, and the carry out of a low word in `lacc`
-// (seen from the value the workgroup atomic returns), go straight to the replica's high word.
-// This cut the global atomics from about seven a person to about two (the first version added
-// each person's measures to the replica one by one: 26% of the device time on an H200).
+// Two passes: `accounting` over persons and `accounting_households` over households (a
+// household counts in its first member's cell, as on the CPU path). Each workgroup sums a
+// block of d.block persons or households (engine.rs sum_block). The measures that every person or household or
+// many of them add are summed first in workgroup memory (the low words, per local measure and
+// cell), then added to the block's replica once per block; the rest go to the replica
+// directly. The sums stay exact u64: a product's high word, and the carry out of a low word in
+// workgroup memory (seen from the value the workgroup atomic returns), go straight to the
+// replica's high word. (The first version added each person's measures to the replica one by
+// one, about seven global atomics a person: 26% of the device time on an H200.)
 
 const EMP_M = array<u32, 6>(M_CHILD, M_IN_EDUCATION, M_EMPLOYED, M_UNEMPLOYED, M_INACTIVE, M_RETIRED);
 const HEALTH_M = array<u32, 3>(M_HEALTH_GOOD, M_HEALTH_LIMITING, M_HEALTH_SEVERE);
 const CARE_M = array<u32, 3>(M_CARE_NONE, M_CARE_MODERATE, M_CARE_SUBSTANTIAL);
 
-const ACC_BLOCK: u32 = 4096u;
 // The accounting pass's own workgroup size, whatever WG is: the workgroup-memory table is
 // 15 KB a workgroup, so at 64 invocations too few run at once (an H200 took 24 ms a month
 // at national scale with 64 and 6 ms with 256).
@@ -39,6 +39,7 @@ const LOCAL_M = array<u32, 20>(
 );
 
 // 20 x 192 low words: 15,360 bytes, under the 16,352 bytes of workgroup memory every adapter has
+// (each pass has its own table)
 var<workgroup> lacc: array<atomic<u32>, N_LOCAL * N_CELLS>;
 
 // Add w * v to local measure l of cell c (exact: high words and carries to the replica).
@@ -48,6 +49,48 @@ fn local_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
     let hi = ((copy * N_CELLS + c) * N_MEASURES + LOCAL_M[l]) * 2u + 1u;
     if (p.y != 0u) { atomicAdd(&acc[hi], p.y); }
     let old = atomicAdd(&lacc[l * N_CELLS + c], p.x);
+    if (old > 0xffffffffu - p.x) { atomicAdd(&acc[hi], 1u); }
+}
+
+// The household measures, all summed in workgroup memory by accounting_households.
+const H_HOUSEHOLDS: u32 = 0u;
+const H_NET_INCOME: u32 = 1u;
+const H_UC_CASELOAD: u32 = 2u;
+const H_UC_PENCE: u32 = 3u;
+const H_PC_CASELOAD: u32 = 4u;
+const H_PC_PENCE: u32 = 5u;
+const H_CB_CASELOAD: u32 = 6u;
+const H_CB_PENCE: u32 = 7u;
+const H_CAP_CASELOAD: u32 = 8u;
+const H_CAP_PENCE: u32 = 9u;
+const H_HICBC: u32 = 10u;
+const H_ARREARS_CASELOAD: u32 = 11u;
+const H_ARREARS_PENCE: u32 = 12u;
+const H_HOMELESS: u32 = 13u;
+const H_TA_CASELOAD: u32 = 14u;
+const H_TA_COST: u32 = 15u;
+const N_HLOCAL: u32 = 16u;
+const HLOCAL_M = array<u32, 16>(
+    M_HOUSEHOLDS, M_HOUSEHOLD_NET_INCOME_PENCE,
+    M_UNIVERSAL_CREDIT_CASELOAD, M_UNIVERSAL_CREDIT_PENCE,
+    M_PENSION_CREDIT_CASELOAD, M_PENSION_CREDIT_PENCE,
+    M_CHILD_BENEFIT_CASELOAD, M_CHILD_BENEFIT_PENCE,
+    M_BENEFIT_CAP_CASELOAD, M_BENEFIT_CAP_REDUCTION_PENCE,
+    M_CHILD_BENEFIT_CHARGE_PENCE,
+    M_HOUSEHOLDS_IN_ARREARS, M_RENT_ARREARS_PENCE,
+    M_HOMELESS_HOUSEHOLDS,
+    M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS, M_TEMPORARY_ACCOMMODATION_COST_PENCE,
+);
+
+// 16 x 192 low words: 12,288 bytes
+var<workgroup> hacc: array<atomic<u32>, N_HLOCAL * N_CELLS>;
+
+fn hlocal_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
+    let p = mul64(w, v);
+    if (p.x == 0u && p.y == 0u) { return; }
+    let hi = ((copy * N_CELLS + c) * N_MEASURES + HLOCAL_M[l]) * 2u + 1u;
+    if (p.y != 0u) { atomicAdd(&acc[hi], p.y); }
+    let old = atomicAdd(&hacc[l * N_CELLS + c], p.x);
     if (old > 0xffffffffu - p.x) { atomicAdd(&acc[hi], 1u); }
 }
 
@@ -81,48 +124,60 @@ fn accounting_person(i: u32, copy: u32) {
             acc_add(copy, c, M_SOCIAL_CARE_TARIFF_INCOME_PENCE, w, care_tariff[i]);
         }
     }
-    if (hh_start[h] == d.p_base + i) {
-        acc_add(copy, c, M_HOUSEHOLDS, w, 1u);
-        acc_add(copy, c, M_HOUSEHOLD_NET_INCOME_PENCE, w, net_income[h]);
-        if (universal_credit[h] > 0u) {
-            acc_add(copy, c, M_UNIVERSAL_CREDIT_CASELOAD, w, 1u);
-            acc_add(copy, c, M_UNIVERSAL_CREDIT_PENCE, w, universal_credit[h]);
-        }
-        if (pension_credit[h] > 0u) {
-            acc_add(copy, c, M_PENSION_CREDIT_CASELOAD, w, 1u);
-            acc_add(copy, c, M_PENSION_CREDIT_PENCE, w, pension_credit[h]);
-        }
-        if (child_benefit[h] > 0u) {
-            acc_add(copy, c, M_CHILD_BENEFIT_CASELOAD, w, 1u);
-            acc_add(copy, c, M_CHILD_BENEFIT_PENCE, w, child_benefit[h]);
-        }
-        if (cap_reduction[h] > 0u) {
-            acc_add(copy, c, M_BENEFIT_CAP_CASELOAD, w, 1u);
-            acc_add(copy, c, M_BENEFIT_CAP_REDUCTION_PENCE, w, cap_reduction[h]);
-        }
-        acc_add(copy, c, M_CHILD_BENEFIT_CHARGE_PENCE, w, hicbc[h]);
-        let ten = hh_tenure(hh_info[h]);
-        if ((ten == PRIVATE_RENT || ten == SOCIAL_RENT) && hh_arrears[h] > 0u) {
-            acc_add(copy, c, M_HOUSEHOLDS_IN_ARREARS, w, 1u);
-            acc_add(copy, c, M_RENT_ARREARS_PENCE, w, hh_arrears[h]);
-        } else if (ten == HOMELESS) {
-            acc_add(copy, c, M_HOMELESS_HOUSEHOLDS, w, 1u);
-        } else if (ten == TEMPORARY) {
-            acc_add(copy, c, M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS, w, 1u);
-            acc_add(copy, c, M_TEMPORARY_ACCOMMODATION_COST_PENCE, w, params.ta_cost);
-        }
+}
+
+// Household h (window-relative) in its first member's cell.
+fn accounting_household(h: u32, copy: u32) {
+    let n = hh_len[h];
+    if (n == 0u) { return; }
+    let i = hh_start[h] - d.p_base;
+    let info = hh_info[h];
+    let c = cell(hh_region(info), age_band(age_months[i] / 12u), st_sex(status[i]));
+    let w = hh_weight[h];
+    hlocal_add(copy, c, H_HOUSEHOLDS, w, 1u);
+    hlocal_add(copy, c, H_NET_INCOME, w, net_income[h]);
+    let uc = universal_credit[h];
+    if (uc > 0u) {
+        hlocal_add(copy, c, H_UC_CASELOAD, w, 1u);
+        hlocal_add(copy, c, H_UC_PENCE, w, uc);
+    }
+    let pc = pension_credit[h];
+    if (pc > 0u) {
+        hlocal_add(copy, c, H_PC_CASELOAD, w, 1u);
+        hlocal_add(copy, c, H_PC_PENCE, w, pc);
+    }
+    let cb = child_benefit[h];
+    if (cb > 0u) {
+        hlocal_add(copy, c, H_CB_CASELOAD, w, 1u);
+        hlocal_add(copy, c, H_CB_PENCE, w, cb);
+    }
+    let cap = cap_reduction[h];
+    if (cap > 0u) {
+        hlocal_add(copy, c, H_CAP_CASELOAD, w, 1u);
+        hlocal_add(copy, c, H_CAP_PENCE, w, cap);
+    }
+    hlocal_add(copy, c, H_HICBC, w, hicbc[h]);
+    let ten = hh_tenure(info);
+    if ((ten == PRIVATE_RENT || ten == SOCIAL_RENT) && hh_arrears[h] > 0u) {
+        hlocal_add(copy, c, H_ARREARS_CASELOAD, w, 1u);
+        hlocal_add(copy, c, H_ARREARS_PENCE, w, hh_arrears[h]);
+    } else if (ten == HOMELESS) {
+        hlocal_add(copy, c, H_HOMELESS, w, 1u);
+    } else if (ten == TEMPORARY) {
+        hlocal_add(copy, c, H_TA_CASELOAD, w, 1u);
+        hlocal_add(copy, c, H_TA_COST, w, params.ta_cost);
     }
 }
 
-// One workgroup per block of ACC_BLOCK persons, read in rounds of ACC_WG consecutive persons.
+// One workgroup per block of d.block persons, read in rounds of ACC_WG consecutive persons.
 @compute @workgroup_size(ACC_WG)
 fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let b = wid.x + wid.y * nwg.x;
-    if (b >= (d.n + ACC_BLOCK - 1u) / ACC_BLOCK) { return; }
+    if (b >= (d.n + d.block - 1u) / d.block) { return; }
     let copy = acc_copy(wid, nwg);
-    for (var r = 0u; r < ACC_BLOCK; r += ACC_WG) {
-        let j = b * ACC_BLOCK + r + lid.x;
-        if (r + lid.x < ACC_BLOCK && j < d.n) {
+    for (var r = 0u; r < d.block; r += ACC_WG) {
+        let j = b * d.block + r + lid.x;
+        if (r + lid.x < d.block && j < d.n) {
             accounting_person(d.p_skip + j, copy);
         }
     }
@@ -130,6 +185,25 @@ fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgro
     for (var e = lid.x; e < N_LOCAL * N_CELLS; e += ACC_WG) {
         let v = atomicLoad(&lacc[e]);
         if (v != 0u) { acc_add(copy, e % N_CELLS, LOCAL_M[e / N_CELLS], v, 1u); }
+    }
+}
+
+// One workgroup per block of d.block households (d.n households from the window's h_skip).
+@compute @workgroup_size(ACC_WG)
+fn accounting_households(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let b = wid.x + wid.y * nwg.x;
+    if (b >= (d.n + d.block - 1u) / d.block) { return; }
+    let copy = acc_copy(wid, nwg);
+    for (var r = 0u; r < d.block; r += ACC_WG) {
+        let j = b * d.block + r + lid.x;
+        if (r + lid.x < d.block && j < d.n) {
+            accounting_household(d.h_skip + j, copy);
+        }
+    }
+    workgroupBarrier();
+    for (var e = lid.x; e < N_HLOCAL * N_CELLS; e += ACC_WG) {
+        let v = atomicLoad(&hacc[e]);
+        if (v != 0u) { acc_add(copy, e % N_CELLS, HLOCAL_M[e / N_CELLS], v, 1u); }
     }
 }
 

@@ -140,9 +140,9 @@ struct Dispatch {
     p_base: u32,   // global index of the bound person window's first person
     out_skip: u32, // births: first output slot within the bound output window
     blk_skip: u32, // births: first block word within the bound block window
-    chunk: u32,    // births: index of this chunk (totals)
+    chunk: u32,    // births, services: index of this chunk (totals, lists)
     hpass: u32,    // services: histogram pass (0 priorities, 1..4 key bytes)
-    pad0: u32,
+    block: u32,    // accounting, services_apply: persons (households) a workgroup sums
     pad1: u32,
     pad2: u32,
     keys: vec4<u32>,
@@ -202,6 +202,8 @@ struct Dispatch {
 @group(0) @binding(51) var<storage, read_write> svc_count: array<atomic<u32>>;
 @group(0) @binding(52) var<storage, read_write> svc_len: array<u32>;
 @group(0) @binding(53) var<storage, read_write> svc_args: array<u32>;
+// services: the histogram summed over its replicas, [queue][bin] as u64 (lo, hi)
+@group(0) @binding(54) var<storage, read_write> qred: array<u32>;
 
 // linear invocation index over a 2D grid of workgroups
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {

@@ -41,7 +41,9 @@ pub struct Dispatch {
     pub blk_skip: u32,
     pub chunk: u32,
     pub hpass: u32,
-    pub pad: [u32; 3],
+    /// Persons (households) one workgroup sums in the block-wise passes ([`sum_block`]).
+    pub block: u32,
+    pub pad: [u32; 2],
     pub keys: [u32; 4],
     pub persistent: [u32; 4],
     /// Keys of this month's baby-id permutation (`rng::baby_keys`).
@@ -51,8 +53,15 @@ pub struct Dispatch {
 const SLOT: u64 = 256;
 /// Persons per block of the births prefix sum, one workgroup a block (BLOCK in births.wgsl).
 const BLOCK: u32 = 4096;
-/// Persons per workgroup of the accounting pass (ACC_BLOCK in accounting.wgsl).
-const ACC_BLOCK: u32 = 4096;
+/// Persons (households) one workgroup sums in the passes that sum in workgroup memory first
+/// (accounting, accounting_households, services_apply; 256 invocations a workgroup): about
+/// 2,048 workgroups (two waves of an H200's 132 multiprocessors at 8 workgroups each), each
+/// a multiple of 256 persons, between 256 and 16,384. Larger blocks add each workgroup's table
+/// to the replicas fewer times; smaller ones keep a small population's passes spread over
+/// the device.
+pub fn sum_block(n: u32) -> u32 {
+    n.div_ceil(2048).next_multiple_of(256).clamp(256, 16384)
+}
 
 const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth", "svc_wait"];
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
@@ -437,7 +446,7 @@ impl GpuEngine {
         }
         // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
         // accumulator keeps the month's GPU sums, the parameters stay written
-        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count", "svc_len", "svc_args"] {
+        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qred", "qsel", "svc_count", "svc_len", "svc_args"] {
             if let Some(b) = self.bufs.remove(name) {
                 bufs.insert(name.to_string(), b);
             }
@@ -449,6 +458,7 @@ impl GpuEngine {
             bufs.insert("totals".into(), self.storage("totals", 2)?);
             bufs.insert("blocks".into(), self.storage("blocks", 2)?);
             bufs.insert("qhist".into(), self.storage("qhist", wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64)?);
+            bufs.insert("qred".into(), self.storage("qred", (N_QUEUES * BINS * 2) as u64)?);
             bufs.insert("qsel".into(), self.storage("qsel", (N_QUEUES * SEL_WORDS) as u64)?);
             bufs.insert("svc_count".into(), self.storage("svc_count", 1)?);
             bufs.insert("svc_len".into(), self.storage("svc_len", 1)?);
@@ -718,17 +728,28 @@ impl GpuEngine {
                         let d = Dispatch { n: N_QUEUES as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_select", d, Windows::default(), d.n);
                     }
-                    self.per_person_pass(&mut enc, "services_apply", keys, 0);
-                }
-                Stage::Accounting => {
-                    gpu_acc = true;
-                    // one workgroup per block of ACC_BLOCK persons (accounting.wgsl)
+                    // one workgroup per block of sum_block persons (services.wgsl)
                     for c in self.chunks.clone() {
                         let mut d = self.base_dispatch(keys);
                         let w = self.chunk_windows(&c, &mut d);
                         d.n = c.p1 - c.p0;
-                        // (its workgroups are of ACC_WG, not the option: count workgroups)
-                        self.dispatch(&mut enc, "accounting", d, w, d.n.div_ceil(ACC_BLOCK) * self.opts.workgroup_size);
+                        d.block = sum_block(d.n);
+                        self.dispatch(&mut enc, "services_apply", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
+                    }
+                }
+                Stage::Accounting => {
+                    gpu_acc = true;
+                    // one workgroup per block of sum_block persons, then of households
+                    for c in self.chunks.clone() {
+                        let mut d = self.base_dispatch(keys);
+                        let w = self.chunk_windows(&c, &mut d);
+                        d.n = c.p1 - c.p0;
+                        // (its workgroups are of 256, not the option: count workgroups)
+                        d.block = sum_block(d.n);
+                        self.dispatch(&mut enc, "accounting", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
+                        d.n = c.h1 - c.h0;
+                        d.block = sum_block(d.n);
+                        self.dispatch(&mut enc, "accounting_households", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
                     }
                 }
             }

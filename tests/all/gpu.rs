@@ -258,6 +258,22 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
     parity("no spare capacity (buffers grow)", 3, 0, GpuOptions { headroom: 0.0, ..Default::default() });
 }
 
+/// A population of several blocks for every block-wise pass (births 4,096 persons a
+/// workgroup; accounting and the services' apply `sum_block`: 256 here): 40,000 persons,
+/// whole and in two chunks.
+#[test]
+fn several_blocks_a_chunk_match_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::synth_into(dir.path(), 40_000, 23, 1);
+    let pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
+    assert!(pop.persons.len() > 2 * 16_384 && pop.households.count() > 16_384, "{} persons, {} households", pop.persons.len(), pop.households.count());
+    assert_eq!(policy_twin::gpu::engine::sum_block(pop.persons.len() as u32), 256);
+    assert_eq!(policy_twin::gpu::engine::sum_block(67_600_000), 16_384);
+    assert_eq!(policy_twin::gpu::engine::sum_block(1_000_000), 512);
+    parity_on(&pop, "40,000 persons", 2, 1, GpuOptions::default(), &mut |_| {});
+    parity_on(&pop, "40,000 persons in two chunks", 2, 0, GpuOptions { chunk_persons: Some(20_000), ..Default::default() }, &mut |_| {});
+}
+
 /// Weights near u32::MAX: every weighted sum's high word and carries (the accounting pass's
 /// workgroup sums carry out of their low words within a block) match the CPU's u64 sums.
 #[test]
