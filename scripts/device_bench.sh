@@ -30,13 +30,17 @@ B=./twin-release
 [ -x "$B" ] || B=target/release/twin
 B="$(cd "$(dirname "$B")" && pwd)/$(basename "$B")"
 log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
-# step SECONDS COMMAND...: run with a time limit, everything it prints into the log
+FAILED=0
+# step SECONDS COMMAND...: run with a time limit, everything it prints into the log; a failed
+# step is logged and counted, and the script goes on (it exits 1 at the end if any failed)
 step() {
     local secs=$1
     shift
     log "\$ $* (limit ${secs} s)"
     timeout --kill-after=10 "$secs" "$@" 2>&1 | tee -a "$LOG"
-    log "exit ${PIPESTATUS[0]}"
+    local rc=${PIPESTATUS[0]}
+    log "exit $rc"
+    if [ "$rc" != 0 ]; then FAILED=$((FAILED + 1)); fi
 }
 
 # The Vulkan loader, carried as packages (the image may not have one), and NVIDIA's driver file.
@@ -89,10 +93,11 @@ log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
 log "national GPU timing: $NATIONAL persons x 120 months, workgroup sizes 64 and 256 (nvidia-smi dmon alongside)"
-(nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &)
+nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
+DMON=$!
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$OUT/bench_uk_gpu.json"
 step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$WORK/bench_uk_gpu_wg256.json"
-pkill -f "nvidia-smi dmon" || true
+kill "$DMON" 2>/dev/null || true
 log "dmon during the national run (1 s samples)"
 cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 
@@ -104,4 +109,5 @@ step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-prof
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"
-log "done"
+log "done: $FAILED step(s) failed"
+[ "$FAILED" = 0 ]

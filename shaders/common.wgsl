@@ -143,7 +143,7 @@ struct Dispatch {
     chunk: u32,    // births, services: index of this chunk (totals, lists)
     hpass: u32,    // services: histogram pass (0 priorities, 1..4 key bytes)
     block: u32,    // accounting, services_apply: persons (households) a workgroup sums
-    pad1: u32,
+    groups_x: u32, // most workgroups in x of a dispatch (device-written dispatch arguments)
     pad2: u32,
     keys: vec4<u32>,
     persistent: vec4<u32>,

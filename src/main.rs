@@ -457,7 +457,7 @@ fn bench_backends(
             }
         }
         let gpu_profile = sim.gpu_profile().map(|(passes, untimed, bytes)| gpu_profile_report(&passes, untimed, bytes, pm, secs));
-        if a.gpu_profile && backend != policy_twin::gpu::Backend::Cpu && gpu_profile.is_none() {
+        if a.gpu_profile && choice.adapter.is_some() && gpu_profile.is_none() {
             println!("(--gpu-profile: the adapter has no timestamp queries; no device times)");
         }
         let name = choice.adapter.as_ref().map_or(format!("cpu ({} threads)", rayon::current_num_threads()), |ad| format!("{} ({})", ad.name, ad.backend));

@@ -43,7 +43,10 @@ pub struct Dispatch {
     pub hpass: u32,
     /// Persons (households) one workgroup sums in the block-wise passes ([`sum_block`]).
     pub block: u32,
-    pub pad: [u32; 2],
+    /// Most workgroups in x of a dispatch (the adapter's limit, or `GpuOptions::max_groups_x`):
+    /// dispatch arguments written on the device use it.
+    pub groups_x: u32,
+    pub pad: u32,
     pub keys: [u32; 4],
     pub persistent: [u32; 4],
     /// Keys of this month's baby-id permutation (`rng::baby_keys`).
@@ -55,12 +58,12 @@ const SLOT: u64 = 256;
 const BLOCK: u32 = 4096;
 /// Persons (households) one workgroup sums in the passes that sum in workgroup memory first
 /// (accounting, accounting_households, services_apply; 256 invocations a workgroup): about
-/// 2,048 workgroups (two waves of an H200's 132 multiprocessors at 8 workgroups each), each
+/// `workgroups` of them (`GpuOptions::sum_workgroups`, by default 2,048: two waves of an H200's 132 multiprocessors at 8 workgroups each), each
 /// a multiple of 256 persons, between 256 and 16,384. Larger blocks add each workgroup's table
 /// to the replicas fewer times; smaller ones keep a small population's passes spread over
 /// the device.
-pub fn sum_block(n: u32) -> u32 {
-    n.div_ceil(2048).next_multiple_of(256).clamp(256, 16384)
+pub fn sum_block(n: u32, workgroups: u32) -> u32 {
+    n.div_ceil(workgroups.max(1)).next_multiple_of(256).clamp(256, 16384)
 }
 
 const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth", "svc_wait"];
@@ -101,11 +104,17 @@ pub struct GpuOptions {
     /// --gpu-profile`). Each submission then waits for its timings, so wall time grows; the
     /// outputs do not change. Ignored where the adapter has no timestamp queries.
     pub profile: bool,
+    /// Workgroups the block-wise sums aim at ([`sum_block`]; tests set few, so that each
+    /// workgroup goes round its block many times).
+    pub sum_workgroups: u32,
+    /// At most this many workgroups in x per dispatch, below the adapter's limit (tests set
+    /// a small one, so that every pass runs on a 2D grid).
+    pub max_groups_x: Option<u32>,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None }
     }
 }
 
@@ -395,6 +404,15 @@ impl GpuEngine {
         Ok(b)
     }
 
+    /// Let the queue's staging copy of what was just written go before the next column is
+    /// written, so that an upload holds one column's staging at a time. (Writing every column
+    /// before one submission held the whole population twice: on an H200, 13,136 MiB during
+    /// the national upload against 8,051 MiB while running.)
+    fn settle(&self, doing: &str) -> Result<()> {
+        self.gpu.queue.submit([]);
+        self.gpu.wait(doing)
+    }
+
     /// Put a whole host state on the device (replacing what is there) and plan the chunks.
     fn upload(&mut self, h: &Host) -> Result<()> {
         self.n_p = h.persons.len() as u32;
@@ -406,6 +424,7 @@ impl GpuEngine {
         for (name, col) in PERSON_STATE.iter().zip(pcols) {
             let b = self.storage(name, cap)?;
             self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
+            self.settle("uploading the persons")?;
             bufs.insert(name.to_string(), b);
             bufs.insert(format!("new_{name}"), self.storage(&format!("new_{name}"), cap)?);
         }
@@ -414,6 +433,7 @@ impl GpuEngine {
             let b = self.storage(name, cap)?;
             if col.len() == h.persons.len() {
                 self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
+                self.settle("uploading the persons' outputs")?;
             }
             bufs.insert(name.to_string(), b);
         }
@@ -441,6 +461,7 @@ impl GpuEngine {
             let b = self.storage(name, self.n_h as u64 + self.align as u64)?;
             if col.len() == hh.count() && !col.is_empty() {
                 self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
+                self.settle("uploading the households")?;
             }
             bufs.insert(name.to_string(), b);
         }
@@ -470,7 +491,8 @@ impl GpuEngine {
         self.gpu.wait("uploading the population")
     }
 
-    /// Size the per-chunk buffers (births blocks and totals) and the dispatch slots.
+    /// Size the per-chunk buffers (births blocks and totals; the services' list lengths and
+    /// indirect dispatch arguments) and the dispatch slots.
     fn ensure_chunk_buffers(&mut self) -> Result<()> {
         let blocks: u64 = self.chunks.iter().map(|c| ((c.p1 - c.p0).div_ceil(BLOCK) as u64 * 2).next_multiple_of(self.align as u64)).sum::<u64>() + self.align as u64;
         if self.bufs["blocks"].size() < blocks * 4 {
@@ -566,7 +588,9 @@ impl GpuEngine {
         pass.set_bind_group(0, &bg, &[]);
         match how {
             Launch::Invocations(n) => {
-                let (x, y) = self.gpu.groups(n, self.opts.workgroup_size);
+                let g = n.div_ceil(self.opts.workgroup_size).max(1);
+                let max = self.groups_x();
+                let (x, y) = if g <= max { (g, 1) } else { (max, g.div_ceil(max)) };
                 pass.dispatch_workgroups(x, y, 1);
             }
             Launch::Indirect(offset) => pass.dispatch_workgroups_indirect(&self.bufs["svc_args"], offset),
@@ -612,7 +636,13 @@ impl GpuEngine {
     }
 
     fn base_dispatch(&self, keys: StepKeys) -> Dispatch {
-        Dispatch { keys: keys.0, persistent: self.persistent.0, ..Default::default() }
+        Dispatch { keys: keys.0, persistent: self.persistent.0, groups_x: self.groups_x(), ..Default::default() }
+    }
+
+    /// Most workgroups in x of one dispatch.
+    fn groups_x(&self) -> u32 {
+        let limit = self.gpu.limits.max_compute_workgroups_per_dimension.max(1);
+        self.opts.max_groups_x.map_or(limit, |m| m.clamp(1, limit))
     }
 
     /// Windows and dispatch fields for a chunk's persons and households.
@@ -654,6 +684,9 @@ impl GpuEngine {
             return Err(Error::Gpu(fault));
         }
         let p = self.params[self.step as usize];
+        if let Some(prof) = &mut self.prof {
+            prof.pending.clear(); // passes of an encoder an error dropped never ran
+        }
         self.gpu.queue.write_buffer(&self.bufs["params"], 0, bytemuck::bytes_of(&p));
         let keys = StepKeys::new(self.seed, self.step);
         let mut acc = Acc::default();
@@ -707,7 +740,8 @@ impl GpuEngine {
                             if pass == 2 {
                                 // each chunk's list length as a plain word, and the workgroup
                                 // counts of the list passes (launching a workgroup for every
-                                // person of the chunk cost about 1 ms a pass on the H200)
+                                // person of the chunk: the three took 2.9 ms a month on the
+                                // H200 at national scale, 1.65 ms dispatched from the length)
                                 for k in 0..self.chunks.len() as u32 {
                                     let d = Dispatch { n: 1, chunk: k, ..self.base_dispatch(keys) };
                                     self.dispatch(&mut enc, "services_list_args", d, Windows::default(), 1);
@@ -733,7 +767,7 @@ impl GpuEngine {
                         let mut d = self.base_dispatch(keys);
                         let w = self.chunk_windows(&c, &mut d);
                         d.n = c.p1 - c.p0;
-                        d.block = sum_block(d.n);
+                        d.block = sum_block(d.n, self.opts.sum_workgroups);
                         self.dispatch(&mut enc, "services_apply", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
                     }
                 }
@@ -745,10 +779,10 @@ impl GpuEngine {
                         let w = self.chunk_windows(&c, &mut d);
                         d.n = c.p1 - c.p0;
                         // (its workgroups are of 256, not the option: count workgroups)
-                        d.block = sum_block(d.n);
+                        d.block = sum_block(d.n, self.opts.sum_workgroups);
                         self.dispatch(&mut enc, "accounting", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
                         d.n = c.h1 - c.h0;
-                        d.block = sum_block(d.n);
+                        d.block = sum_block(d.n, self.opts.sum_workgroups);
                         self.dispatch(&mut enc, "accounting_households", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
                     }
                 }

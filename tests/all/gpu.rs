@@ -259,19 +259,25 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
 }
 
 /// A population of several blocks for every block-wise pass (births 4,096 persons a
-/// workgroup; accounting and the services' apply `sum_block`: 256 here): 40,000 persons,
-/// whole and in two chunks.
+/// workgroup; accounting and the services' apply `sum_block`: 256 here, one round of 256
+/// invocations): 40,000 persons, whole and in two chunks; then with 8 workgroups aimed at
+/// (blocks of 5,120, twenty rounds each), and with at most 3 workgroups in x per dispatch
+/// (every pass on a 2D grid, the list passes' device-written arguments too).
 #[test]
 fn several_blocks_a_chunk_match_the_cpu() {
     let dir = tempfile::tempdir().unwrap();
     crate::util::synth_into(dir.path(), 40_000, 23, 1);
     let pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
     assert!(pop.persons.len() > 2 * 16_384 && pop.households.count() > 16_384, "{} persons, {} households", pop.persons.len(), pop.households.count());
-    assert_eq!(policy_twin::gpu::engine::sum_block(pop.persons.len() as u32), 256);
-    assert_eq!(policy_twin::gpu::engine::sum_block(67_600_000), 16_384);
-    assert_eq!(policy_twin::gpu::engine::sum_block(1_000_000), 512);
+    use policy_twin::gpu::engine::sum_block;
+    assert_eq!(sum_block(pop.persons.len() as u32, 2048), 256);
+    assert_eq!(sum_block(67_600_000, 2048), 16_384);
+    assert_eq!(sum_block(1_000_000, 2048), 512);
+    assert_eq!(sum_block(pop.persons.len() as u32, 8), 5_120);
     parity_on(&pop, "40,000 persons", 2, 1, GpuOptions::default(), &mut |_| {});
     parity_on(&pop, "40,000 persons in two chunks", 2, 0, GpuOptions { chunk_persons: Some(20_000), ..Default::default() }, &mut |_| {});
+    parity_on(&pop, "40,000 persons, blocks of many rounds", 2, 0, GpuOptions { sum_workgroups: 8, ..Default::default() }, &mut |_| {});
+    parity_on(&pop, "40,000 persons, 2D grids", 2, 0, GpuOptions { max_groups_x: Some(3), ..Default::default() }, &mut |_| {});
 }
 
 /// Weights near u32::MAX: every weighted sum's high word and carries (the accounting pass's
@@ -304,7 +310,30 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
         return;
     };
     assert_eq!(untimed, 0);
-    for ep in ["demography", "births_count", "births_scatter", "labour", "health", "person_policy", "household_policy", "housing", "services_demand", "services_hist", "services_apply", "accounting", "acc_reduce"] {
+    let every = [
+        "demography",
+        "births_count",
+        "births_scan",
+        "births_scatter",
+        "index_members",
+        "labour",
+        "health",
+        "person_policy",
+        "household_policy",
+        "housing",
+        "services_demand",
+        "services_reduce",
+        "services_select",
+        "services_hist",
+        "services_list_args",
+        "services_hist_list",
+        "services_apply",
+        "accounting",
+        "accounting_households",
+        "acc_reduce",
+    ];
+    assert_eq!(passes.len(), every.len(), "{passes:?}");
+    for ep in every {
         let (_, secs, n) = passes.iter().find(|p| p.0 == ep).unwrap_or_else(|| panic!("no timing for `{ep}`: {passes:?}"));
         assert!(*n >= 2 && *secs >= 0.0, "`{ep}`: {n} passes, {secs} s");
     }
