@@ -1016,7 +1016,8 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
                 "threads": rayon::current_num_threads(),
                 "person_months": person_months,
                 "simulate_s": sim_s,
-                "per_scenario": runs.iter().map(|s| serde_json::json!({"scenario": s.name, "backend": s.choice.backend, "simulate": s.seconds})).collect::<Vec<_>>(),
+                "writing_during_run_s": runs.iter().map(|s| s.writing_seconds).sum::<f64>(),
+                "per_scenario": runs.iter().map(|s| serde_json::json!({"scenario": s.name, "backend": s.choice.backend, "simulate": s.seconds, "writing": s.writing_seconds})).collect::<Vec<_>>(),
             },
         });
         policy_twin::merge::write_replicate(&a.out, r, base.start, &runs, &part, &snapshot_months)?;

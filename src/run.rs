@@ -26,7 +26,12 @@ pub struct ScenarioRun {
     pub distribution: Vec<DistRow>,
     /// Records simulated (unweighted person-months).
     pub person_months: u64,
+    /// Seconds simulating: the run's wall time less `writing_seconds` (carried across a
+    /// resume).
     pub seconds: f64,
+    /// Seconds this process spent in the per-month callback (snapshots) and writing
+    /// checkpoints while the scenario ran.
+    pub writing_seconds: f64,
     /// Capacity of every queue (`service * 12 + region`), units per month, month by month.
     pub capacity: Vec<[u32; crate::codes::N_QUEUES]>,
 }
@@ -104,6 +109,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 distribution: f.distribution,
                 person_months: f.person_months,
                 seconds: f.seconds,
+                writing_seconds: 0.0,
                 capacity: f.capacity,
             });
         }
@@ -142,6 +148,8 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 return Err(Error::Config("the checkpoint's aggregates do not match its month".into()));
             }
             let t = std::time::Instant::now();
+            // time spent writing (snapshots, checkpoints), kept out of the simulating seconds
+            let mut writing = 0.0f64;
             while sim.done() < months {
                 pm += sim.persons() as u64;
                 let acc = match sim.step() {
@@ -183,7 +191,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                         }
                     }
                 }
+                let t_write = std::time::Instant::now();
                 on_month(k, &sim, done)?;
+                writing += t_write.elapsed().as_secs_f64();
                 let stop = ctl.stop.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
                 let due = ctl.every.is_some_and(|e| done % e == 0);
                 if stop || due {
@@ -206,12 +216,14 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                         accs: std::mem::take(&mut accs),
                         distribution: std::mem::take(&mut dist),
                         person_months: pm,
-                        seconds: before + t.elapsed().as_secs_f64(),
+                        seconds: before + t.elapsed().as_secs_f64() - writing,
                         income: std::mem::take(&mut income),
                         base_income: std::mem::take(&mut base_income),
                         facts: std::mem::take(&mut facts),
                     };
+                    let t_write = std::time::Instant::now();
                     let saved = sim.with_view(|v| crate::checkpoint::save(dir, &progress, v, done, sim.born()));
+                    writing += t_write.elapsed().as_secs_f64();
                     // take the vectors back whether or not the write succeeded
                     (accs, dist, income, base_income, facts) = (progress.accs, progress.distribution, progress.income, progress.base_income, progress.facts);
                     let path = saved?;
@@ -224,7 +236,8 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                     }
                 }
             }
-            out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds: before + t.elapsed().as_secs_f64(), capacity });
+            let seconds = before + t.elapsed().as_secs_f64() - writing;
+            out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds, writing_seconds: writing, capacity });
             if fallback.as_deref().is_some_and(|f| f.starts_with("the GPU failed in month")) {
                 fallback = Some(format!("the GPU failed during `{}`; this scenario ran on the CPU path", s.name));
             }

@@ -53,6 +53,12 @@ fn synth_validate_run_with_snapshots() {
         assert!(manifest["timings_s"][t].as_f64().is_some_and(|v| v > 0.0), "timings_s.{t}: {}", manifest["timings_s"]);
     }
     assert_eq!(manifest["population"]["persons"]["sha256"].as_str().unwrap().len(), 64);
+    // the snapshots' writing is timed apart from the month steps, and the rate leaves it out
+    let part = &manifest["parts"][0];
+    let (sim, writing) = (part["simulate_s"].as_f64().unwrap(), part["writing_during_run_s"].as_f64().unwrap());
+    assert!(sim > 0.0 && writing > 0.0, "{part}");
+    let rate = manifest["person_months"].as_f64().unwrap() / sim;
+    assert!((manifest["person_months_per_second"].as_f64().unwrap() - rate).abs() <= 1e-6 * rate, "{manifest}");
     // no temporary files left behind
     let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
     assert!(leftovers.is_empty());
