@@ -46,10 +46,7 @@ var<workgroup> lacc: array<atomic<u32>, N_LOCAL * N_CELLS>;
 fn local_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    let hi = ((copy * N_CELLS + c) * N_MEASURES + LOCAL_M[l]) * 2u + 1u;
-    if (p.y != 0u) { atomicAdd(&acc[hi], p.y); }
-    let old = atomicAdd(&lacc[l * N_CELLS + c], p.x);
-    if (old > 0xffffffffu - p.x) { atomicAdd(&acc[hi], 1u); }
+    acc_high(copy, c, LOCAL_M[l], p, atomicAdd(&lacc[l * N_CELLS + c], p.x));
 }
 
 // The household measures, all summed in workgroup memory by accounting_households.
@@ -88,10 +85,7 @@ var<workgroup> hacc: array<atomic<u32>, N_HLOCAL * N_CELLS>;
 fn hlocal_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    let hi = ((copy * N_CELLS + c) * N_MEASURES + HLOCAL_M[l]) * 2u + 1u;
-    if (p.y != 0u) { atomicAdd(&acc[hi], p.y); }
-    let old = atomicAdd(&hacc[l * N_CELLS + c], p.x);
-    if (old > 0xffffffffu - p.x) { atomicAdd(&acc[hi], 1u); }
+    acc_high(copy, c, HLOCAL_M[l], p, atomicAdd(&hacc[l * N_CELLS + c], p.x));
 }
 
 fn accounting_person(i: u32, copy: u32) {

@@ -234,6 +234,14 @@ fn acc_copy(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return (wid.x + wid.y * nwg.x) % ACC_COPIES;
 }
 
+// The high word of a sum kept first in workgroup memory (its low words there): the product's
+// high word and the carry out of the low word the workgroup atomic returned (`old`) go
+// straight to the replica's high word of (cell c, measure m), so the sum stays exact.
+fn acc_high(copy: u32, c: u32, m: u32, p: vec2<u32>, old: u32) {
+    let h = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
+    if (h != 0u) { atomicAdd(&acc[((copy * N_CELLS + c) * N_MEASURES + m) * 2u + 1u], h); }
+}
+
 fn acc_add(copy: u32, c: u32, m: u32, w: u32, v: u32) {
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }

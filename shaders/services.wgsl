@@ -350,10 +350,7 @@ fn svc_add(copy: u32, c: u32, svc: u32, k: u32, w: u32, v: u32) {
     }
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    let hi = ((copy * N_CELLS + c) * N_MEASURES + service_measure(S_GP, k)) * 2u + 1u;
-    if (p.y != 0u) { atomicAdd(&acc[hi], p.y); }
-    let old = atomicAdd(&gacc[k * N_CELLS + c], p.x);
-    if (old > 0xffffffffu - p.x) { atomicAdd(&acc[hi], 1u); }
+    acc_high(copy, c, service_measure(S_GP, k), p, atomicAdd(&gacc[k * N_CELLS + c], p.x));
 }
 
 @compute @workgroup_size(APPLY_WG)

@@ -141,6 +141,21 @@ enum Launch {
     Indirect(u64),
 }
 
+/// What a per-chunk dispatch runs over.
+#[derive(Clone, Copy)]
+enum Over {
+    /// An invocation per person.
+    Persons,
+    /// An invocation per household.
+    Households,
+    /// A workgroup per block of [`sum_block`] persons.
+    PersonBlocks,
+    /// A workgroup per block of [`sum_block`] households.
+    HouseholdBlocks,
+    /// The services' list, its workgroup counts written on the device (`svc_args`).
+    List,
+}
+
 /// Word ranges bound for one dispatch.
 #[derive(Clone, Copy, Default)]
 struct Windows {
@@ -588,9 +603,7 @@ impl GpuEngine {
         pass.set_bind_group(0, &bg, &[]);
         match how {
             Launch::Invocations(n) => {
-                let g = n.div_ceil(self.opts.workgroup_size).max(1);
-                let max = self.groups_x();
-                let (x, y) = if g <= max { (g, 1) } else { (max, g.div_ceil(max)) };
+                let (x, y) = self.gpu.groups_within(n, self.opts.workgroup_size, self.groups_x());
                 pass.dispatch_workgroups(x, y, 1);
             }
             Launch::Indirect(offset) => pass.dispatch_workgroups_indirect(&self.bufs["svc_args"], offset),
@@ -661,13 +674,30 @@ impl GpuEngine {
     }
 
     fn per_person_pass(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, keys: StepKeys, pass: u32) {
+        self.per_chunk(enc, ep, keys, pass, Over::Persons);
+    }
+
+    /// One dispatch of an entry point per chunk, over the chunk's persons or households.
+    fn per_chunk(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, keys: StepKeys, pass: u32, over: Over) {
         for (k, c) in self.chunks.clone().into_iter().enumerate() {
             let mut d = self.base_dispatch(keys);
             d.hpass = pass;
             d.chunk = k as u32;
             let w = self.chunk_windows(&c, &mut d);
-            d.n = c.p1 - c.p0;
-            self.dispatch(enc, ep, d, w, d.n);
+            d.n = match over {
+                Over::Households | Over::HouseholdBlocks => c.h1 - c.h0,
+                Over::Persons | Over::PersonBlocks | Over::List => c.p1 - c.p0,
+            };
+            let how = match over {
+                Over::Persons | Over::Households => Launch::Invocations(d.n),
+                Over::PersonBlocks | Over::HouseholdBlocks => {
+                    // workgroups of 256 whatever the option: count workgroups, not invocations
+                    d.block = sum_block(d.n, self.opts.sum_workgroups);
+                    Launch::Invocations(d.n.div_ceil(d.block) * self.opts.workgroup_size)
+                }
+                Over::List => Launch::Indirect(12 * k as u64),
+            };
+            self.launch(enc, ep, d, w, how);
         }
     }
 
@@ -716,12 +746,7 @@ impl GpuEngine {
                 Stage::PersonPolicy => self.per_person(&mut enc, "person_policy", keys),
                 Stage::HouseholdPolicy | Stage::Housing => {
                     gpu_acc |= stage == Stage::Housing;
-                    for c in self.chunks.clone() {
-                        let mut d = self.base_dispatch(keys);
-                        let w = self.chunk_windows(&c, &mut d);
-                        d.n = c.h1 - c.h0;
-                        self.dispatch(&mut enc, info.name, d, w, d.n);
-                    }
+                    self.per_chunk(&mut enc, info.name, keys, 0, Over::Households);
                 }
                 Stage::Services => {
                     // demand + priority histograms, then the radix select: 4 key-byte passes,
@@ -748,43 +773,19 @@ impl GpuEngine {
                                 }
                             }
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
-                            for (k, c) in self.chunks.clone().into_iter().enumerate() {
-                                let mut d = self.base_dispatch(keys);
-                                d.hpass = pass;
-                                d.chunk = k as u32;
-                                let w = self.chunk_windows(&c, &mut d);
-                                d.n = c.p1 - c.p0;
-                                self.launch(&mut enc, "services_hist_list", d, w, Launch::Indirect(12 * k as u64));
-                            }
+                            self.per_chunk(&mut enc, "services_hist_list", keys, pass, Over::List);
                         }
                         let d = Dispatch { n: (N_QUEUES * BINS) as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_reduce", d, Windows::default(), d.n);
                         let d = Dispatch { n: N_QUEUES as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_select", d, Windows::default(), d.n);
                     }
-                    // one workgroup per block of sum_block persons (services.wgsl)
-                    for c in self.chunks.clone() {
-                        let mut d = self.base_dispatch(keys);
-                        let w = self.chunk_windows(&c, &mut d);
-                        d.n = c.p1 - c.p0;
-                        d.block = sum_block(d.n, self.opts.sum_workgroups);
-                        self.dispatch(&mut enc, "services_apply", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
-                    }
+                    self.per_chunk(&mut enc, "services_apply", keys, 0, Over::PersonBlocks);
                 }
                 Stage::Accounting => {
                     gpu_acc = true;
-                    // one workgroup per block of sum_block persons, then of households
-                    for c in self.chunks.clone() {
-                        let mut d = self.base_dispatch(keys);
-                        let w = self.chunk_windows(&c, &mut d);
-                        d.n = c.p1 - c.p0;
-                        // (its workgroups are of 256, not the option: count workgroups)
-                        d.block = sum_block(d.n, self.opts.sum_workgroups);
-                        self.dispatch(&mut enc, "accounting", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
-                        d.n = c.h1 - c.h0;
-                        d.block = sum_block(d.n, self.opts.sum_workgroups);
-                        self.dispatch(&mut enc, "accounting_households", d, w, d.n.div_ceil(d.block) * self.opts.workgroup_size);
-                    }
+                    self.per_chunk(&mut enc, "accounting", keys, 0, Over::PersonBlocks);
+                    self.per_chunk(&mut enc, "accounting_households", keys, 0, Over::HouseholdBlocks);
                 }
             }
         }

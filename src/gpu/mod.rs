@@ -302,8 +302,13 @@ impl Gpu {
 
     /// Workgroups to launch for `n` invocations: (x, y), x at most the adapter's limit.
     pub fn groups(&self, n: u32, workgroup_size: u32) -> (u32, u32) {
+        self.groups_within(n, workgroup_size, self.limits.max_compute_workgroups_per_dimension)
+    }
+
+    /// [`Gpu::groups`] with at most `max` workgroups in x.
+    pub fn groups_within(&self, n: u32, workgroup_size: u32, max: u32) -> (u32, u32) {
         let g = n.div_ceil(workgroup_size).max(1);
-        let max = self.limits.max_compute_workgroups_per_dimension.max(1);
+        let max = max.max(1);
         if g <= max {
             (g, 1)
         } else {

@@ -59,6 +59,19 @@ fn synth_validate_run_with_snapshots() {
     assert!(sim > 0.0 && writing > 0.0, "{part}");
     let rate = manifest["person_months"].as_f64().unwrap() / sim;
     assert!((manifest["person_months_per_second"].as_f64().unwrap() - rate).abs() <= 1e-6 * rate, "{manifest}");
+    // the test hook sleeps 250 ms in the per-month callback (where snapshots are written):
+    // those 3 s are writing, not simulating (before the split, simulate_s held them)
+    let out2 = d.path().join("out2");
+    let status = std::process::Command::new(util::twin())
+        .args(["run", "-q", "--population", pop.to_str().unwrap(), "--years", "1", "--out", out2.to_str().unwrap()])
+        .env("POLICY_TWIN_TEST_MONTH_DELAY_MS", "250")
+        .current_dir(d.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let m2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("manifest.json")).unwrap()).unwrap();
+    let (sim2, writing2) = (m2["parts"][0]["simulate_s"].as_f64().unwrap(), m2["parts"][0]["writing_during_run_s"].as_f64().unwrap());
+    assert!(writing2 >= 3.0 && sim2 < 3.0, "simulate {sim2} s, writing {writing2} s");
     // no temporary files left behind
     let leftovers: Vec<_> = std::fs::read_dir(&out).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
     assert!(leftovers.is_empty());
