@@ -26,8 +26,10 @@ const N_FLAGS: usize = 4 * 2 * 2;
 
 /// Copies of a thread's tables that [`person_block`] adds into, person k into copy k % COPIES: a
 /// person's adds then do not wait for the previous person's to the same cell, which is common
-/// (members of a household are neighbours and often share a cell).
-const COPIES: usize = 4;
+/// (members of a household are neighbours and often share a cell). Two, not four: the fused
+/// pass's per-thread tables and scratch already fill more than L1, and two copies measured
+/// about 6% faster for the pass than four (benches/README.md, tenth session).
+const COPIES: usize = 2;
 /// Words of one copy of the state and caseload counts.
 const STRIDE: usize = N_CELLS * (N_STATES + N_FLAGS);
 /// The persons' money measures, in [`States::money`] order.
@@ -112,50 +114,54 @@ pub fn person_measures(c: usize, w: u64, s: u32, earnings: u32, tax: u32, ni: u3
 }
 
 /// A block's lanes for [`person_block`]: the household weights (filled by the caller), then
-/// each person's row in the accumulator, state-count and caseload-count indices, and weighted
-/// amounts.
+/// each person's row in the accumulator, state-count and caseload-count indices.
 pub struct Lanes {
     pub w: [u32; BLOCK],
     row: [u32; BLOCK],
     state: [u32; BLOCK],
     flags: [u32; BLOCK],
-    money: [[u64; BLOCK]; 6],
 }
 
 impl Default for Lanes {
     fn default() -> Lanes {
-        Lanes { w: [0; BLOCK], row: [0; BLOCK], state: [0; BLOCK], flags: [0; BLOCK], money: [[0; BLOCK]; 6] }
+        Lanes { w: [0; BLOCK], row: [0; BLOCK], state: [0; BLOCK], flags: [0; BLOCK] }
     }
 }
 
-/// The measures of [`person_measures`] for a block of persons: the indices and weighted amounts
-/// computed lane by lane (`person_lanes`, vectorised), then added one person at a time into
+/// The measures of [`person_measures`] for a block of persons: the indices computed lane by
+/// lane (`person_lanes`, vectorised), then each person's counts and weighted amounts added one
+/// person at a time into
 /// the thread's `states` (counts and money by cell, in `COPIES` copies; [`States::add_to`]
 /// expands them into measures).
 /// `money` holds earnings, income tax, NI, state pension, disability benefit and care tariff.
 #[allow(clippy::too_many_arguments)]
 pub fn person_block(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes, states: &mut States) {
     let n = st.len();
-    person_lanes_at(crate::simd::level(), info, age, st, money, ml);
+    person_lanes_at(crate::simd::level(), info, age, st, [money[3], money[4]], ml);
+    let cols: [&[u32]; 6] = money.map(|c| &c[..n]);
     let (counts, money) = (&mut states.0, &mut states.1);
     for k in 0..n {
         let w = ml.w[k] as u64;
         let copy = k % COPIES;
         counts[copy * STRIDE + ml.state[k] as usize] += w;
         counts[copy * STRIDE + ml.flags[k] as usize] += w;
+        // the weighted amounts multiplied here rather than kept in lanes of their own (12 KB
+        // less for the pass to hold in L1; measured faster, benches/README.md)
         let m = &mut money[copy * N_CELLS + ml.row[k] as usize];
-        for (j, v) in m.iter_mut().take(6).enumerate() {
-            *v += ml.money[j][k];
+        for (v, col) in m.iter_mut().zip(cols) {
+            *v += w * col[k] as u64;
         }
     }
 }
 
-crate::simd::at_level!(fn person_lanes_at(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) = person_lanes);
+crate::simd::at_level!(fn person_lanes_at(info: &[u32], age: &[u32], st: &[u32], sp_dis: [&[u32]; 2], ml: &mut Lanes) = person_lanes);
 
+/// A block's accumulator rows, state-count and caseload-count indices (`sp_dis`: the state
+/// pension and disability benefit amounts, which the caseload flags need).
 #[inline(always)]
-fn person_lanes(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes) {
+fn person_lanes(info: &[u32], age: &[u32], st: &[u32], sp_dis: [&[u32]; 2], ml: &mut Lanes) {
     let n = st.len();
-    let (info, age, w) = (&info[..n], &age[..n], &ml.w[..n]);
+    let (info, age) = (&info[..n], &age[..n]);
     let (row, state, flags) = (&mut ml.row[..n], &mut ml.state[..n], &mut ml.flags[..n]);
     for k in 0..n {
         let s = st[k];
@@ -163,17 +169,10 @@ fn person_lanes(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &
         row[k] = c;
         state[k] = c * N_STATES as u32 + (employment(s) * 3 + health(s)) * 3 + care(s);
     }
-    // the caseload flags need the amounts: state pension and disability benefit
-    let (sp, dis) = (&money[3][..n], &money[4][..n]);
+    let (sp, dis) = (&sp_dis[0][..n], &sp_dis[1][..n]);
     for k in 0..n {
         let f = (care_funding(st[k]) * 2 + (sp[k] > 0) as u32) * 2 + (dis[k] > 0) as u32;
         flags[k] = (N_CELLS * N_STATES) as u32 + row[k] * N_FLAGS as u32 + f;
-    }
-    for (out, src) in ml.money.iter_mut().zip(money) {
-        let (out, src) = (&mut out[..n], &src[..n]);
-        for k in 0..n {
-            out[k] = w[k] as u64 * src[k] as u64;
-        }
     }
 }
 
@@ -244,22 +243,30 @@ pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_co
             for h0 in (c * CHUNK..((c + 1) * CHUNK).min(n)).step_by(BLOCK) {
                 let m = BLOCK.min(n - h0);
                 let hs = h0..h0 + m;
-                // the first member's age and status (zeros for an empty household, whose
-                // weight is taken as 0 below; every household may be empty, with no
-                // persons left at all)
-                for (k, (&start, &len)) in hh.start[hs.clone()].iter().zip(&hh.len[hs.clone()]).enumerate() {
-                    (hl.age[k], hl.status[k]) = if len > 0 { (persons.age_months[start as usize], persons.status[start as usize]) } else { (0, 0) };
-                }
                 let amounts = [&hout.net_income[hs.clone()], &hout.universal_credit[hs.clone()], &hout.pension_credit[hs.clone()], &hout.child_benefit[hs.clone()], &hout.cap_reduction[hs.clone()], &hout.hicbc[hs.clone()]];
-                let house = HouseholdCols { info: &hh.info[hs.clone()], weight: &hh.weight[hs.clone()], len: &hh.len[hs.clone()], arrears: &hh.arrears[hs.clone()] };
-                household_lanes_at(crate::simd::level(), &house, amounts, ta_cost, hl);
-                const MONEY: [M; 8] = [M::NetIncome, M::Uc, M::Pc, M::Cb, M::CapReduction, M::Hicbc, M::Arrears, M::TaCost];
+                let house = HouseholdCols {
+                    info: &hh.info[hs.clone()],
+                    weight: &hh.weight[hs.clone()],
+                    start: &hh.start[hs.clone()],
+                    len: &hh.len[hs.clone()],
+                    arrears: &hh.arrears[hs.clone()],
+                    age: &persons.age_months,
+                    status: &persons.status,
+                };
+                household_lanes_at(crate::simd::level(), &house, [amounts[1], amounts[2], amounts[3], amounts[4]], ta_cost, hl);
+                // the benefit amounts weighted here rather than kept in lanes of their own (as
+                // the persons' accounting)
+                const MONEY: [M; 6] = [M::NetIncome, M::Uc, M::Pc, M::Cb, M::CapReduction, M::Hicbc];
+                let amounts = amounts.map(|a| &a[..m]);
                 for k in 0..m {
-                    flags[hl.flag[k] as usize] += hl.w[k];
+                    let w = hl.w[k];
+                    flags[hl.flag[k] as usize] += w;
                     let mut row = acc.row(hl.row[k] as usize);
-                    for (j, &mm) in MONEY.iter().enumerate() {
-                        row.add(mm, hl.money[j][k]);
+                    for (&mm, a) in MONEY.iter().zip(amounts) {
+                        row.add(mm, w * a[k] as u64);
                     }
+                    row.add(M::Arrears, hl.arrears[k]);
+                    row.add(M::TaCost, hl.ta_cost[k]);
                 }
             }
         })
@@ -286,46 +293,58 @@ pub fn households(persons: &Persons, hh: &Households, hout: &HouseholdOut, ta_co
     })
 }
 
-/// A block of households' columns for [`household_lanes`].
+/// A block of households' columns for [`household_lanes`], and every person's age and status
+/// (the households' first members are looked up in them).
 struct HouseholdCols<'a> {
     info: &'a [u32],
     weight: &'a [u32],
+    start: &'a [u32],
     len: &'a [u32],
     arrears: &'a [u32],
+    age: &'a [u32],
+    status: &'a [u32],
 }
 
-/// A block's lanes for [`households`]: the first members' age and status (filled by the
-/// caller), then each household's weight (0 if it has no members), accumulator row, flag index
-/// and weighted amounts (net income, UC, Pension Credit, child benefit, cap reduction, child
-/// benefit charge, arrears, TA cost).
+/// A block's lanes for [`households`]: each household's weight (0 if it has no members),
+/// accumulator row, flag index, and weighted arrears and TA cost.
 struct HouseholdLanes {
-    age: [u32; BLOCK],
-    status: [u32; BLOCK],
     w: [u64; BLOCK],
     row: [u32; BLOCK],
     flag: [u32; BLOCK],
-    money: [[u64; BLOCK]; 8],
+    arrears: [u64; BLOCK],
+    ta_cost: [u64; BLOCK],
 }
 
 impl Default for HouseholdLanes {
     fn default() -> HouseholdLanes {
-        HouseholdLanes { age: [0; BLOCK], status: [0; BLOCK], w: [0; BLOCK], row: [0; BLOCK], flag: [0; BLOCK], money: [[0; BLOCK]; 8] }
+        HouseholdLanes { w: [0; BLOCK], row: [0; BLOCK], flag: [0; BLOCK], arrears: [0; BLOCK], ta_cost: [0; BLOCK] }
     }
 }
 
-crate::simd::at_level!(fn household_lanes_at(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) = household_lanes);
+crate::simd::at_level!(fn household_lanes_at(house: &HouseholdCols, benefits: [&[u32]; 4], ta_cost: u32, hl: &mut HouseholdLanes) = household_lanes);
 
 /// The lane values of [`household_measures`] for a block of households: the same sums, a
-/// caseload as the weight times 0 or 1, counted through the flag index.
+/// caseload as the weight times 0 or 1, counted through the flag index (`benefits`: UC,
+/// Pension Credit, child benefit and the cap reduction, whose caseloads the flags count).
 #[inline(always)]
-fn household_lanes(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl: &mut HouseholdLanes) {
+fn household_lanes(house: &HouseholdCols, benefits: [&[u32]; 4], ta_cost: u32, hl: &mut HouseholdLanes) {
     let m = house.info.len();
-    let (info, weight, len, arrears) = (&house.info[..m], &house.weight[..m], &house.len[..m], &house.arrears[..m]);
-    let (age, status) = (&hl.age[..m], &hl.status[..m]);
-    let [net, uc, pc, cb, cap, hicbc] = amounts.map(|a| &a[..m]);
-    for k in 0..m {
-        hl.w[k] = if len[k] > 0 { weight[k] as u64 } else { 0 };
-        hl.row[k] = cell(region(info[k]), age_band_by_bounds(age[k] / 12), sex(status[k])) as u32;
+    let (info, weight, start, len, arrears) = (&house.info[..m], &house.weight[..m], &house.start[..m], &house.len[..m], &house.arrears[..m]);
+    let [uc, pc, cb, cap] = benefits.map(|a| &a[..m]);
+    // the first member's age and status, gathered without a branch: an empty household (its
+    // weight is 0, so its cell adds nothing) reads whichever person its start names, clamped
+    // to the last; with no persons left at all, nothing is read
+    let last = house.age.len().min(house.status.len());
+    if last == 0 {
+        hl.w[..m].fill(0);
+        hl.row[..m].fill(0);
+    } else {
+        let (age, status) = (&house.age[..last], &house.status[..last]);
+        for k in 0..m {
+            let i = (start[k] as usize).min(last - 1);
+            hl.w[k] = if len[k] > 0 { weight[k] as u64 } else { 0 };
+            hl.row[k] = cell(region(info[k]), age_band_by_bounds(age[i] / 12), sex(status[i])) as u32;
+        }
     }
     for k in 0..m {
         let t = tenure(info[k]);
@@ -334,14 +353,8 @@ fn household_lanes(house: &HouseholdCols, amounts: [&[u32]; 6], ta_cost: u32, hl
         let class = (t == TEMPORARY) as u32 + 2 * (t == HOMELESS) as u32;
         hl.flag[k] = hl.row[k] * N_HH_FLAGS as u32 + class * 32 + bits;
         let w = hl.w[k];
-        hl.money[6][k] = w * in_arrears as u64 * arrears[k] as u64;
-        hl.money[7][k] = w * (t == TEMPORARY) as u64 * ta_cost as u64;
-    }
-    for (j, a) in [net, uc, pc, cb, cap, hicbc].into_iter().enumerate() {
-        let out = &mut hl.money[j][..m];
-        for k in 0..m {
-            out[k] = hl.w[k] * a[k] as u64;
-        }
+        hl.arrears[k] = w * in_arrears as u64 * arrears[k] as u64;
+        hl.ta_cost[k] = w * (t == TEMPORARY) as u64 * ta_cost as u64;
     }
 }
 
