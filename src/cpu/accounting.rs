@@ -130,9 +130,8 @@ impl Default for Lanes {
 
 /// The measures of [`person_measures`] for a block of persons: the indices computed lane by
 /// lane (`person_lanes`, vectorised), then each person's counts and weighted amounts added one
-/// person at a time into
-/// the thread's `states` (counts and money by cell, in `COPIES` copies; [`States::add_to`]
-/// expands them into measures).
+/// person at a time into the thread's `states` (counts and money by cell, in `COPIES` copies;
+/// [`States::add_to`] expands them into measures).
 /// `money` holds earnings, income tax, NI, state pension, disability benefit and care tariff.
 #[allow(clippy::too_many_arguments)]
 pub fn person_block(info: &[u32], age: &[u32], st: &[u32], money: [&[u32]; 6], ml: &mut Lanes, states: &mut States) {
