@@ -20,7 +20,6 @@ pub struct Engine {
     pub households: Households,
     pub pout: PersonOut,
     pub hout: HouseholdOut,
-    scratch: Persons,
     pub tables: Tables,
     /// Parameters for every month of the run, resolved up front (bad values fail before the run).
     params: Vec<StepParams>,
@@ -51,7 +50,6 @@ pub fn run_cpu_stage(
     ctx: &Ctx,
     stage: Stage,
     persons: &mut Persons,
-    scratch: &mut Persons,
     households: &mut Households,
     pout: &mut PersonOut,
     hout: &mut HouseholdOut,
@@ -61,7 +59,7 @@ pub fn run_cpu_stage(
     match stage {
         Stage::Demography => *acc = std::mem::take(acc).merge(&cpu::demography::demography(ctx, persons, households)),
         Stage::Births => {
-            let n = cpu::births::births(ctx, persons, scratch);
+            let n = cpu::births::births(ctx, persons);
             *born += n;
             households.index_members(&persons.household);
         }
@@ -128,7 +126,6 @@ impl Engine {
             households,
             pout,
             hout,
-            scratch: Persons::default(),
             tables,
             params,
             seed,
@@ -168,7 +165,7 @@ impl Engine {
                 Stage::Labour => acc = acc.merge(&cpu::fused::labour_health_policy(&ctx, &mut self.persons, &self.households, &mut self.pout)),
                 Stage::Health | Stage::PersonPolicy => continue,
                 Stage::Accounting => acc = acc.merge(&cpu::accounting::households(&self.persons, &self.households, &self.hout, ctx.p.ta_cost)),
-                stage => run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.scratch, &mut self.households, &mut self.pout, &mut self.hout, &mut self.born, &mut acc),
+                stage => run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.households, &mut self.pout, &mut self.hout, &mut self.born, &mut acc),
             }
             self.stage_seconds[k] += t.elapsed().as_secs_f64();
         }
@@ -192,7 +189,7 @@ impl Engine {
     /// freed, so the two are never held together (a national checkpoint's state is 5.3 GB).
     pub fn restore(&mut self, read: impl FnOnce() -> Result<crate::checkpoint::EngineState>) -> Result<()> {
         let ids = std::mem::take(&mut self.households.id);
-        (self.persons, self.households, self.pout, self.hout, self.scratch) = Default::default();
+        (self.persons, self.households, self.pout, self.hout) = Default::default();
         let st = read()?;
         if st.households.id != ids {
             return Err(crate::Error::Config("the checkpoint's households are not this population's".into()));
@@ -206,7 +203,6 @@ impl Engine {
         self.hout = st.hout;
         self.step = st.step;
         self.born = st.born;
-        self.scratch = Persons::default();
         Ok(())
     }
 
@@ -230,7 +226,7 @@ impl Engine {
     pub fn run_stage(&mut self, stage: Stage, acc: &mut Acc) {
         let p = self.params[self.step as usize];
         let ctx = Ctx { p: &p, t: &self.tables, keys: StepKeys::new(self.seed, self.step), persistent: self.persistent };
-        run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.scratch, &mut self.households, &mut self.pout, &mut self.hout, &mut self.born, acc);
+        run_cpu_stage(&ctx, stage, &mut self.persons, &mut self.households, &mut self.pout, &mut self.hout, &mut self.born, acc);
     }
 
     /// The state at the end of the last simulated month, for snapshots.

@@ -5,9 +5,9 @@
 //! first as loaded, babies right after their mother), so household stages read a contiguous
 //! range. The births stage keeps this order when it removes the dead and inserts babies.
 //!
-//! Bytes per person on the host: 32 (state) + 32 (the second buffer the births stage writes
-//! into) + 20 (this month's person-level policy outputs) = 84. Per household: 8 (id) + 32
-//! (state and index) + 28 (outputs) = 68.
+//! Bytes per person on the host: 32 (state, which the births stage moves in place) + 20 (this
+//! month's person-level policy outputs) = 52. Per household: 8 (id) + 32 (state and index) +
+//! 28 (outputs) = 68.
 
 use crate::codes::*;
 
@@ -146,11 +146,6 @@ impl Persons {
     /// by whichever thread first writes them).
     pub fn zeroed(n: usize) -> Persons {
         Persons { id_lo: vec![0; n], id_hi: vec![0; n], household: vec![0; n], age_months: vec![0; n], status: vec![0; n], earnings: vec![0; n], wealth: vec![0; n], svc_wait: vec![0; n] }
-    }
-    pub fn resize(&mut self, n: usize) {
-        for v in self.columns_mut() {
-            v.resize(n, 0);
-        }
     }
     pub fn columns_mut(&mut self) -> [&mut Vec<u32>; 8] {
         [&mut self.id_lo, &mut self.id_hi, &mut self.household, &mut self.age_months, &mut self.status, &mut self.earnings, &mut self.wealth, &mut self.svc_wait]

@@ -4,6 +4,15 @@
 //! Person i moves to `sum over j < i of (alive_j + baby_j)`; a mother's baby is placed right
 //! after her, so households stay contiguous. A baby's id is a function of its mother's id and
 //! the month ([`crate::rng::baby_id`]). Nothing depends on thread count or on racing counters.
+//!
+//! **In place.** The CPU moves the persons within their own columns, not into a second buffer
+//! (the GPU scatters into one). Deaths and births are rare (about one person in 600 a month),
+//! so the persons fall into runs between them, each moved by one offset: the offset after a
+//! run is one lower after a death and one higher after a mother. The destination is strictly
+//! increasing in the source, so a person moving left never lands on a person not yet moved
+//! when the left-moving runs are moved first, in order, and the right-moving runs after, in
+//! reverse order; runs with offset 0 are not touched. The eight columns are moved in
+//! parallel, each by the same list of runs, and the babies are written last.
 
 use super::{Ctx, CHUNK};
 use crate::codes::{CARE_NONE, CHILD, GOOD};
@@ -13,96 +22,151 @@ use rayon::prelude::*;
 
 use super::demography::baby_sex;
 
-/// Remove the dead, insert babies. `scratch` is the second buffer (swapped with `persons`).
-/// Returns the number of babies born.
-pub fn births(ctx: &Ctx, persons: &mut Persons, scratch: &mut Persons) -> u64 {
-    // 1. per chunk: survivors + babies, and babies alone
-    let counts: Vec<(usize, u64)> = persons
+/// A run of persons moved by one offset: source start, destination start, length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Run {
+    src: usize,
+    dst: usize,
+    len: usize,
+}
+
+/// Remove the dead, insert babies, in place. Returns the number of babies born.
+pub fn births(ctx: &Ctx, persons: &mut Persons) -> u64 {
+    // 1. per chunk in parallel: where the dead and the mothers are
+    let events: Vec<Vec<u32>> = persons
         .status
         .par_chunks(CHUNK)
-        .map(|st| {
-            let mut out = 0usize;
-            let mut babies = 0u64;
-            for &s in st {
-                out += (s & DEAD == 0) as usize + (s & GIVES_BIRTH != 0) as usize;
-                babies += (s & GIVES_BIRTH != 0) as u64;
+        .enumerate()
+        .map(|(c, st)| {
+            let mut ev = Vec::new();
+            for (k, &s) in st.iter().enumerate() {
+                if s & (DEAD | GIVES_BIRTH) != 0 {
+                    ev.push((c * CHUNK + k) as u32);
+                }
             }
-            (out, babies)
+            ev
         })
         .collect();
-    let total: usize = counts.iter().map(|c| c.0).sum();
-    let born: u64 = counts.iter().map(|c| c.1).sum();
-    if total == persons.len() && born == 0 {
+    if events.iter().all(Vec::is_empty) {
         return 0; // nobody died or was born: order and ids unchanged
     }
 
-    // 2. each chunk's output range follows from the sizes
-    let sizes: Vec<usize> = counts.iter().map(|c| c.0).collect();
+    // 2. the runs between events, and each baby's row at its place after its mother
+    let n = persons.len();
     let bkeys = baby_keys(ctx.p.month);
-
-    // 3. scatter: each chunk writes its own contiguous output range
-    scratch.resize(total);
-    let dst = split_columns(scratch, &sizes);
-    let src = &*persons;
-    dst.into_par_iter().enumerate().for_each(|(c, mut d)| {
-        let base = c * CHUNK;
-        let end = (base + CHUNK).min(src.len());
-        let cols = [&src.id_lo, &src.id_hi, &src.household, &src.age_months, &src.status, &src.earnings, &src.wealth, &src.svc_wait];
-        let mut o = 0usize;
-        let mut i = base;
-        while i < end {
-            // a run of survivors without a birth is copied column by column
-            let run = src.status[i..end].iter().position(|&s| s & (DEAD | GIVES_BIRTH) != 0).unwrap_or(end - i);
-            for (dc, sc) in d.iter_mut().zip(cols) {
-                dc[o..o + run].copy_from_slice(&sc[i..i + run]);
-            }
-            o += run;
-            i += run;
-            if i == end {
-                break;
-            }
-            let s = src.status[i];
-            if s & DEAD == 0 {
-                for (dc, sc) in d.iter_mut().zip(cols) {
-                    dc[o] = sc[i];
-                }
-                d[4][o] = s & !GIVES_BIRTH;
-                o += 1;
-                // a mother who survives has her baby placed right after her
-                let st = stream(&ctx.keys, src.id_lo[i], src.id_hi[i]);
-                let baby = baby_id(&bkeys, src.id_lo[i], src.id_hi[i]);
-                d[0][o] = baby as u32;
-                d[1][o] = (baby >> 32) as u32;
-                d[2][o] = src.household[i];
-                d[3][o] = 0;
-                d[4][o] = pack_status(baby_sex(st), CHILD, GOOD, CARE_NONE) | BORN;
-                d[5][o] = 0;
-                d[6][o] = 0;
-                d[7][o] = 0;
-                o += 1;
-            }
-            i += 1;
+    let mut runs = Vec::new();
+    let mut babies: Vec<(usize, [u32; 8])> = Vec::new();
+    let (mut start, mut off) = (0usize, 0isize);
+    let run = |start: usize, end: usize, off: isize, runs: &mut Vec<Run>| {
+        if end > start && off != 0 {
+            runs.push(Run { src: start, dst: start.wrapping_add_signed(off), len: end - start });
         }
-        debug_assert_eq!(o, d[0].len());
-        let _ = &mut d;
+    };
+    for &e in events.iter().flatten() {
+        let e = e as usize;
+        if persons.status[e] & DEAD != 0 {
+            run(start, e, off, &mut runs);
+            off -= 1;
+        } else {
+            // a mother who survives has her baby placed right after her
+            run(start, e + 1, off, &mut runs);
+            let (lo, hi) = (persons.id_lo[e], persons.id_hi[e]);
+            let st = stream(&ctx.keys, lo, hi);
+            let baby = baby_id(&bkeys, lo, hi);
+            let status = pack_status(baby_sex(st), CHILD, GOOD, CARE_NONE) | BORN;
+            babies.push((e.wrapping_add_signed(off) + 1, [baby as u32, (baby >> 32) as u32, persons.household[e], 0, status, 0, 0, 0]));
+            off += 1;
+        }
+        start = e + 1;
+    }
+    run(start, n, off, &mut runs);
+    let total = n.wrapping_add_signed(off);
+
+    // 3. per column in parallel: left-moving runs in order, right-moving runs in reverse,
+    // then the babies (and their mothers' birth flags cleared)
+    let runs = &runs;
+    let babies = &babies;
+    persons.columns_mut().into_par_iter().enumerate().for_each(|(c, col)| {
+        if total > col.len() {
+            // room for some months of growth at once, not a doubling
+            col.reserve_exact(total - col.len() + total / 256);
+            col.resize(total, 0);
+        }
+        for r in runs.iter().filter(|r| r.dst < r.src) {
+            col.copy_within(r.src..r.src + r.len, r.dst);
+        }
+        for r in runs.iter().rev().filter(|r| r.dst > r.src) {
+            col.copy_within(r.src..r.src + r.len, r.dst);
+        }
+        for &(at, row) in babies {
+            col[at] = row[c];
+            if c == 4 {
+                col[at - 1] &= !GIVES_BIRTH;
+            }
+        }
+        col.truncate(total);
     });
-    std::mem::swap(persons, scratch);
-    born
+    babies.len() as u64
 }
 
-/// Split the eight columns of `p` into consecutive pieces of the given sizes, one set of
-/// eight slices per piece.
-fn split_columns<'a>(p: &'a mut Persons, sizes: &[usize]) -> Vec<[&'a mut [u32]; 8]> {
-    let mut rests: Vec<&'a mut [u32]> = p.columns_mut().into_iter().map(|v| v.as_mut_slice()).collect();
-    let mut out = Vec::with_capacity(sizes.len());
-    for &n in sizes {
-        let mut piece: Vec<&'a mut [u32]> = Vec::with_capacity(8);
-        for r in rests.iter_mut() {
-            let (a, b) = std::mem::take(r).split_at_mut(n);
-            piece.push(a);
-            *r = b;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The births by a second buffer, person by person: the rule the in-place moves must
+    /// reproduce.
+    fn by_copy(ctx: &Ctx, p: &Persons) -> Persons {
+        let bkeys = baby_keys(ctx.p.month);
+        let mut out = Persons::default();
+        for i in 0..p.len() {
+            let s = p.status[i];
+            if s & DEAD != 0 {
+                continue;
+            }
+            out.push(p.id(i), p.household[i], p.age_months[i], s & !GIVES_BIRTH, p.earnings[i], p.wealth[i]);
+            *out.svc_wait.last_mut().expect("pushed") = p.svc_wait[i];
+            if s & GIVES_BIRTH != 0 {
+                let st = stream(&ctx.keys, p.id_lo[i], p.id_hi[i]);
+                out.push(baby_id(&bkeys, p.id_lo[i], p.id_hi[i]), p.household[i], 0, pack_status(baby_sex(st), CHILD, GOOD, CARE_NONE) | BORN, 0, 0);
+            }
         }
-        out.push(piece.try_into().unwrap_or_else(|_| unreachable!()));
+        out
     }
-    out
+
+    #[test]
+    fn in_place_moves_match_a_copy() {
+        let (scenario, tables) = crate::cpu::baseline_for_tests();
+        let p = scenario.resolve(scenario.start.add(3), 3).expect("params");
+        let ctx = Ctx { p: &p, t: &tables, keys: crate::rng::StepKeys::new(7, 3), persistent: crate::rng::StepKeys::new(7, u32::MAX) };
+        let mut x = 12345u32;
+        let mut rnd = || {
+            x = crate::rng::mix32(x.wrapping_add(0x9e37_79b9));
+            x
+        };
+        // runs of deaths, of births, and mixed, at sizes around a chunk, with the offset
+        // crossing zero both ways
+        for (n, dead_in, birth_in) in [(0, 7, 7), (1, 2, 2), (50, 3, 100), (50, 100, 3), (CHUNK + 77, 40, 40), (3 * CHUNK + 5, 200, 9), (2 * CHUNK, 9, 200), (5000, 2, 2), (5000, 1_000_000, 2)] {
+            for round in 0..4 {
+                let mut p = Persons::default();
+                for i in 0..n {
+                    let r = rnd();
+                    let mut s = rnd() & !EVENT_FLAGS;
+                    // in some rounds the events come in long stretches of one kind
+                    let phase = if round % 2 == 0 { 0 } else { (i * 4 / n.max(1)) % 2 };
+                    if r % dead_in.max(1) == 0 && (phase == 0 || round == 1) {
+                        s |= DEAD;
+                    } else if rnd() % birth_in.max(1) == 0 && (phase == 1 || round != 1) {
+                        s |= GIVES_BIRTH;
+                    }
+                    p.push(((i as u64) << 20) | rnd() as u64, (i / 3) as u32, rnd() % 1200, s, rnd(), rnd());
+                    *p.svc_wait.last_mut().expect("pushed") = rnd();
+                }
+                let want = by_copy(&ctx, &p);
+                let born_want = (0..n).filter(|&i| p.status[i] & (DEAD | GIVES_BIRTH) == GIVES_BIRTH).count() as u64;
+                let born = births(&ctx, &mut p);
+                assert_eq!(born, born_want, "n {n} round {round}");
+                assert_eq!(p, want, "n {n} round {round}");
+            }
+        }
+    }
 }

@@ -968,8 +968,7 @@ impl GpuEngine {
     fn cpu_stage(&mut self, stage: Stage, p: &StepParams, keys: StepKeys, acc: &mut Acc) -> Result<()> {
         let mut h = self.download()?;
         let ctx = Ctx { p, t: &self.tables, keys, persistent: self.persistent };
-        let mut scratch = Persons::default();
-        run_cpu_stage(&ctx, stage, &mut h.persons, &mut scratch, &mut h.households, &mut h.pout, &mut h.hout, &mut self.born, acc);
+        run_cpu_stage(&ctx, stage, &mut h.persons, &mut h.households, &mut h.pout, &mut h.hout, &mut self.born, acc);
         self.upload(&h)
     }
 
