@@ -38,10 +38,17 @@ pub fn births(ctx: &Ctx, persons: &mut Persons) -> u64 {
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(c, st)| {
+            // about one person in 600: 64 at a time, an OR the compiler vectorises, then the
+            // few groups with an event visited person by person
             let mut ev = Vec::new();
-            for (k, &s) in st.iter().enumerate() {
-                if s & (DEAD | GIVES_BIRTH) != 0 {
-                    ev.push((c * CHUNK + k) as u32);
+            for (g, grp) in st.chunks(64).enumerate() {
+                if grp.iter().fold(0, |a, &s| a | s) & (DEAD | GIVES_BIRTH) == 0 {
+                    continue;
+                }
+                for (k, &s) in grp.iter().enumerate() {
+                    if s & (DEAD | GIVES_BIRTH) != 0 {
+                        ev.push((c * CHUNK + g * 64 + k) as u32);
+                    }
                 }
             }
             ev
