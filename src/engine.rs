@@ -59,9 +59,8 @@ pub fn run_cpu_stage(
     match stage {
         Stage::Demography => *acc = std::mem::take(acc).merge(&cpu::demography::demography(ctx, persons, households)),
         Stage::Births => {
-            let n = cpu::births::births(ctx, persons);
+            let n = cpu::births::births(ctx, persons, households);
             *born += n;
-            households.index_members(&persons.household);
         }
         Stage::Labour => cpu::labour::labour(ctx, persons),
         Stage::Health => cpu::health::health(ctx, persons, households),

@@ -13,6 +13,13 @@
 //! when the left-moving runs are moved first, in order, and the right-moving runs after, in
 //! reverse order; runs with offset 0 are not touched. The eight columns are moved in
 //! parallel, each by the same list of runs, and the babies are written last.
+//!
+//! **The household index follows.** A household's first member moves to the number of persons
+//! and babies before it, its start plus the offset there (whether that member survived or
+//! not), and its size changes by its babies less its dead; so the index is updated from the
+//! same events (`update_index`), household by household, instead of rebuilt from every
+//! person. A household whose members have all died gets start 0 and size 0, as
+//! [`Households::index_members`] gives it; debug builds check the update against a rebuild.
 
 use super::{Ctx, CHUNK};
 use crate::codes::{CARE_NONE, CHILD, GOOD};
@@ -30,8 +37,9 @@ struct Run {
     len: usize,
 }
 
-/// Remove the dead, insert babies, in place. Returns the number of babies born.
-pub fn births(ctx: &Ctx, persons: &mut Persons) -> u64 {
+/// Remove the dead, insert babies, in place, and update the households' index of their
+/// members. Returns the number of babies born.
+pub fn births(ctx: &Ctx, persons: &mut Persons, households: &mut Households) -> u64 {
     // 1. per chunk in parallel: where the dead and the mothers are
     let events: Vec<Vec<u32>> = persons
         .status
@@ -63,6 +71,8 @@ pub fn births(ctx: &Ctx, persons: &mut Persons) -> u64 {
     let bkeys = baby_keys(ctx.p.month);
     let mut runs = Vec::new();
     let mut babies: Vec<(usize, [u32; 8])> = Vec::new();
+    // each event's household and its change in size (-1 a death, +1 a birth)
+    let mut sizes: Vec<(u32, i32)> = Vec::new();
     let (mut start, mut off) = (0usize, 0isize);
     let run = |start: usize, end: usize, off: isize, runs: &mut Vec<Run>| {
         if end > start && off != 0 {
@@ -73,6 +83,7 @@ pub fn births(ctx: &Ctx, persons: &mut Persons) -> u64 {
         let e = e as usize;
         if persons.status[e] & DEAD != 0 {
             run(start, e, off, &mut runs);
+            sizes.push((persons.household[e], -1));
             off -= 1;
         } else {
             // a mother who survives has her baby placed right after her
@@ -82,6 +93,7 @@ pub fn births(ctx: &Ctx, persons: &mut Persons) -> u64 {
             let baby = baby_id(&bkeys, lo, hi);
             let status = pack_status(baby_sex(st), CHILD, GOOD, CARE_NONE) | BORN;
             babies.push((e.wrapping_add_signed(off) + 1, [baby as u32, (baby >> 32) as u32, persons.household[e], 0, status, 0, 0, 0]));
+            sizes.push((persons.household[e], 1));
             off += 1;
         }
         start = e + 1;
@@ -113,7 +125,57 @@ pub fn births(ctx: &Ctx, persons: &mut Persons) -> u64 {
         }
         col.truncate(total);
     });
+    update_index(households, &events, &sizes);
+    #[cfg(debug_assertions)]
+    {
+        let mut rebuilt = households.clone();
+        rebuilt.index_members(&persons.household);
+        debug_assert!(rebuilt.start == households.start && rebuilt.len == households.len, "the household index after births differs from a rebuild");
+    }
     babies.len() as u64
+}
+
+/// Households per task of [`update_index`].
+const H_CHUNK: usize = 1 << 14;
+
+/// The households' index after the moves: `events` are the positions of the dead and the
+/// mothers before them (in order, per chunk of persons), `sizes` each one's household and
+/// change in size, in the same order.
+fn update_index(hh: &mut Households, events: &[Vec<u32>], sizes: &[(u32, i32)]) {
+    // the offset after each event: positions after events[k] move by offs[k + 1]
+    let pos: Vec<u32> = events.iter().flatten().copied().collect();
+    let mut offs = Vec::with_capacity(sizes.len() + 1);
+    offs.push(0i64);
+    for &(_, d) in sizes {
+        offs.push(offs[offs.len() - 1] + d as i64);
+    }
+    let (pos, offs) = (&pos[..], &offs[..]);
+    // a household's new start: its start plus the offset of the events before it (households
+    // are in person order, so the events are walked forward; a binary search where not)
+    hh.start.par_chunks_mut(H_CHUNK).zip(hh.len.par_chunks(H_CHUNK)).for_each(|(st, ln)| {
+        let mut at: Option<(usize, u32)> = None;
+        for (s, &l) in st.iter_mut().zip(ln) {
+            if l == 0 {
+                continue;
+            }
+            let mut k = match at {
+                Some((k, last)) if last <= *s => k,
+                _ => pos.partition_point(|&p| p < *s),
+            };
+            while k < pos.len() && pos[k] < *s {
+                k += 1;
+            }
+            at = Some((k, *s));
+            *s = (*s as i64 + offs[k]) as u32;
+        }
+    });
+    for &(h, d) in sizes {
+        let h = h as usize;
+        hh.len[h] = hh.len[h].wrapping_add_signed(d);
+        if hh.len[h] == 0 {
+            hh.start[h] = 0;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -170,9 +232,14 @@ mod tests {
                 }
                 let want = by_copy(&ctx, &p);
                 let born_want = (0..n).filter(|&i| p.status[i] & (DEAD | GIVES_BIRTH) == GIVES_BIRTH).count() as u64;
-                let born = births(&ctx, &mut p);
+                let mut hh = Households { id: (0..n.div_ceil(3) as u64).collect(), ..Default::default() };
+                hh.index_members(&p.household);
+                let born = births(&ctx, &mut p, &mut hh);
                 assert_eq!(born, born_want, "n {n} round {round}");
                 assert_eq!(p, want, "n {n} round {round}");
+                let mut rebuilt = hh.clone();
+                rebuilt.index_members(&p.household);
+                assert_eq!((&hh.start, &hh.len), (&rebuilt.start, &rebuilt.len), "n {n} round {round}");
             }
         }
     }
