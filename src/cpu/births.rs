@@ -213,33 +213,43 @@ mod tests {
             x
         };
         // runs of deaths, of births, and mixed, at sizes around a chunk, with the offset
-        // crossing zero both ways
+        // crossing zero both ways; in odd rounds the households are numbered out of person
+        // order; each population goes through three months of births
         for (n, dead_in, birth_in) in [(0, 7, 7), (1, 2, 2), (50, 3, 100), (50, 100, 3), (CHUNK + 77, 40, 40), (3 * CHUNK + 5, 200, 9), (2 * CHUNK, 9, 200), (5000, 2, 2), (5000, 1_000_000, 2)] {
             for round in 0..4 {
+                let n_h = n.div_ceil(3);
+                // a permutation of the household numbers (7919 is prime, and no n_h here is a
+                // multiple of it)
+                let number = |g: usize| if round % 2 == 1 && n_h > 0 { (g * 7919) % n_h } else { g };
                 let mut p = Persons::default();
                 for i in 0..n {
-                    let r = rnd();
-                    let mut s = rnd() & !EVENT_FLAGS;
-                    // in some rounds the events come in long stretches of one kind
-                    let phase = if round % 2 == 0 { 0 } else { (i * 4 / n.max(1)) % 2 };
-                    if r % dead_in.max(1) == 0 && (phase == 0 || round == 1) {
-                        s |= DEAD;
-                    } else if rnd() % birth_in.max(1) == 0 && (phase == 1 || round != 1) {
-                        s |= GIVES_BIRTH;
-                    }
-                    p.push(((i as u64) << 20) | rnd() as u64, (i / 3) as u32, rnd() % 1200, s, rnd(), rnd());
+                    p.push(((i as u64) << 20) | rnd() as u64, number(i / 3) as u32, rnd() % 1200, rnd() & !EVENT_FLAGS, rnd(), rnd());
                     *p.svc_wait.last_mut().expect("pushed") = rnd();
                 }
-                let want = by_copy(&ctx, &p);
-                let born_want = (0..n).filter(|&i| p.status[i] & (DEAD | GIVES_BIRTH) == GIVES_BIRTH).count() as u64;
-                let mut hh = Households { id: (0..n.div_ceil(3) as u64).collect(), ..Default::default() };
+                let mut hh = Households { id: (0..n_h as u64).collect(), ..Default::default() };
                 hh.index_members(&p.household);
-                let born = births(&ctx, &mut p, &mut hh);
-                assert_eq!(born, born_want, "n {n} round {round}");
-                assert_eq!(p, want, "n {n} round {round}");
-                let mut rebuilt = hh.clone();
-                rebuilt.index_members(&p.household);
-                assert_eq!((&hh.start, &hh.len), (&rebuilt.start, &rebuilt.len), "n {n} round {round}");
+                for month in 0..3 {
+                    for i in 0..p.len() {
+                        let r = rnd();
+                        let mut s = p.status[i] & !EVENT_FLAGS;
+                        // in some rounds the events come in long stretches of one kind
+                        let phase = if round < 2 { 0 } else { (i * 4 / p.len().max(1)) % 2 };
+                        if r % dead_in.max(1) == 0 && (phase == 0 || round == 2) {
+                            s |= DEAD;
+                        } else if rnd() % birth_in.max(1) == 0 && (phase == 1 || round != 2) {
+                            s |= GIVES_BIRTH;
+                        }
+                        p.status[i] = s;
+                    }
+                    let want = by_copy(&ctx, &p);
+                    let born_want = (0..p.len()).filter(|&i| p.status[i] & (DEAD | GIVES_BIRTH) == GIVES_BIRTH).count() as u64;
+                    let born = births(&ctx, &mut p, &mut hh);
+                    assert_eq!(born, born_want, "n {n} round {round} month {month}");
+                    assert_eq!(p, want, "n {n} round {round} month {month}");
+                    let mut rebuilt = hh.clone();
+                    rebuilt.index_members(&p.household);
+                    assert_eq!((&hh.start, &hh.len), (&rebuilt.start, &rebuilt.len), "n {n} round {round} month {month}");
+                }
             }
         }
     }
