@@ -102,7 +102,7 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, households: &mut Households) -> 
     let total = n.wrapping_add_signed(off);
 
     // 3. per column in parallel: left-moving runs in order, right-moving runs in reverse,
-    // then the babies (and their mothers' birth flags cleared)
+    // then the babies
     let runs = &runs;
     let babies = &babies;
     persons.columns_mut().into_par_iter().enumerate().for_each(|(c, col)| {
@@ -119,12 +119,13 @@ pub fn births(ctx: &Ctx, persons: &mut Persons, households: &mut Households) -> 
         }
         for &(at, row) in babies {
             col[at] = row[c];
-            if c == 4 {
-                col[at - 1] &= !GIVES_BIRTH;
-            }
         }
         col.truncate(total);
     });
+    // each mother, right before her baby, has given birth
+    for &(at, _) in babies {
+        persons.status[at - 1] &= !GIVES_BIRTH;
+    }
     update_index(households, &events, &sizes);
     #[cfg(debug_assertions)]
     {
