@@ -12,8 +12,12 @@
 #   (the .gl/*.deb packages as /work/.library/device/README.md says)
 # then run with carry: ["twin-release", ".gl"], command: bash scripts/device_bench.sh
 #
-# QUICK=1 leaves out the copy bandwidth, the second 1M parity run and the sweep (for a last
-# check when little device time is left).
+# QUICK=1 leaves out the copy bandwidth, the second 1M parity run, the workgroup-256 runs and
+# the sweep (for a last check when little device time is left).
+#
+# FUSE lists the fusions of the person passes to compare (`--gpu-fuse-persons`; default
+# "none stages all"): each is checked for parity at 1M persons, then timed over the national
+# decade one after another (the ratio measured side by side), and profiled over 12 months.
 #
 # Sizes can be made small to try the script on lavapipe first:
 #   NATIONAL=200000 SWEEP_SIZES=1000,10000 PARITY=20000 OUT=/tmp/devtest bash scripts/device_bench.sh
@@ -23,6 +27,7 @@ NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
+FUSE="${FUSE:-none stages all}"
 WORK="${WORK:-/tmp/twin-device}"
 mkdir -p "$OUT" "$WORK"
 LOG="$OUT/log.txt"
@@ -88,15 +93,21 @@ step 120 "$B" devices --selftest
 log "parity at $PARITY persons, 12 months (twin bench fails if the aggregates differ)"
 step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$OUT/bench_1m.json"
 [ "$QUICK" = 1 ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$WORK/bench_1m_wg256.json"
+for f in $FUSE; do
+    [ "$f" = none ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --gpu-fuse-persons "$f" --json "$WORK/bench_1m_fuse_$f.json"
+done
 
 log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
-log "national GPU timing: $NATIONAL persons x 120 months, workgroup sizes 64 and 256 (nvidia-smi dmon alongside)"
+log "national GPU timing: $NATIONAL persons x 120 months, each fusion ($FUSE) and workgroup size 256 (nvidia-smi dmon alongside)"
 nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
 DMON=$!
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$OUT/bench_uk_gpu.json"
-step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$WORK/bench_uk_gpu_wg256.json"
+for f in $FUSE; do
+    [ "$f" = none ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --gpu-fuse-persons "$f" --json "$OUT/bench_uk_gpu_fuse_$f.json"
+done
+[ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$WORK/bench_uk_gpu_wg256.json"
 kill "$DMON" 2>/dev/null || true
 log "dmon during the national run (1 s samples)"
 cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
@@ -104,8 +115,12 @@ cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 log "national parity over 12 months, with the device time of every pass"
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$OUT/bench_uk_both.json"
 
-log "national, 12 months, workgroup size 256, with the device time of every pass"
-step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$WORK/bench_uk_wg256.json"
+for f in $FUSE; do
+    [ "$f" = none ] || { log "national, 12 months, fusion $f, with the device time of every pass"; step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --gpu-fuse-persons "$f" --json "$OUT/bench_uk_fuse_$f.json"; }
+done
+
+[ "$QUICK" = 1 ] || log "national, 12 months, workgroup size 256, with the device time of every pass"
+[ "$QUICK" = 1 ] || step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$WORK/bench_uk_wg256.json"
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"

@@ -10,6 +10,11 @@
 // workgroup memory (seen from the value the workgroup atomic returns), go straight to the
 // replica's high word. (The first version added each person's measures to the replica one by
 // one, about seven global atomics a person: 26% of the device time on an H200.)
+//
+// A third pass, `person_month`, runs labour, health and person policy before each person's
+// measures, in the same blocks: the four person passes as one (GpuOptions::fuse_persons), as
+// the CPU path's fused pass. src/gpu/wgsl.rs assembles labour.wgsl, health.wgsl and
+// person_policy.wgsl before this file for it.
 
 const EMP_M = array<u32, 6>(M_CHILD, M_IN_EDUCATION, M_EMPLOYED, M_UNEMPLOYED, M_INACTIVE, M_RETIRED);
 const HEALTH_M = array<u32, 3>(M_HEALTH_GOOD, M_HEALTH_LIMITING, M_HEALTH_SEVERE);
@@ -90,23 +95,27 @@ fn hlocal_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
 
 fn accounting_person(i: u32, copy: u32) {
     let h = household[i] - d.h_base;
-    let w = hh_weight[h];
     let s = status[i];
     let c = cell(hh_region(hh_info[h]), age_band(age_months[i] / 12u), st_sex(s));
+    person_measures(copy, c, hh_weight[h], s, earnings[i], PersonPolicy(s, income_tax[i], ni[i], state_pension[i], disability[i], care_tariff[i]));
+}
+
+// A person's measures in cell c at weight w, from their status, earnings and policy results.
+fn person_measures(copy: u32, c: u32, w: u32, s: u32, earn: u32, o: PersonPolicy) {
     local_add(copy, c, 0u, w, 1u);
     local_add(copy, c, 1u + st_employment(s), w, 1u);
     local_add(copy, c, 7u + st_health(s), w, 1u);
     local_add(copy, c, 10u + st_care(s), w, 1u);
-    local_add(copy, c, L_EARNINGS, w, earnings[i]);
-    local_add(copy, c, L_INCOME_TAX, w, income_tax[i]);
-    local_add(copy, c, L_NI, w, ni[i]);
-    if (state_pension[i] > 0u) {
+    local_add(copy, c, L_EARNINGS, w, earn);
+    local_add(copy, c, L_INCOME_TAX, w, o.tax);
+    local_add(copy, c, L_NI, w, o.ni);
+    if (o.sp > 0u) {
         local_add(copy, c, L_SP_CASELOAD, w, 1u);
-        local_add(copy, c, L_SP_PENCE, w, state_pension[i]);
+        local_add(copy, c, L_SP_PENCE, w, o.sp);
     }
-    if (disability[i] > 0u) {
+    if (o.dis > 0u) {
         local_add(copy, c, L_DIS_CASELOAD, w, 1u);
-        local_add(copy, c, L_DIS_PENCE, w, disability[i]);
+        local_add(copy, c, L_DIS_PENCE, w, o.dis);
     }
     let funding = st_care_funding(s);
     if (funding != FUNDING_NONE) {
@@ -115,9 +124,18 @@ fn accounting_person(i: u32, copy: u32) {
             acc_add(copy, c, M_SOCIAL_CARE_SELF_FUNDER_CASELOAD, w, 1u);
         } else {
             acc_add(copy, c, M_SOCIAL_CARE_COUNCIL_FUNDED_CASELOAD, w, 1u);
-            acc_add(copy, c, M_SOCIAL_CARE_TARIFF_INCOME_PENCE, w, care_tariff[i]);
+            acc_add(copy, c, M_SOCIAL_CARE_TARIFF_INCOME_PENCE, w, o.care);
         }
     }
+}
+
+// The fused pass `person_month` (GpuOptions::fuse_persons): labour, health and person
+// policy of person i (person_policy.wgsl's person_stages), then their measures, as the CPU
+// path's fused pass does (src/cpu/fused.rs): nothing later in the month changes the person's
+// status, earnings or policy results, nor their household's region or weight.
+fn person_month_person(i: u32, copy: u32) {
+    let m = person_stages(i);
+    person_measures(copy, cell(hh_region(m.info), age_band(m.age / 12u), st_sex(m.o.status)), hh_weight[m.h], m.o.status, m.earnings, m.o);
 }
 
 // Household h (window-relative) in its first member's cell.
@@ -175,6 +193,26 @@ fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgro
             accounting_person(d.p_skip + j, copy);
         }
     }
+    flush_person_measures(lid, copy);
+}
+
+// The fused pass, in the same blocks.
+@compute @workgroup_size(ACC_WG)
+fn person_month(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let b = wid.x + wid.y * nwg.x;
+    if (b >= (d.n + d.block - 1u) / d.block) { return; }
+    let copy = acc_copy(wid, nwg);
+    for (var r = 0u; r < d.block; r += ACC_WG) {
+        let j = b * d.block + r + lid.x;
+        if (r + lid.x < d.block && j < d.n) {
+            person_month_person(d.p_skip + j, copy);
+        }
+    }
+    flush_person_measures(lid, copy);
+}
+
+// After a block: the workgroup's sums of the local measures, added to the block's replica.
+fn flush_person_measures(lid: vec3<u32>, copy: u32) {
     workgroupBarrier();
     for (var e = lid.x; e < N_LOCAL * N_CELLS; e += ACC_WG) {
         let v = atomicLoad(&lacc[e]);

@@ -85,3 +85,35 @@ fn person_policy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     disability[i] = o.dis;
     care_tariff[i] = o.care;
 }
+
+// Labour, health and person policy of person i in one go, writing what each stage writes, for
+// the fused passes (GpuOptions::fuse_persons): each of the three reads only the person's own
+// state and its household's info, which none of them writes, so person by person gives what
+// stage by stage gives (src/cpu/fused.rs). Needs labour.wgsl and health.wgsl assembled before
+// this file (src/gpu/wgsl.rs includes).
+struct PersonMonth { age: u32, earnings: u32, info: u32, h: u32, o: PersonPolicy }
+
+fn person_stages(i: u32) -> PersonMonth {
+    let h = household[i] - d.h_base;
+    let info = hh_info[h];
+    let lo = id_lo[i];
+    let hi = id_hi[i];
+    let age = age_months[i];
+    let lab = labour_person(lo, hi, age, status[i], earnings[i]);
+    let o = person_policy_person(lo, hi, age, health_person(lo, hi, age, lab.status, info), lab.earnings, wealth[i]);
+    status[i] = o.status;
+    earnings[i] = lab.earnings;
+    income_tax[i] = o.tax;
+    ni[i] = o.ni;
+    state_pension[i] = o.sp;
+    disability[i] = o.dis;
+    care_tariff[i] = o.care;
+    return PersonMonth(age, lab.earnings, info, h, o);
+}
+
+@compute @workgroup_size(WG)
+fn person_stages_pass(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let j = linear(gid, nwg);
+    if (j >= d.n) { return; }
+    _ = person_stages(d.p_skip + j);
+}

@@ -112,6 +112,11 @@ struct BenchArgs {
     /// wall time of a profiled run is not the speed to quote.
     #[arg(long)]
     gpu_profile: bool,
+    /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
+    /// the three stages as one pass (stages), or all four as one (all, as the CPU path).
+    /// Results do not depend on it; stages and all are not yet timed on a GPU.
+    #[arg(long, value_enum, default_value = "none")]
+    gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
 }
 
 #[derive(Args)]
@@ -197,6 +202,11 @@ struct GpuArgs {
     /// src/stages.rs), to narrow a CPU/GPU divergence to one stage.
     #[arg(long, value_delimiter = ',')]
     cpu_stages: Vec<String>,
+    /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
+    /// the three stages as one pass (stages), or all four as one (all, as the CPU path).
+    /// Results do not depend on it; stages and all are not yet timed on a GPU.
+    #[arg(long, value_enum, default_value = "none")]
+    gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
 }
 
 impl GpuArgs {
@@ -209,7 +219,7 @@ impl GpuArgs {
             })?;
             cpu_stages.push(s.stage);
         }
-        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, ..Default::default() })
+        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, fuse_persons: self.gpu_fuse_persons, ..Default::default() })
     }
 }
 
@@ -436,7 +446,7 @@ fn bench_backends(
     let mut rows = Vec::new();
     let mut results: Vec<Vec<Acc>> = Vec::new();
     for &backend in backends {
-        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, profile: a.gpu_profile, ..Default::default() };
+        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, profile: a.gpu_profile, fuse_persons: a.gpu_fuse_persons, ..Default::default() };
         let t_setup = Instant::now();
         let (mut sim, choice) = Simulation::open(pop.clone(), scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();
@@ -465,6 +475,7 @@ fn bench_backends(
             "backend": choice.backend, "device": name, "persons": pop.persons.len(), "months": a.months,
             "setup_s": setup_s, "seconds": secs, "person_months": pm, "person_months_per_second": pm as f64 / secs,
             "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
+            "gpu_fuse_persons": choice.adapter.as_ref().map(|_| a.gpu_fuse_persons),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
             "gpu_profile": gpu_profile,
         }));
@@ -1065,6 +1076,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("backend_fallback".into(), serde_json::json!(choice.fallback));
     extra.insert("adapter".into(), serde_json::json!(choice.adapter));
     extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.workgroup_size)));
+    extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_fuse_persons)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
     extra.insert(

@@ -4,7 +4,9 @@
 //! ([`crate::rng::Block`]). Each stage's per-person function reads only the person's own state
 //! and its household's (which none of the three writes), so running them person by person
 //! gives exactly what running them stage by stage gives. The GPU path runs the three shaders
-//! one after another.
+//! one after another by default, or fused (`GpuOptions::fuse_persons`: `person_stages_pass`
+//! in shaders/person_policy.wgsl, or `person_month` in shaders/accounting.wgsl, which also
+//! counts the persons' measures as this pass does).
 //!
 //! The rules are written a second time here as a block kernel (`kernel`): a sequence of
 //! loops over the block's lanes, table lookups in loops of their own and every branch of the

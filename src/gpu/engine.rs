@@ -110,11 +110,30 @@ pub struct GpuOptions {
     /// At most this many workgroups in x per dispatch, below the adapter's limit (tests set
     /// a small one, so that every pass runs on a 2D grid).
     pub max_groups_x: Option<u32>,
+    /// How the person stages' passes are fused ([`FusePersons`]).
+    pub fuse_persons: FusePersons,
+}
+
+/// How the GPU runs labour, health, person policy and the persons' accounting. The results
+/// do not depend on it (tested); the speed may. Ignored, for a step, when any of the four
+/// stages runs on the CPU (`GpuOptions::cpu_stages`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FusePersons {
+    /// Four passes, one per stage (the default: the code timed on an H200).
+    #[default]
+    None,
+    /// The three stages as one pass of an invocation a person (`person_stages_pass`), the
+    /// accounting apart.
+    Stages,
+    /// All four as one pass in the accounting's blocks (`person_month`), as the CPU path's
+    /// fused pass.
+    All,
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None }
     }
 }
 
@@ -334,6 +353,9 @@ impl GpuEngine {
             let src = wgsl::source(stage, opts.workgroup_size).expect("listed");
             let module = gpu.module(stage, opts.workgroup_size)?;
             for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
+                if entries.contains_key(&ep) {
+                    continue; // an entry point of a stage this one includes (wgsl::includes)
+                }
                 let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(&ep),
                     layout: None,
@@ -721,6 +743,7 @@ impl GpuEngine {
         let keys = StepKeys::new(self.seed, self.step);
         let mut acc = Acc::default();
         let mut gpu_acc = false;
+        let fusion = self.fusion();
         let mut enc = self.encoder();
         enc.clear_buffer(&self.bufs["acc"], 0, None);
         for info in ORDER.iter() {
@@ -741,6 +764,12 @@ impl GpuEngine {
                     self.births(keys)?;
                     enc = self.encoder();
                 }
+                Stage::Labour if fusion == FusePersons::All => {
+                    gpu_acc = true;
+                    self.per_chunk(&mut enc, "person_month", keys, 0, Over::PersonBlocks);
+                }
+                Stage::Labour if fusion == FusePersons::Stages => self.per_person(&mut enc, "person_stages_pass", keys),
+                Stage::Health | Stage::PersonPolicy if fusion != FusePersons::None => {}
                 Stage::Labour => self.per_person(&mut enc, "labour", keys),
                 Stage::Health => self.per_person(&mut enc, "health", keys),
                 Stage::PersonPolicy => self.per_person(&mut enc, "person_policy", keys),
@@ -784,7 +813,9 @@ impl GpuEngine {
                 }
                 Stage::Accounting => {
                     gpu_acc = true;
-                    self.per_chunk(&mut enc, "accounting", keys, 0, Over::PersonBlocks);
+                    if fusion != FusePersons::All {
+                        self.per_chunk(&mut enc, "accounting", keys, 0, Over::PersonBlocks);
+                    }
                     self.per_chunk(&mut enc, "accounting_households", keys, 0, Over::HouseholdBlocks);
                 }
             }
@@ -801,6 +832,17 @@ impl GpuEngine {
         }
         self.step += 1;
         Ok(acc)
+    }
+
+    /// The fusion of the person stages this step runs: as asked, unless one of the four
+    /// stages runs on the CPU.
+    fn fusion(&self) -> FusePersons {
+        let on_cpu = [Stage::Labour, Stage::Health, Stage::PersonPolicy, Stage::Accounting].iter().any(|s| self.opts.cpu_stages.contains(s));
+        if on_cpu {
+            FusePersons::None
+        } else {
+            self.opts.fuse_persons
+        }
     }
 
     /// The births stage: count, scan (one readback of chunk totals), scatter, re-index.

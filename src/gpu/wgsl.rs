@@ -181,8 +181,26 @@ fn upper_snake(camel: &str) -> String {
     out
 }
 
-/// The full source of one stage's shader.
+/// Stages whose shaders a stage's shader uses, assembled before it: the fused passes
+/// (`person_stages_pass` in person_policy.wgsl, `person_month` in accounting.wgsl) run the
+/// per-person functions of the three person stages.
+pub fn includes(stage: &str) -> &'static [&'static str] {
+    match stage {
+        "person_policy" => &["labour", "health"],
+        "accounting" => &["labour", "health", "person_policy"],
+        _ => &[],
+    }
+}
+
+/// The full source of one stage's shader: the prelude, `common.wgsl`, the shaders of the
+/// stages it [`includes`], then its own.
 pub fn source(stage: &str, workgroup_size: u32) -> Option<String> {
-    let body = STAGES.iter().find(|(n, _)| *n == stage)?.1;
-    Some(format!("{}\n{}\n{}", prelude(workgroup_size), COMMON, body))
+    let body = |name: &str| STAGES.iter().find(|(n, _)| *n == name).map(|s| s.1);
+    let mut out = format!("{}\n{}\n", prelude(workgroup_size), COMMON);
+    for inc in includes(stage) {
+        out.push_str(body(inc).expect("an included stage is listed"));
+        out.push('\n');
+    }
+    out.push_str(body(stage)?);
+    Some(out)
 }

@@ -258,6 +258,41 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
     parity("no spare capacity (buffers grow)", 3, 0, GpuOptions { headroom: 0.0, ..Default::default() });
 }
 
+/// The fused person passes (`--gpu-fuse-persons stages|all`) give what the four passes give:
+/// whole months from a year of history, in small chunks, at workgroup 256, with blocks of many
+/// rounds; the fused entry points really run (their passes are timed, the ones they replace
+/// are not); and a person stage on the CPU turns the fusion off rather than running it twice.
+#[test]
+fn fused_person_passes_match_the_cpu() {
+    use policy_twin::gpu::engine::FusePersons;
+    for fuse in [FusePersons::Stages, FusePersons::All] {
+        parity(&format!("{fuse:?}"), 4, 12, GpuOptions { fuse_persons: fuse, ..Default::default() });
+        parity(&format!("{fuse:?}, chunks of 1,000 persons"), 3, 2, GpuOptions { fuse_persons: fuse, chunk_persons: Some(1000), ..Default::default() });
+        parity(&format!("{fuse:?}, workgroup 256, blocks of many rounds"), 3, 0, GpuOptions { fuse_persons: fuse, workgroup_size: 256, sum_workgroups: 3, ..Default::default() });
+        parity(&format!("{fuse:?}, health on the CPU"), 2, 1, GpuOptions { fuse_persons: fuse, cpu_stages: vec![Stage::Health], ..Default::default() });
+    }
+    let Some(gpu) = test_gpu() else { return };
+    if !gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+        return;
+    }
+    let s = crate::util::baseline();
+    let passes = |opts: GpuOptions| {
+        let gpu = test_gpu().unwrap();
+        let mut g = GpuEngine::from_engine(Engine::new(small_pop().clone(), &s, s.seed, 1).unwrap(), gpu, GpuOptions { profile: true, ..opts }).unwrap();
+        g.step().unwrap();
+        let (p, _) = g.pass_seconds().unwrap();
+        p.into_iter().map(|p| p.0).collect::<Vec<String>>()
+    };
+    let has = |p: &[String], ep: &str| p.iter().any(|e| e == ep);
+    drop(gpu);
+    let p = passes(GpuOptions { fuse_persons: FusePersons::Stages, ..Default::default() });
+    assert!(has(&p, "person_stages_pass") && has(&p, "accounting") && !has(&p, "labour") && !has(&p, "health") && !has(&p, "person_policy"), "{p:?}");
+    let p = passes(GpuOptions { fuse_persons: FusePersons::All, ..Default::default() });
+    assert!(has(&p, "person_month") && has(&p, "accounting_households") && !has(&p, "accounting") && !has(&p, "labour"), "{p:?}");
+    let p = passes(GpuOptions { fuse_persons: FusePersons::All, cpu_stages: vec![Stage::Health], ..Default::default() });
+    assert!(!has(&p, "person_month") && has(&p, "labour") && has(&p, "person_policy") && has(&p, "accounting"), "{p:?}");
+}
+
 /// A population of several blocks for every block-wise pass (births 4,096 persons a
 /// workgroup; accounting and the services' apply `sum_block`: 256 here, one round of 256
 /// invocations): 40,000 persons, whole and in two chunks; then with 8 workgroups aimed at
