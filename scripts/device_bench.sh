@@ -15,9 +15,10 @@
 # QUICK=1 leaves out the copy bandwidth, the second 1M parity run, the workgroup-256 runs and
 # the sweep (for a last check when little device time is left).
 #
-# FUSE lists the fusions of the person passes to compare (`--gpu-fuse-persons`; default
-# "none stages all"): each is checked for parity at 1M persons, then timed over the national
-# decade one after another (the ratio measured side by side), and profiled over 12 months.
+# VARIANTS lists the variants of the GPU path to compare with the default, as name=flags
+# (flags joined by +; default: the person passes fused two ways, the services' request list,
+# and both): each is checked for parity at 1M persons, then timed over the national decade
+# right after the default (the ratios measured side by side), and profiled over 12 months.
 #
 # Sizes can be made small to try the script on lavapipe first:
 #   NATIONAL=200000 SWEEP_SIZES=1000,10000 PARITY=20000 OUT=/tmp/devtest bash scripts/device_bench.sh
@@ -27,7 +28,9 @@ NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
-FUSE="${FUSE:-none stages all}"
+VARIANTS="${VARIANTS:-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all+list=--gpu-fuse-persons+all+--gpu-services-list}"
+# variant NAME=FLAGS -> the flags, space-separated
+flags() { echo "${1#*=}" | tr '+' ' '; }
 WORK="${WORK:-/tmp/twin-device}"
 mkdir -p "$OUT" "$WORK"
 LOG="$OUT/log.txt"
@@ -93,19 +96,21 @@ step 120 "$B" devices --selftest
 log "parity at $PARITY persons, 12 months (twin bench fails if the aggregates differ)"
 step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$OUT/bench_1m.json"
 [ "$QUICK" = 1 ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$WORK/bench_1m_wg256.json"
-for f in $FUSE; do
-    [ "$f" = none ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --gpu-fuse-persons "$f" --json "$WORK/bench_1m_fuse_$f.json"
+for v in $VARIANTS; do
+    # shellcheck disable=SC2046
+    step 180 "$B" bench --persons "$PARITY" --months 12 --backend both $(flags "$v") --json "$WORK/bench_1m_${v%%=*}.json"
 done
 
 log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
-log "national GPU timing: $NATIONAL persons x 120 months, each fusion ($FUSE) and workgroup size 256 (nvidia-smi dmon alongside)"
+log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, workgroup size 256 (nvidia-smi dmon alongside)"
 nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
 DMON=$!
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$OUT/bench_uk_gpu.json"
-for f in $FUSE; do
-    [ "$f" = none ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --gpu-fuse-persons "$f" --json "$OUT/bench_uk_gpu_fuse_$f.json"
+for v in $VARIANTS; do
+    # shellcheck disable=SC2046
+    step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu $(flags "$v") --json "$OUT/bench_uk_gpu_${v%%=*}.json"
 done
 [ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$WORK/bench_uk_gpu_wg256.json"
 kill "$DMON" 2>/dev/null || true
@@ -115,8 +120,10 @@ cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 log "national parity over 12 months, with the device time of every pass"
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$OUT/bench_uk_both.json"
 
-for f in $FUSE; do
-    [ "$f" = none ] || { log "national, 12 months, fusion $f, with the device time of every pass"; step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --gpu-fuse-persons "$f" --json "$OUT/bench_uk_fuse_$f.json"; }
+for v in $VARIANTS; do
+    log "national, 12 months, variant ${v%%=*}, with the device time of every pass"
+    # shellcheck disable=SC2046
+    step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile $(flags "$v") --json "$OUT/bench_uk_profile_${v%%=*}.json"
 done
 
 [ "$QUICK" = 1 ] || log "national, 12 months, workgroup size 256, with the device time of every pass"

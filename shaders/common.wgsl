@@ -144,7 +144,7 @@ struct Dispatch {
     hpass: u32,    // services: histogram pass (0 priorities, 1..4 key bytes)
     block: u32,    // accounting, services_apply: persons (households) a workgroup sums
     groups_x: u32, // most workgroups in x of a dispatch (device-written dispatch arguments)
-    pad2: u32,
+    chunks: u32,   // services: number of chunks (the request lists' counts follow the cut lists')
     keys: vec4<u32>,
     persistent: vec4<u32>,
     baby_keys: vec4<u32>, // births: keys of the month's baby-id permutation (rng.rs baby_keys)
@@ -202,6 +202,7 @@ struct Dispatch {
 @group(0) @binding(51) var<storage, read_write> svc_count: array<atomic<u32>>;
 @group(0) @binding(52) var<storage, read_write> svc_len: array<u32>;
 @group(0) @binding(53) var<storage, read_write> svc_args: array<u32>;
+@group(0) @binding(54) var<storage, read_write> req_list: array<u32>;
 // services: the histogram summed over its replicas, [queue][bin] as u64 (lo, hi)
 @group(0) @binding(54) var<storage, read_write> qred: array<u32>;
 

@@ -209,25 +209,66 @@ fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
     return out;
 }
 
+// Demand of person j of the chunk (this month's waits, then histogram pass 0); whether the
+// person has a request this month.
+fn demand_at(j: u32, copy: u32) -> bool {
+    let i = d.p_skip + j;
+    let h = household[i] - d.h_base;
+    let w = demand_person(i, h, svc_wait[i], copy);
+    svc_wait[i] = w;
+    _ = hist_person(0u, i, h, copy);
+    return has_requests(i, w, h);
+}
+
 @compute @workgroup_size(WG)
 fn services_demand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let j = linear(gid, nwg);
     if (j >= d.n) { return; }
-    let i = d.p_skip + j;
-    let h = household[i] - d.h_base;
-    let copy = acc_copy(wid, nwg);
-    svc_wait[i] = demand_person(i, h, svc_wait[i], copy);
-    _ = hist_person(0u, i, h, copy);
+    _ = demand_at(j, acc_copy(wid, nwg));
 }
 
 var<workgroup> list_n: atomic<u32>;
 var<workgroup> list_base: u32;
 
+// Append j to a list of the chunk, for those invocations that `take` it: one reservation a
+// workgroup (counter `counter` of svc_count), then each lister's slot within it. The request
+// list (`to_req`) is req_list, the cut list svc_list. A list's order depends on scheduling;
+// the passes that read a list sum, so the results do not.
+fn list_push(take: bool, j: u32, lid: vec3<u32>, counter: u32, to_req: bool) {
+    var slot = 0u;
+    if (take) { slot = atomicAdd(&list_n, 1u); }
+    workgroupBarrier();
+    if (lid.x == 0u) {
+        let n = atomicLoad(&list_n);
+        if (n > 0u) { list_base = atomicAdd(&svc_count[counter], n); }
+    }
+    workgroupBarrier();
+    if (take) {
+        if (to_req) {
+            req_list[d.p_skip + list_base + slot] = j;
+        } else {
+            svc_list[d.p_skip + list_base + slot] = j;
+        }
+    }
+}
+
+// With the request list (GpuOptions::services_list): demand as services_demand, and the
+// persons with a request listed, so that the first radix pass and the apply pass read the
+// list (about two persons in five) instead of every person.
+@compute @workgroup_size(WG)
+fn services_demand_listing(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let j = linear(gid, nwg);
+    var asks = false;
+    if (j < d.n) {
+        asks = demand_at(j, acc_copy(wid, nwg));
+    }
+    list_push(asks, j, lid, d.chunks + d.chunk, true);
+}
+
 // The first radix pass, over every person of the chunk. It also lists the persons that took
 // part: a request that takes part in a later pass took part in this one (a queue's cut
 // priority is fixed in pass 0 and it stays undecided until pass 4), so passes 2-4 go through
-// the list alone (services_hist_list) instead of every person. The list's order depends on
-// scheduling; the histograms are sums, so the results do not.
+// the list alone (services_hist_list) instead of every person.
 @compute @workgroup_size(WG)
 fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let j = linear(gid, nwg);
@@ -236,16 +277,22 @@ fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_i
         let i = d.p_skip + j;
         took = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
-    // one reservation a workgroup in the chunk's list, then each lister's slot within it
-    var slot = 0u;
-    if (took) { slot = atomicAdd(&list_n, 1u); }
-    workgroupBarrier();
-    if (lid.x == 0u) {
-        let n = atomicLoad(&list_n);
-        if (n > 0u) { list_base = atomicAdd(&svc_count[d.chunk], n); }
+    list_push(took, j, lid, d.chunk, false);
+}
+
+// The first radix pass over the request list (GpuOptions::services_list), dispatched from its
+// length.
+@compute @workgroup_size(WG)
+fn services_hist_requests(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let k = linear(gid, nwg);
+    var took = false;
+    var j = 0u;
+    if (k < svc_len[d.chunks + d.chunk]) {
+        j = req_list[d.p_skip + k];
+        let i = d.p_skip + j;
+        took = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
-    workgroupBarrier();
-    if (took) { svc_list[d.p_skip + list_base + slot] = j; }
+    list_push(took, j, lid, d.chunk, false);
 }
 
 // Before the list passes: the chunk's list length, and workgroups for it (at most
@@ -364,6 +411,34 @@ fn services_apply(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_wor
             apply_person(d.p_skip + j, copy);
         }
     }
+    flush_gp(lid, copy);
+}
+
+var<workgroup> apply_n: u32;
+
+// The apply pass over the request list (GpuOptions::services_list): the workgroups the host
+// dispatched for the chunk's persons share the list, in blocks of a multiple of APPLY_WG.
+@compute @workgroup_size(APPLY_WG)
+fn services_apply_requests(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let b = wid.x + wid.y * nwg.x;
+    if (lid.x == 0u) { apply_n = svc_len[d.chunks + d.chunk]; }
+    let n = workgroupUniformLoad(&apply_n); // uniform, for the barrier after the blocks
+    let groups = (d.n + d.block - 1u) / d.block;
+    let per = (n + groups - 1u) / groups;
+    let block = max(APPLY_WG, (per + APPLY_WG - 1u) / APPLY_WG * APPLY_WG);
+    if (b >= groups || b * block >= n) { return; }
+    let copy = acc_copy(wid, nwg);
+    for (var r = 0u; r < block; r += APPLY_WG) {
+        let k = b * block + r + lid.x;
+        if (r + lid.x < block && k < n) {
+            apply_person(d.p_skip + req_list[d.p_skip + k], copy);
+        }
+    }
+    flush_gp(lid, copy);
+}
+
+// After a block: the workgroup's sums of the GP's measures, added to the block's replica.
+fn flush_gp(lid: vec3<u32>, copy: u32) {
     workgroupBarrier();
     for (var e = lid.x; e < SERVICE_MEASURES * N_CELLS; e += APPLY_WG) {
         let v = atomicLoad(&gacc[e]);

@@ -117,6 +117,11 @@ struct BenchArgs {
     /// Results do not depend on it; stages and all are not yet timed on a GPU.
     #[arg(long, value_enum, default_value = "none")]
     gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
+    /// GPU: the services' demand pass lists the persons with a request, and the first radix
+    /// pass and the apply pass read the list instead of every person (not yet the default:
+    /// not timed on a GPU). Results do not depend on it.
+    #[arg(long)]
+    gpu_services_list: bool,
 }
 
 #[derive(Args)]
@@ -207,6 +212,11 @@ struct GpuArgs {
     /// Results do not depend on it; stages and all are not yet timed on a GPU.
     #[arg(long, value_enum, default_value = "none")]
     gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
+    /// GPU: the services' demand pass lists the persons with a request, and the first radix
+    /// pass and the apply pass read the list instead of every person (not yet the default:
+    /// not timed on a GPU). Results do not depend on it.
+    #[arg(long)]
+    gpu_services_list: bool,
 }
 
 impl GpuArgs {
@@ -219,7 +229,7 @@ impl GpuArgs {
             })?;
             cpu_stages.push(s.stage);
         }
-        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, fuse_persons: self.gpu_fuse_persons, ..Default::default() })
+        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, fuse_persons: self.gpu_fuse_persons, services_list: self.gpu_services_list, ..Default::default() })
     }
 }
 
@@ -446,7 +456,7 @@ fn bench_backends(
     let mut rows = Vec::new();
     let mut results: Vec<Vec<Acc>> = Vec::new();
     for &backend in backends {
-        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, profile: a.gpu_profile, fuse_persons: a.gpu_fuse_persons, ..Default::default() };
+        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, profile: a.gpu_profile, fuse_persons: a.gpu_fuse_persons, services_list: a.gpu_services_list, ..Default::default() };
         let t_setup = Instant::now();
         let (mut sim, choice) = Simulation::open(pop.clone(), scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();
@@ -476,6 +486,7 @@ fn bench_backends(
             "setup_s": setup_s, "seconds": secs, "person_months": pm, "person_months_per_second": pm as f64 / secs,
             "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
             "gpu_fuse_persons": choice.adapter.as_ref().map(|_| a.gpu_fuse_persons),
+            "gpu_services_list": choice.adapter.as_ref().map(|_| a.gpu_services_list),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
             "gpu_profile": gpu_profile,
         }));
@@ -1077,6 +1088,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("adapter".into(), serde_json::json!(choice.adapter));
     extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.workgroup_size)));
     extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_fuse_persons)));
+    extra.insert("gpu_services_list".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_services_list)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
     extra.insert(

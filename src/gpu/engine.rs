@@ -46,7 +46,8 @@ pub struct Dispatch {
     /// Most workgroups in x of a dispatch (the adapter's limit, or `GpuOptions::max_groups_x`):
     /// dispatch arguments written on the device use it.
     pub groups_x: u32,
-    pub pad: u32,
+    /// Chunks of the population: the services' request lists count at `chunks + chunk`.
+    pub chunks: u32,
     pub keys: [u32; 4],
     pub persistent: [u32; 4],
     /// Keys of this month's baby-id permutation (`rng::baby_keys`).
@@ -70,6 +71,11 @@ const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "s
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
 /// Per-person scratch on the device: the services' list of persons in the radix passes.
 const PERSON_SCRATCH: [&str; 1] = ["svc_list"];
+/// The services' request list (`GpuOptions::services_list`) takes no memory of its own: it is
+/// kept in the births' spare copy of a person column, which holds nothing between one
+/// month's births scatter and the next.
+const REQUEST_LIST: &str = "req_list";
+const REQUEST_LIST_IN: &str = "new_svc_wait";
 const HH_COLS: [&str; 14] = [
     "hh_info",
     "hh_rent",
@@ -112,6 +118,11 @@ pub struct GpuOptions {
     pub max_groups_x: Option<u32>,
     /// How the person stages' passes are fused ([`FusePersons`]).
     pub fuse_persons: FusePersons,
+    /// The services' demand pass lists the persons with a request this month, and the first
+    /// radix pass and the apply pass read that list instead of every person (`twin bench
+    /// --gpu-services-list`). The results are the same (tested); not the default: it has not
+    /// been timed on a GPU yet.
+    pub services_list: bool,
 }
 
 /// How the GPU runs labour, health, person policy and the persons' accounting. The results
@@ -133,7 +144,7 @@ pub enum FusePersons {
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None, services_list: false }
     }
 }
 
@@ -173,6 +184,8 @@ enum Over {
     HouseholdBlocks,
     /// The services' list, its workgroup counts written on the device (`svc_args`).
     List,
+    /// The services' request list (`GpuOptions::services_list`), the same way.
+    RequestList,
 }
 
 /// Word ranges bound for one dispatch.
@@ -541,7 +554,8 @@ impl GpuEngine {
             let b = self.storage("totals", totals * 2)?;
             self.bufs.insert("totals".into(), b);
         }
-        let counts = self.chunks.len() as u64;
+        // two lists a chunk: the cut list (at the chunk's index), the request list (after them)
+        let counts = 2 * self.chunks.len() as u64;
         for name in ["svc_count", "svc_len"] {
             if self.bufs[name].size() < counts * 4 {
                 let b = self.storage(name, counts * 2)?;
@@ -584,6 +598,12 @@ impl GpuEngine {
                 offset: slot as u64 * SLOT,
                 size: NonZeroU64::new(std::mem::size_of::<Dispatch>() as u64),
             });
+        }
+        if name == REQUEST_LIST {
+            // the births' spare copy of a person column: free from the births scatter to the
+            // next month's, and bound as the chunk's persons here
+            let buf = &self.bufs[REQUEST_LIST_IN];
+            return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.p.0 as u64 * 4, size: NonZeroU64::new(w.p.1 as u64 * 4) });
         }
         let buf = &self.bufs[name];
         let range = if name.starts_with("new_") {
@@ -671,7 +691,7 @@ impl GpuEngine {
     }
 
     fn base_dispatch(&self, keys: StepKeys) -> Dispatch {
-        Dispatch { keys: keys.0, persistent: self.persistent.0, groups_x: self.groups_x(), ..Default::default() }
+        Dispatch { keys: keys.0, persistent: self.persistent.0, groups_x: self.groups_x(), chunks: self.chunks.len() as u32, ..Default::default() }
     }
 
     /// Most workgroups in x of one dispatch.
@@ -708,7 +728,7 @@ impl GpuEngine {
             let w = self.chunk_windows(&c, &mut d);
             d.n = match over {
                 Over::Households | Over::HouseholdBlocks => c.h1 - c.h0,
-                Over::Persons | Over::PersonBlocks | Over::List => c.p1 - c.p0,
+                Over::Persons | Over::PersonBlocks | Over::List | Over::RequestList => c.p1 - c.p0,
             };
             let how = match over {
                 Over::Persons | Over::Households => Launch::Invocations(d.n),
@@ -718,6 +738,7 @@ impl GpuEngine {
                     Launch::Invocations(d.n.div_ceil(d.block) * self.opts.workgroup_size)
                 }
                 Over::List => Launch::Indirect(12 * k as u64),
+                Over::RequestList => Launch::Indirect(12 * (self.chunks.len() + k) as u64),
             };
             self.launch(enc, ep, d, w, how);
         }
@@ -783,20 +804,36 @@ impl GpuEngine {
                     gpu_acc = true;
                     enc.clear_buffer(&self.bufs["qhist"], 0, None);
                     enc.clear_buffer(&self.bufs["qsel"], 0, None);
-                    self.per_person_pass(&mut enc, "services_demand", keys, 0);
+                    let listing = self.opts.services_list;
+                    let nc = self.chunks.len() as u32;
+                    if listing {
+                        // demand lists the persons with a request (counts after the chunks')
+                        enc.clear_buffer(&self.bufs["svc_count"], 0, None);
+                        self.per_person_pass(&mut enc, "services_demand_listing", keys, 0);
+                        for k in 0..nc {
+                            let d = Dispatch { n: 1, chunk: nc + k, ..self.base_dispatch(keys) };
+                            self.dispatch(&mut enc, "services_list_args", d, Windows::default(), 1);
+                        }
+                    } else {
+                        self.per_person_pass(&mut enc, "services_demand", keys, 0);
+                    }
                     for pass in 0..=4u32 {
                         if pass == 1 {
                             // the first radix pass also lists who takes part; 2-4 read the list
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
-                            enc.clear_buffer(&self.bufs["svc_count"], 0, None);
-                            self.per_person_pass(&mut enc, "services_hist", keys, pass);
+                            enc.clear_buffer(&self.bufs["svc_count"], 0, Some(4 * nc as u64));
+                            if listing {
+                                self.per_chunk(&mut enc, "services_hist_requests", keys, pass, Over::RequestList);
+                            } else {
+                                self.per_person_pass(&mut enc, "services_hist", keys, pass);
+                            }
                         } else if pass > 1 {
                             if pass == 2 {
                                 // each chunk's list length as a plain word, and the workgroup
                                 // counts of the list passes (launching a workgroup for every
                                 // person of the chunk: the three took 2.9 ms a month on the
                                 // H200 at national scale, 1.65 ms dispatched from the length)
-                                for k in 0..self.chunks.len() as u32 {
+                                for k in 0..nc {
                                     let d = Dispatch { n: 1, chunk: k, ..self.base_dispatch(keys) };
                                     self.dispatch(&mut enc, "services_list_args", d, Windows::default(), 1);
                                 }
@@ -809,7 +846,8 @@ impl GpuEngine {
                         let d = Dispatch { n: N_QUEUES as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_select", d, Windows::default(), d.n);
                     }
-                    self.per_chunk(&mut enc, "services_apply", keys, 0, Over::PersonBlocks);
+                    let apply = if listing { "services_apply_requests" } else { "services_apply" };
+                    self.per_chunk(&mut enc, apply, keys, 0, Over::PersonBlocks);
                 }
                 Stage::Accounting => {
                     gpu_acc = true;

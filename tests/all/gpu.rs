@@ -293,6 +293,44 @@ fn fused_person_passes_match_the_cpu() {
     assert!(!has(&p, "person_month") && has(&p, "labour") && has(&p, "person_policy") && has(&p, "accounting"), "{p:?}");
 }
 
+/// The services' request list (`--gpu-services-list`) gives what the passes over every person
+/// give: whole months from a year of history, in small chunks, on a population whose queues
+/// bind (the radix passes' cut lists are long), with workgroups sharing the list in blocks of
+/// many rounds and on 2D grids (device-written dispatch arguments), with the fused person
+/// pass; and the listing passes are the ones that run.
+#[test]
+fn services_request_list_matches_the_cpu() {
+    use policy_twin::gpu::engine::FusePersons;
+    let on = GpuOptions { services_list: true, ..Default::default() };
+    parity("request list", 4, 12, on.clone());
+    let chunks = parity("request list, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..on.clone() });
+    assert!(chunks >= 10 || test_gpu().is_none(), "{chunks} chunks");
+    parity("request list, fused persons, workgroup 256", 3, 0, GpuOptions { fuse_persons: FusePersons::All, workgroup_size: 256, ..on.clone() });
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::synth_into(dir.path(), 40_000, 22, 1);
+    let pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
+    let mut accs: Vec<Acc> = Vec::new();
+    if parity_on(&pop, "request list, unweighted 40,000 persons", 6, 0, on.clone(), &mut |a| accs.push(a.clone())) > 0 {
+        use policy_twin::codes::{S_CARE, S_GP};
+        use policy_twin::measures::{service_measure, SM_UNMET, SM_WAITING};
+        let total = |m: usize| accs.iter().map(|a| a.total_at(m)).sum::<u64>();
+        assert!(total(service_measure(S_GP, SM_UNMET)) > 0 && total(service_measure(S_CARE, SM_WAITING)) > 0, "the queues never bind");
+    }
+    parity_on(&pop, "request list, blocks of many rounds, 2D grids", 2, 0, GpuOptions { sum_workgroups: 5, max_groups_x: Some(3), ..on.clone() }, &mut |_| {});
+    parity_on(&pop, "request list, two chunks", 2, 0, GpuOptions { chunk_persons: Some(20_000), ..on.clone() }, &mut |_| {});
+    let Some(gpu) = test_gpu() else { return };
+    if !gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+        return;
+    }
+    let s = crate::util::baseline();
+    let mut g = GpuEngine::from_engine(Engine::new(small_pop().clone(), &s, s.seed, 1).unwrap(), gpu, GpuOptions { profile: true, ..on }).unwrap();
+    g.step().unwrap();
+    let p: Vec<String> = g.pass_seconds().unwrap().0.into_iter().map(|p| p.0).collect();
+    let has = |ep: &str| p.iter().any(|e| e == ep);
+    assert!(has("services_demand_listing") && has("services_hist_requests") && has("services_apply_requests") && has("services_hist_list"), "{p:?}");
+    assert!(!has("services_demand") && !has("services_hist") && !has("services_apply"), "{p:?}");
+}
+
 /// A population of several blocks for every block-wise pass (births 4,096 persons a
 /// workgroup; accounting and the services' apply `sum_block`: 256 here, one round of 256
 /// invocations): 40,000 persons, whole and in two chunks; then with 8 workgroups aimed at
