@@ -131,5 +131,7 @@ done
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"
+log "the default and the variants side by side"
+step 30 python3 scripts/device_summary.py "$OUT"
 log "done: $FAILED step(s) failed"
 [ "$FAILED" = 0 ]

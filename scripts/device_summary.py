@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Side-by-side table of a device_bench.sh run: the national decade and the profiled year of
+the default GPU path and of each variant, from the JSON files `twin bench` wrote.
+
+    python3 scripts/device_summary.py OUT_DIR
+
+Prints, per variant: the decade's month-loop seconds and its ratio to the default's (the
+default ran first, the variants right after it), the profiled device time a month, and the
+device time of each pass that changes between variants."""
+import json
+import sys
+from pathlib import Path
+
+
+def load(p):
+    try:
+        return json.loads(Path(p).read_text())["runs"][0]
+    except (OSError, ValueError, KeyError, IndexError) as e:
+        print(f"  ({p}: {e})")
+        return None
+
+
+def main(out):
+    out = Path(out)
+    decade = {"default": out / "bench_uk_gpu.json"}
+    prof = {"default": out / "bench_uk_both.json"}
+    for p in sorted(out.glob("bench_uk_gpu_*.json")):
+        decade[p.stem.removeprefix("bench_uk_gpu_")] = p
+    for p in sorted(out.glob("bench_uk_profile_*.json")):
+        prof[p.stem.removeprefix("bench_uk_profile_")] = p
+    base = None
+    print(f"{'variant':<12} {'decade s':>9} {'ratio':>6} {'device ms/month':>16}  passes (ms a month)")
+    for name in decade:
+        r = load(decade[name])
+        secs = r["seconds"] if r else None
+        if name == "default":
+            base = secs
+        ratio = f"{base / secs:6.3f}" if secs and base else "     -"
+        pr = None
+        if name in prof:
+            pr = load(prof[name])
+            if pr and pr.get("backend") != "gpu":
+                pr = None
+        dev, passes = "-", ""
+        if pr is None and name in prof:
+            # the default's profile is the --backend both run: its GPU row
+            try:
+                pr = [x for x in json.loads(Path(prof[name]).read_text())["runs"] if x["backend"] == "gpu"][0]
+            except (OSError, ValueError, KeyError, IndexError):
+                pr = None
+        if pr and pr.get("gpu_profile"):
+            g = pr["gpu_profile"]
+            months = pr["months"]
+            dev = f"{1000 * g['device_seconds'] / months:16.2f}"
+            top = sorted(g["passes"].items(), key=lambda kv: -kv[1]["seconds"])
+            passes = ", ".join(f"{k} {1000 * v['seconds'] / months:.2f}" for k, v in top[:8])
+        print(f"{name:<12} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16}  {passes}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/device-out")
