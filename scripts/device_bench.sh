@@ -16,7 +16,7 @@
 # the sweep (for a last check when little device time is left).
 #
 # VARIANTS lists the variants of the GPU path to compare with the default, as name=flags
-# (flags joined by +; default: the person passes fused two ways, the services' request list,
+# (names of letters, digits and _, since they name the output files; flags joined by +; default: the person passes fused two ways, the services' request list,
 # and both): each is checked for parity at 1M persons, then timed over the national decade
 # right after the default (the ratios measured side by side), and profiled over 12 months.
 #
@@ -28,7 +28,7 @@ NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
-VARIANTS="${VARIANTS:-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all+list=--gpu-fuse-persons+all+--gpu-services-list}"
+VARIANTS="${VARIANTS:-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
 # variant NAME=FLAGS -> the flags, space-separated
 flags() { echo "${1#*=}" | tr '+' ' '; }
 WORK="${WORK:-/tmp/twin-device}"

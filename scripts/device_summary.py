@@ -5,8 +5,9 @@ the default GPU path and of each variant, from the JSON files `twin bench` wrote
     python3 scripts/device_summary.py OUT_DIR
 
 Prints, per variant: the decade's month-loop seconds and its ratio to the default's (the
-default ran first, the variants right after it), the profiled device time a month, and the
-device time of each pass that changes between variants."""
+default ran first, the variants right after it), the profiled device time a month (the
+default's from the `--backend both` run's GPU row, the variants' from `--backend gpu`
+runs), and the eight largest passes' device time a month."""
 import json
 import sys
 from pathlib import Path

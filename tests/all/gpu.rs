@@ -26,6 +26,24 @@ fn every_shader_parses_and_validates() {
     }
 }
 
+/// No two of a shader's resources share a binding (naga checks only what one entry point
+/// uses, so a clash would surface only when an entry point first uses both).
+#[test]
+fn every_binding_is_declared_once() {
+    for (stage, _) in gpu::wgsl::STAGES {
+        let m = parse(stage, 64);
+        let mut seen = std::collections::HashMap::new();
+        for (_, var) in m.global_variables.iter() {
+            if let Some(b) = &var.binding {
+                let name = var.name.clone().unwrap_or_default();
+                if let Some(other) = seen.insert((b.group, b.binding), name.clone()) {
+                    panic!("shaders/{stage}.wgsl: `{name}` and `{other}` both at group {} binding {}", b.group, b.binding);
+                }
+            }
+        }
+    }
+}
+
 /// Structs shared with WGSL have the same size on both sides (naga's layout).
 #[test]
 fn shared_struct_sizes_match_naga() {
