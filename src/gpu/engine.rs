@@ -131,7 +131,7 @@ pub struct GpuOptions {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FusePersons {
-    /// Four passes, one per stage (the default: the code timed on an H200).
+    /// Four passes, one per stage (the default: the passes timed on an H200).
     #[default]
     None,
     /// The three stages as one pass of an invocation a person (`person_stages_pass`), the
