@@ -499,14 +499,22 @@ fn gpu_and_cpu_runs_write_identical_files() {
     let d = tempfile::tempdir().unwrap();
     let pop = d.path().join("pop");
     crate::util::synth_into(&pop, 6_000, 5, 3);
-    for (backend, out) in [("gpu", "g"), ("cpu", "c")] {
-        let (code, _, stderr) = crate::util::run_twin(&["run", "-q", "--backend", backend, "--years", "2", "--snapshot-every", "12", "--population", pop.to_str().unwrap(), "--out", out], d.path());
+    // the GPU's variants too, through the command line
+    let variants: [(&str, &str, &[&str]); 3] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &["--gpu-fuse-persons", "all", "--gpu-services-list"])];
+    for (backend, out, extra) in variants {
+        let mut args = vec!["run", "-q", "--backend", backend, "--years", "2", "--snapshot-every", "12", "--population", pop.to_str().unwrap(), "--out", out];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = crate::util::run_twin(&args, d.path());
         assert_eq!(code, 0, "{stderr}");
     }
     for f in ["aggregates.parquet", "snapshots.parquet"] {
-        let (g, c) = (std::fs::read(d.path().join("g").join(f)).unwrap(), std::fs::read(d.path().join("c").join(f)).unwrap());
-        assert!(g == c, "{f} differs between --backend gpu and --backend cpu");
+        let c = std::fs::read(d.path().join("c").join(f)).unwrap();
+        for out in ["g", "v"] {
+            assert!(std::fs::read(d.path().join(out).join(f)).unwrap() == c, "{f} differs between the GPU run `{out}` and --backend cpu");
+        }
     }
     let manifest = std::fs::read_to_string(d.path().join("g/manifest.json")).unwrap();
     assert!(manifest.contains("\"backend\": \"gpu\""), "{manifest}");
+    let manifest = std::fs::read_to_string(d.path().join("v/manifest.json")).unwrap();
+    assert!(manifest.contains("\"gpu_fuse_persons\": \"all\"") && manifest.contains("\"gpu_services_list\": true"), "{manifest}");
 }
