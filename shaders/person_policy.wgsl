@@ -77,7 +77,11 @@ fn person_policy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     let j = linear(gid, nwg);
     if (j >= d.n) { return; }
     let i = d.p_skip + j;
-    let o = person_policy_person(id_lo[i], id_hi[i], age_months[i], status[i], earnings[i], wealth[i]);
+    store_person_policy(i, person_policy_person(id_lo[i], id_hi[i], age_months[i], status[i], earnings[i], wealth[i]));
+}
+
+// What the stage writes for person i: the status (care funding) and the five results.
+fn store_person_policy(i: u32, o: PersonPolicy) {
     status[i] = o.status;
     income_tax[i] = o.tax;
     ni[i] = o.ni;
@@ -101,13 +105,8 @@ fn person_stages(i: u32) -> PersonMonth {
     let age = age_months[i];
     let lab = labour_person(lo, hi, age, status[i], earnings[i]);
     let o = person_policy_person(lo, hi, age, health_person(lo, hi, age, lab.status, info), lab.earnings, wealth[i]);
-    status[i] = o.status;
     earnings[i] = lab.earnings;
-    income_tax[i] = o.tax;
-    ni[i] = o.ni;
-    state_pension[i] = o.sp;
-    disability[i] = o.dis;
-    care_tariff[i] = o.care;
+    store_person_policy(i, o);
     return PersonMonth(age, lab.earnings, info, h, o);
 }
 
