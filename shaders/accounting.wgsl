@@ -181,17 +181,14 @@ fn accounting_household(h: u32, copy: u32) {
     }
 }
 
-// One workgroup per block of d.block persons, read in rounds of ACC_WG consecutive persons.
+// One workgroup per block of d.block persons (common.wgsl block_range).
 @compute @workgroup_size(ACC_WG)
 fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let b = wid.x + wid.y * nwg.x;
-    if (b >= (d.n + d.block - 1u) / d.block) { return; }
+    let r = block_range(wid, nwg, d.block, d.n);
+    if (r.x >= r.y) { return; }
     let copy = acc_copy(wid, nwg);
-    for (var r = 0u; r < d.block; r += ACC_WG) {
-        let j = b * d.block + r + lid.x;
-        if (r + lid.x < d.block && j < d.n) {
-            accounting_person(d.p_skip + j, copy);
-        }
+    for (var j = r.x + lid.x; j < r.y; j += ACC_WG) {
+        accounting_person(d.p_skip + j, copy);
     }
     flush_person_measures(lid, copy);
 }
@@ -199,14 +196,11 @@ fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgro
 // The fused pass, in the same blocks.
 @compute @workgroup_size(ACC_WG)
 fn person_month(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let b = wid.x + wid.y * nwg.x;
-    if (b >= (d.n + d.block - 1u) / d.block) { return; }
+    let r = block_range(wid, nwg, d.block, d.n);
+    if (r.x >= r.y) { return; }
     let copy = acc_copy(wid, nwg);
-    for (var r = 0u; r < d.block; r += ACC_WG) {
-        let j = b * d.block + r + lid.x;
-        if (r + lid.x < d.block && j < d.n) {
-            person_month_person(d.p_skip + j, copy);
-        }
+    for (var j = r.x + lid.x; j < r.y; j += ACC_WG) {
+        person_month_person(d.p_skip + j, copy);
     }
     flush_person_measures(lid, copy);
 }
@@ -223,14 +217,11 @@ fn flush_person_measures(lid: vec3<u32>, copy: u32) {
 // One workgroup per block of d.block households (d.n households from the window's h_skip).
 @compute @workgroup_size(ACC_WG)
 fn accounting_households(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let b = wid.x + wid.y * nwg.x;
-    if (b >= (d.n + d.block - 1u) / d.block) { return; }
+    let r = block_range(wid, nwg, d.block, d.n);
+    if (r.x >= r.y) { return; }
     let copy = acc_copy(wid, nwg);
-    for (var r = 0u; r < d.block; r += ACC_WG) {
-        let j = b * d.block + r + lid.x;
-        if (r + lid.x < d.block && j < d.n) {
-            accounting_household(d.h_skip + j, copy);
-        }
+    for (var j = r.x + lid.x; j < r.y; j += ACC_WG) {
+        accounting_household(d.h_skip + j, copy);
     }
     workgroupBarrier();
     for (var e = lid.x; e < N_HLOCAL * N_CELLS; e += ACC_WG) {

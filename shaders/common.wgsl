@@ -231,6 +231,15 @@ fn t_spa(birth_month: u32) -> u32 {
     return tables[T_SPA + i];
 }
 
+// The block-wise passes (accounting, accounting_households, services_apply; engine.rs
+// sum_block): workgroup b takes elements [b * block, (b + 1) * block) of n, read in rounds of
+// its workgroup's size, consecutive invocations on consecutive elements. The range, empty
+// for a workgroup past the last block (uniform across the workgroup when n and block are).
+fn block_range(wid: vec3<u32>, nwg: vec3<u32>, block: u32, n: u32) -> vec2<u32> {
+    let first = min((wid.x + wid.y * nwg.x) * block, n);
+    return vec2<u32>(first, min(first + block, n));
+}
+
 // ---- measures.rs Acc: exact u64 sums as (lo, hi) u32 pairs, in ACC_COPIES replicas to
 // spread atomic contention (summed by accounting.wgsl's reduce pass) ----
 fn acc_copy(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {

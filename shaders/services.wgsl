@@ -4,8 +4,13 @@
 //   services_demand : per person, this month's priorities, then histogram pass 0
 //   services_reduce : per (queue, bin), sum the histogram replicas
 //   services_select : per queue, narrow the cut after a pass (d.hpass)
-//   services_hist   : per person, histogram pass d.hpass (1..4) of the key bytes
+//   services_hist   : per person, histogram pass 1 of the key bytes, listing who takes part
+//   services_list_args : per list, its length and the workgroup counts of the passes over it
+//   services_hist_list : per listed person, histogram passes 2..4 (d.hpass)
 //   services_apply  : per person, who is served, new waits, household moves, measures
+// With GpuOptions::services_list, services_demand_listing, services_hist_requests and
+// services_apply_requests replace services_demand, services_hist and services_apply: the
+// same work, pass 1 and apply over the persons the demand pass lists as having a request.
 
 // ---- 64-bit helpers on (lo, hi) ----
 fn add64(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
@@ -402,14 +407,11 @@ fn svc_add(copy: u32, c: u32, svc: u32, k: u32, w: u32, v: u32) {
 
 @compute @workgroup_size(APPLY_WG)
 fn services_apply(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let b = wid.x + wid.y * nwg.x;
-    if (b >= (d.n + d.block - 1u) / d.block) { return; }
+    let r = block_range(wid, nwg, d.block, d.n);
+    if (r.x >= r.y) { return; }
     let copy = acc_copy(wid, nwg);
-    for (var r = 0u; r < d.block; r += APPLY_WG) {
-        let j = b * d.block + r + lid.x;
-        if (r + lid.x < d.block && j < d.n) {
-            apply_person(d.p_skip + j, copy);
-        }
+    for (var j = r.x + lid.x; j < r.y; j += APPLY_WG) {
+        apply_person(d.p_skip + j, copy);
     }
     flush_gp(lid, copy);
 }
@@ -420,19 +422,16 @@ var<workgroup> apply_n: u32;
 // dispatched for the chunk's persons share the list, in blocks of a multiple of APPLY_WG.
 @compute @workgroup_size(APPLY_WG)
 fn services_apply_requests(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let b = wid.x + wid.y * nwg.x;
     if (lid.x == 0u) { apply_n = svc_len[d.chunks + d.chunk]; }
     let n = workgroupUniformLoad(&apply_n); // uniform, for the barrier after the blocks
+    // the list over the dispatched workgroups (groups * block >= n: none past them has work)
     let groups = (d.n + d.block - 1u) / d.block;
     let per = (n + groups - 1u) / groups;
-    let block = max(APPLY_WG, (per + APPLY_WG - 1u) / APPLY_WG * APPLY_WG);
-    if (b >= groups || b * block >= n) { return; }
+    let r = block_range(wid, nwg, max(APPLY_WG, (per + APPLY_WG - 1u) / APPLY_WG * APPLY_WG), n);
+    if (r.x >= r.y) { return; }
     let copy = acc_copy(wid, nwg);
-    for (var r = 0u; r < block; r += APPLY_WG) {
-        let k = b * block + r + lid.x;
-        if (r + lid.x < block && k < n) {
-            apply_person(d.p_skip + req_list[d.p_skip + k], copy);
-        }
+    for (var k = r.x + lid.x; k < r.y; k += APPLY_WG) {
+        apply_person(d.p_skip + req_list[d.p_skip + k], copy);
     }
     flush_gp(lid, copy);
 }

@@ -631,8 +631,10 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     }
     // passes 1-4 on the CPU: the requests at each undecided queue's cut priority are
     // collected once (queue, key, weighted units) while pass 1 histograms them, then passes
-    // 2-4 histogram that list; the GPU runs the same passes over every person instead. Same
-    // histograms, same cut.
+    // 2-4 histogram that list; the GPU runs pass 1 over every person (or, with
+    // GpuOptions::services_list, over the persons with a request), lists the persons that
+    // took part, and runs passes 2-4 over them, recomputing their keys. Same histograms, same
+    // cut.
     if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
         let sl = &sel;
         let pt = super::PerThread::new(new_hist);
