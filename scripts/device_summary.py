@@ -7,7 +7,10 @@ the default GPU path and of each variant, from the JSON files `twin bench` wrote
 Prints, per variant: the decade's month-loop seconds and its ratio to the default's (the
 default ran first, the variants right after it), the profiled device time a month (the
 default's from the `--backend both` run's GPU row, the variants' from `--backend gpu`
-runs), and the eight largest passes' device time a month."""
+runs), the gaps between passes within a submission and the rest of the decade's month (the
+host's recording, submitting and reading back, and each submission's start on the device: the
+decade's seconds a month less the profiled submissions' spans a month), and the eight
+largest passes' device time a month."""
 import json
 import sys
 from pathlib import Path
@@ -30,7 +33,7 @@ def main(out):
     for p in sorted(out.glob("bench_uk_profile_*.json")):
         prof[p.stem.removeprefix("bench_uk_profile_")] = p
     base = None
-    print(f"{'variant':<12} {'decade s':>9} {'ratio':>6} {'device ms/month':>16}  passes (ms a month)")
+    print(f"{'variant':<12} {'decade s':>9} {'ratio':>6} {'device ms/month':>16} {'gaps':>6} {'rest':>6}  passes (ms a month)")
     for name in decade:
         r = load(decade[name])
         secs = r["seconds"] if r else None
@@ -42,7 +45,7 @@ def main(out):
             pr = load(prof[name])
             if pr and pr.get("backend") != "gpu":
                 pr = None
-        dev, passes = "-", ""
+        dev, gaps, rest, passes = "-", "-", "-", ""
         if pr is None and name in prof:
             # the default's profile is the --backend both run: its GPU row
             try:
@@ -53,9 +56,13 @@ def main(out):
             g = pr["gpu_profile"]
             months = pr["months"]
             dev = f"{1000 * g['device_seconds'] / months:16.2f}"
+            if "span_seconds" in g:
+                gaps = f"{1000 * g['gap_seconds'] / months:6.2f}"
+                if secs and r and r.get("months"):
+                    rest = f"{1000 * (secs / r['months'] - g['span_seconds'] / months):6.2f}"
             top = sorted(g["passes"].items(), key=lambda kv: -kv[1]["seconds"])
             passes = ", ".join(f"{k} {1000 * v['seconds'] / months:.2f}" for k, v in top[:8])
-        print(f"{name:<12} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16}  {passes}")
+        print(f"{name:<12} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16} {gaps:>6} {rest:>6}  {passes}")
 
 
 if __name__ == "__main__":

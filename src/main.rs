@@ -476,7 +476,7 @@ fn bench_backends(
                 println!("  {name:<18} {s:>9.3}  {:>5.1}%", 100.0 * s / total.max(1e-12));
             }
         }
-        let gpu_profile = sim.gpu_profile().map(|(passes, untimed, bytes)| gpu_profile_report(&passes, untimed, bytes, pm, secs));
+        let gpu_profile = sim.gpu_profile().map(|p| gpu_profile_report(&p, pm, a.months, secs));
         if a.gpu_profile && choice.adapter.is_some() && gpu_profile.is_none() {
             println!("(--gpu-profile: the adapter has no timestamp queries; no device times)");
         }
@@ -496,28 +496,43 @@ fn bench_backends(
 }
 
 /// Print the device time by pass (`--gpu-profile`) and return it as JSON: per entry point its
-/// seconds and passes, the total, and the bandwidth implied by the least bytes a person-step
-/// must move (a floor on the traffic: the passes read and write more than that).
-fn gpu_profile_report(passes: &[(String, f64, u64)], untimed: u64, bytes_per_pm: f64, pm: u64, wall: f64) -> serde_json::Value {
-    let total: f64 = passes.iter().map(|p| p.1).sum();
+/// seconds and passes, the total, the submissions' spans on the device (passes and the gaps
+/// between them), and the bandwidth implied by the least bytes a person-step must move (a
+/// floor on the traffic: the passes read and write more than that).
+fn gpu_profile_report(p: &policy_twin::sim::GpuProfile, pm: u64, months: u32, wall: f64) -> serde_json::Value {
+    let total: f64 = p.passes.iter().map(|p| p.1).sum();
     println!("GPU device time by pass (timestamp queries; seconds over the run; share of device time):");
-    let mut sorted: Vec<&(String, f64, u64)> = passes.iter().collect();
+    let mut sorted: Vec<&(String, f64, u64)> = p.passes.iter().collect();
     sorted.sort_by(|x, y| y.1.total_cmp(&x.1));
     for (ep, s, n) in sorted {
         println!("  {ep:<18} {s:>9.4}  {:>5.1}%  {n:>7} passes", 100.0 * s / total.max(1e-12));
     }
-    let moved = bytes_per_pm * pm as f64;
+    let moved = p.min_bytes_per_person_step * pm as f64;
     println!(
-        "  device time {total:.4} s of {wall:.3} s wall (profiled; {untimed} passes untimed); at least {bytes_per_pm:.1} bytes a person-step: {:.1} GB/s over the device time",
+        "  device time {total:.4} s of {wall:.3} s wall (profiled; {} passes untimed); at least {:.1} bytes a person-step: {:.1} GB/s over the device time",
+        p.untimed,
+        p.min_bytes_per_person_step,
         moved / total.max(1e-12) / 1e9
+    );
+    let gaps = (p.span_seconds - total).max(0.0);
+    let ms = |s: f64| 1000.0 * s / months.max(1) as f64;
+    println!(
+        "  a month: {:.3} ms in passes, {:.3} ms between passes within a submission, {:.3} ms of wall outside the submissions' spans ({:.1} submissions a month timed; the timestamps' reads add to the wall)",
+        ms(total),
+        ms(gaps),
+        ms((wall - p.span_seconds).max(0.0)),
+        p.submissions as f64 / months.max(1) as f64
     );
     serde_json::json!({
         "device_seconds": total,
+        "span_seconds": p.span_seconds,
+        "gap_seconds": gaps,
+        "submissions": p.submissions,
         "wall_seconds_profiled": wall,
-        "untimed_passes": untimed,
-        "min_bytes_per_person_step": bytes_per_pm,
+        "untimed_passes": p.untimed,
+        "min_bytes_per_person_step": p.min_bytes_per_person_step,
         "min_bytes_gb_per_device_second": moved / total.max(1e-12) / 1e9,
-        "passes": passes.iter().map(|(ep, s, n)| (ep.clone(), serde_json::json!({ "seconds": s, "passes": n }))).collect::<serde_json::Map<_, _>>(),
+        "passes": p.passes.iter().map(|(ep, s, n)| (ep.clone(), serde_json::json!({ "seconds": s, "passes": n }))).collect::<serde_json::Map<_, _>>(),
     })
 }
 

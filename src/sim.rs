@@ -15,6 +15,22 @@ pub enum Simulation {
     Gpu(Box<GpuEngine>),
 }
 
+/// What `--gpu-profile` measured on the device (timestamp queries around every compute pass).
+#[derive(Clone, Debug)]
+pub struct GpuProfile {
+    /// Device seconds and passes by entry point, in the order first run.
+    pub passes: Vec<(String, f64, u64)>,
+    /// Passes that found the query set full (not timed).
+    pub untimed: u64,
+    /// Seconds from each submission's first timed pass to its last, summed: the passes and
+    /// the gaps between them on the device.
+    pub span_seconds: f64,
+    /// Submissions with a timed pass.
+    pub submissions: u64,
+    /// The least bytes a person-step must move ([`GpuEngine::min_bytes_per_person_step`]).
+    pub min_bytes_per_person_step: f64,
+}
+
 /// What `open` chose, for printing and the manifest.
 #[derive(Clone)]
 pub struct Choice {
@@ -101,13 +117,16 @@ impl Simulation {
         }
     }
 
-    /// The GPU path's device time by entry point (seconds, passes), the passes left untimed,
-    /// and the least bytes a person-step must move by [`GpuEngine::min_bytes_per_person_step`]'s
-    /// count; `None` on the CPU path or without `GpuOptions::profile`.
-    pub fn gpu_profile(&self) -> Option<(Vec<(String, f64, u64)>, u64, f64)> {
+    /// The GPU path's device profile; `None` on the CPU path or without `GpuOptions::profile`
+    /// (or an adapter without timestamp queries).
+    pub fn gpu_profile(&self) -> Option<GpuProfile> {
         match self {
             Simulation::Cpu(_) => None,
-            Simulation::Gpu(g) => g.pass_seconds().map(|(t, u)| (t, u, g.min_bytes_per_person_step())),
+            Simulation::Gpu(g) => {
+                let (passes, untimed) = g.pass_seconds()?;
+                let (span_seconds, submissions) = g.submission_spans()?;
+                Some(GpuProfile { passes, untimed, span_seconds, submissions, min_bytes_per_person_step: g.min_bytes_per_person_step() })
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! The GPU engine: the month step of [`crate::stages::ORDER`] as WGSL compute passes, with
 //! the per-person state resident on the device for the whole run. Each month reads back only
-//! the chunk totals of the births prefix sum (two words a chunk) and the month's aggregates;
+//! the chunk totals of the births prefix sum (two words a chunk) and the month's aggregates,
+//! each copied at the end of the submission it follows (three submissions a month);
 //! snapshots read the state back only when asked.
 //!
 //! Buffers: one per column (the same columns as `src/state.rs`), persons double-buffered for
@@ -209,6 +210,9 @@ pub struct GpuEngine {
     uniform: wgpu::Buffer,
     uniform_slots: u32,
     slots: Vec<Dispatch>,
+    /// Where the month's two read-backs (the births' chunk totals, the aggregates) are copied
+    /// at the end of the work they follow, in the same submission.
+    readback: wgpu::Buffer,
     pub tables: Tables,
     params: Vec<StepParams>,
     pub seed: u64,
@@ -238,6 +242,12 @@ struct Profiler {
     totals: Vec<(String, f64, u64)>,
     /// Passes that found the query set full (not timed).
     untimed: u64,
+    /// Seconds from the first timed pass's start to the last one's end, summed over the
+    /// submissions: the passes and the gaps between them (barriers, buffer clears, launches),
+    /// not the host's time between submissions.
+    span: f64,
+    /// Submissions with a timed pass.
+    submissions: u64,
 }
 
 /// Passes timed per submission (two queries each).
@@ -255,7 +265,7 @@ impl Profiler {
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        Some(Profiler { qs, resolve, period: gpu.queue.get_timestamp_period() as f64, pending: Vec::new(), totals: Vec::new(), untimed: 0 })
+        Some(Profiler { qs, resolve, period: gpu.queue.get_timestamp_period() as f64, pending: Vec::new(), totals: Vec::new(), untimed: 0, span: 0.0, submissions: 0 })
     }
 
     /// The query pair for the next pass, if the set has room.
@@ -269,8 +279,15 @@ impl Profiler {
     }
 
     fn add(&mut self, ticks: &[u32]) {
+        let t = |i: usize| ticks[i * 2] as u64 | (ticks[i * 2 + 1] as u64) << 32;
+        let n = self.pending.len();
+        if n > 0 {
+            let first = (0..n).map(|k| t(2 * k)).min().unwrap_or(0);
+            let last = (0..n).map(|k| t(2 * k + 1)).max().unwrap_or(0);
+            self.span += last.saturating_sub(first) as f64 * self.period * 1e-9;
+            self.submissions += 1;
+        }
         for (k, ep) in self.pending.drain(..).enumerate() {
-            let t = |i: usize| ticks[i * 2] as u64 | (ticks[i * 2 + 1] as u64) << 32;
             let secs = t(2 * k + 1).saturating_sub(t(2 * k)) as f64 * self.period * 1e-9;
             match self.totals.iter_mut().find(|e| e.0 == ep) {
                 Some(e) => {
@@ -324,7 +341,7 @@ fn reflect(src: &str) -> Result<Vec<(String, Vec<(u32, String)>)>> {
 /// `households` with `headroom` (room for births) — per person 8 state columns, their copies
 /// the births stage writes, 5 outputs and the services' list (88 bytes); per household 14 columns (56 bytes); the
 /// accumulators and histograms (32 copies each), the births blocks, a read-back buffer of
-/// one person column, and 1 MiB for the rate tables, parameters and dispatch slots.
+/// one person column, and 1 MiB for the rate tables, parameters, dispatch slots and the aggregates' read-back.
 pub fn device_bytes(persons: u64, households: u64, headroom: f64) -> u64 {
     let cap = ((persons as f64 * (1.0 + headroom)).ceil() as u64).max(persons + 64);
     let person_words = (PERSON_STATE.len() * 2 + PERSON_OUT.len() + PERSON_SCRATCH.len()) as u64;
@@ -383,6 +400,7 @@ impl GpuEngine {
         }
         let mut e = GpuEngine {
             uniform: gpu.device.create_buffer(&wgpu::BufferDescriptor { label: Some("dispatch"), size: SLOT, usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST, mapped_at_creation: false }),
+            readback: gpu.staging(4),
             gpu,
             opts,
             entries,
@@ -415,7 +433,7 @@ impl GpuEngine {
     /// Bytes of every buffer the engine holds on the device now (checked against
     /// [`device_bytes`] in the tests).
     pub fn allocated_bytes(&self) -> u64 {
-        self.bufs.values().map(|b| b.size()).sum::<u64>() + self.uniform.size()
+        self.bufs.values().map(|b| b.size()).sum::<u64>() + self.uniform.size() + self.readback.size()
     }
 
     fn target_chunk(&self) -> u32 {
@@ -572,6 +590,10 @@ impl GpuEngine {
             self.gpu.check("allocating `svc_args`")?;
             self.bufs.insert("svc_args".into(), b);
         }
+        let readback = (2 * self.chunks.len()).max(N_CELLS * N_MEASURES * 2) as u64 * 4;
+        if self.readback.size() < readback {
+            self.readback = self.gpu.staging(readback);
+        }
         let slots = 24 * self.chunks.len() as u32 + 32;
         if slots > self.uniform_slots {
             self.uniform = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
@@ -676,10 +698,25 @@ impl GpuEngine {
         Ok(())
     }
 
+    /// Submit `enc` with a copy of `name`'s first `words` at its end, and read them back.
+    fn submit_read(&mut self, mut enc: wgpu::CommandEncoder, doing: &str, name: &str, words: usize) -> Result<Vec<u32>> {
+        enc.copy_buffer_to_buffer(&self.bufs[name], 0, &self.readback, 0, words as u64 * 4);
+        self.submit(enc, doing)?;
+        self.gpu.map_read(&self.readback, words)
+    }
+
     /// Device seconds and pass counts by entry point so far, with the passes left untimed
     /// (`None` unless profiling was asked for and the adapter has timestamp queries).
     pub fn pass_seconds(&self) -> Option<(Vec<(String, f64, u64)>, u64)> {
         self.prof.as_ref().map(|p| (p.totals.clone(), p.untimed))
+    }
+
+    /// Device seconds from each submission's first timed pass to its last, summed, and the
+    /// submissions timed: the passes' time plus the gaps between passes on the device. What
+    /// the wall time has beyond it is the host's (recording, submitting, reading back) and the
+    /// device's start of each submission. `None` as for [`GpuEngine::pass_seconds`].
+    pub fn submission_spans(&self) -> Option<(f64, u64)> {
+        self.prof.as_ref().map(|p| (p.span, p.submissions))
     }
 
     /// Bytes per person-step the month step must move at the least, by this count: each
@@ -760,6 +797,7 @@ impl GpuEngine {
         if let Some(prof) = &mut self.prof {
             prof.pending.clear(); // passes of an encoder an error dropped never ran
         }
+        self.ensure_chunk_buffers()?;
         self.gpu.queue.write_buffer(&self.bufs["params"], 0, bytemuck::bytes_of(&p));
         let keys = StepKeys::new(self.seed, self.step);
         let mut acc = Acc::default();
@@ -781,8 +819,7 @@ impl GpuEngine {
                     self.per_person(&mut enc, "demography", keys);
                 }
                 Stage::Births => {
-                    self.submit(enc, &format!("month {}: demography", self.month()))?;
-                    self.births(keys)?;
+                    self.births(keys, enc)?;
                     enc = self.encoder();
                 }
                 Stage::Labour if fusion == FusePersons::All => {
@@ -862,11 +899,12 @@ impl GpuEngine {
             let d = Dispatch { n: (N_CELLS * N_MEASURES) as u32, ..self.base_dispatch(keys) };
             self.dispatch(&mut enc, "acc_reduce", d, Windows::default(), d.n);
         }
-        self.submit(enc, &format!("month {}", self.month()))?;
         if gpu_acc {
-            let words = self.gpu.read(&self.bufs["acc"], 0, N_CELLS * N_MEASURES * 2)?;
+            let words = self.submit_read(enc, &format!("month {}", self.month()), "acc", N_CELLS * N_MEASURES * 2)?;
             let gpu = Acc(words.chunks(2).map(|w| w[0] as u64 | (w[1] as u64) << 32).collect());
             acc = acc.merge(&gpu);
+        } else {
+            self.submit(enc, &format!("month {}", self.month()))?;
         }
         self.step += 1;
         Ok(acc)
@@ -883,9 +921,9 @@ impl GpuEngine {
         }
     }
 
-    /// The births stage: count, scan (one readback of chunk totals), scatter, re-index.
-    fn births(&mut self, keys: StepKeys) -> Result<()> {
-        self.ensure_chunk_buffers()?;
+    /// The births stage: count, scan (one readback of chunk totals), scatter, re-index. `enc`
+    /// holds the month's work so far (demography), submitted with the count.
+    fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder) -> Result<()> {
         // block windows: each chunk's blocks start on an aligned word
         let mut blk = Vec::with_capacity(self.chunks.len());
         let mut at = 0u32;
@@ -894,7 +932,6 @@ impl GpuEngine {
             blk.push((at, words.max(1)));
             at += words.next_multiple_of(self.align);
         }
-        let mut enc = self.encoder();
         for (k, c) in self.chunks.clone().into_iter().enumerate() {
             let mut d = self.base_dispatch(keys);
             let mut w = self.chunk_windows(&c, &mut d);
@@ -904,8 +941,7 @@ impl GpuEngine {
             self.dispatch(&mut enc, "births_count", d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
             self.dispatch(&mut enc, "births_scan", d, w, 1);
         }
-        self.submit(enc, &format!("month {}: births count", self.month()))?;
-        let totals = self.gpu.read(&self.bufs["totals"], 0, 2 * self.chunks.len())?;
+        let totals = self.submit_read(enc, &format!("month {}: births count", self.month()), "totals", 2 * self.chunks.len())?;
         let out_total: u64 = totals.chunks(2).map(|t| t[0] as u64).sum();
         let born: u64 = totals.chunks(2).map(|t| t[1] as u64).sum();
         if out_total == self.n_p as u64 && born == 0 {
@@ -937,7 +973,6 @@ impl GpuEngine {
             q += n_out;
             self.born += n_babies as u64;
         }
-        self.submit(enc, &format!("month {}: births scatter", self.month()))?;
         self.n_p = q;
         for name in PERSON_STATE {
             let a = self.bufs.remove(name).expect("column");
@@ -948,21 +983,30 @@ impl GpuEngine {
         self.chunks = next_chunks;
         if self.chunks.iter().any(|c| c.p1 - c.p0 > self.max_window) {
             // a chunk outgrew one binding: re-plan from the member counts
+            self.submit(enc, &format!("month {}: births scatter", self.month()))?;
             self.reindex(keys)?;
             let lens = self.gpu.read(&self.bufs["hh_len"], 0, self.n_h as usize)?;
             self.chunks = Self::plan(&lens, self.target_chunk());
             self.ensure_chunk_buffers()?;
+            return self.reindex(keys);
         }
-        self.reindex(keys)
+        // the index from the scattered persons, in the scatter's submission (the bind groups
+        // recorded after the swap name the new columns)
+        self.record_reindex(&mut enc, keys);
+        self.submit(enc, &format!("month {}: births scatter and household index", self.month()))
     }
 
     /// Households::index_members on the device.
     fn reindex(&mut self, keys: StepKeys) -> Result<()> {
         let mut enc = self.encoder();
+        self.record_reindex(&mut enc, keys);
+        self.submit(enc, &format!("month {}: household index", self.month()))
+    }
+
+    fn record_reindex(&mut self, enc: &mut wgpu::CommandEncoder, keys: StepKeys) {
         enc.clear_buffer(&self.bufs["hh_start"], 0, None);
         enc.clear_buffer(&self.bufs["hh_len"], 0, None);
-        self.per_person(&mut enc, "index_members", keys);
-        self.submit(enc, &format!("month {}: household index", self.month()))
+        self.per_person(enc, "index_members", keys);
     }
 
     fn max_capacity(&self) -> u64 {

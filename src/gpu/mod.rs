@@ -274,17 +274,30 @@ impl Gpu {
         if words == 0 {
             return Ok(Vec::new());
         }
-        let bytes = words as u64 * 4;
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let staging = self.staging(words as u64 * 4);
+        let mut enc = self.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(buf, offset_words * 4, &staging, 0, words as u64 * 4);
+        self.queue.submit([enc.finish()]);
+        self.map_read(&staging, words)
+    }
+
+    /// A buffer to read back through: `bytes` long, mappable, a copy's destination.
+    pub fn staging(&self, bytes: u64) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
-            size: bytes,
+            size: bytes.max(4),
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
-        });
-        let mut enc = self.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(buf, offset_words * 4, &staging, 0, bytes);
-        self.queue.submit([enc.finish()]);
-        let slice = staging.slice(..);
+        })
+    }
+
+    /// The first `words` of a staging buffer once the work submitted so far is done (a copy
+    /// into it must have been submitted); it is unmapped again, ready for the next copy.
+    pub fn map_read(&self, staging: &wgpu::Buffer, words: usize) -> Result<Vec<u32>> {
+        if words == 0 {
+            return Ok(Vec::new());
+        }
+        let slice = staging.slice(..words as u64 * 4);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
