@@ -202,8 +202,6 @@ struct Dispatch {
 @group(0) @binding(51) var<storage, read_write> svc_count: array<atomic<u32>>;
 @group(0) @binding(52) var<storage, read_write> svc_len: array<u32>;
 @group(0) @binding(53) var<storage, read_write> svc_args: array<u32>;
-// services: the histogram summed over its replicas, [queue][bin] as u64 (lo, hi)
-@group(0) @binding(54) var<storage, read_write> qred: array<u32>;
 // services: the persons (chunk-relative) with a request this month, listed by the demand pass
 // with GpuOptions::services_list (counts and lengths after the cut lists', at chunks + chunk)
 @group(0) @binding(55) var<storage, read_write> req_list: array<u32>;

@@ -2,8 +2,8 @@
 // radix select over weighted histograms. Twin of src/cpu/services.rs (read its header for the
 // rules). Entry points, per month:
 //   services_demand : per person, this month's priorities, then histogram pass 0
-//   services_reduce : per (queue, bin), sum the histogram replicas
-//   services_select : per queue, narrow the cut after a pass (d.hpass)
+//   services_cut    : per queue, sum its histogram's replicas and narrow the cut after a
+//                     pass (d.hpass)
 //   services_hist   : per person, histogram pass 1 of the key bytes, listing who takes part
 //   services_list_args : per list, its length and the workgroup counts of the passes over it
 //   services_hist_list : per listed person, histogram passes 2..4 (d.hpass)
@@ -323,32 +323,33 @@ fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
     _ = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
 }
 
-// one invocation per (queue, bin): sum the histogram replicas into `qred`
-@compute @workgroup_size(WG)
-fn services_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let k = linear(gid, nwg);
-    if (k >= N_QUEUES * BINS) { return; }
+// One workgroup per queue, an invocation per bin: the queue's histogram summed over its
+// replicas into workgroup memory, then one invocation narrows the cut (services.rs select)
+// after a pass (d.hpass). (Until the thirteenth session this was two passes, a reduce into a
+// storage buffer and a select over it: ten passes a month, now five.)
+var<workgroup> red: array<vec2<u32>, BINS>;
+
+@compute @workgroup_size(BINS)
+fn services_cut(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let q = wid.x + wid.y * nwg.x;
+    if (q >= N_QUEUES) { return; } // uniform across the workgroup
     var v = vec2<u32>(0u, 0u);
     for (var r = 0u; r < ACC_COPIES; r++) {
-        let x = (r * N_QUEUES * BINS + k) * 2u;
+        let x = ((r * N_QUEUES + q) * BINS + lid.x) * 2u;
         v = add64(v, vec2<u32>(atomicLoad(&qhist[x]), atomicLoad(&qhist[x + 1u])));
     }
-    // as plain words for the select pass, which reads them in order (with atomic loads the
-    // five select passes took 0.67 ms a month on the H200 at national scale; 0.41 with these)
-    qred[2u * k] = v.x;
-    qred[2u * k + 1u] = v.y;
+    red[lid.x] = v;
+    workgroupBarrier();
+    if (lid.x == 0u) {
+        narrow_cut(q);
+    }
 }
 
-// one invocation per queue: narrow the cut (services.rs select), from the reduced histogram
-@compute @workgroup_size(WG)
-fn services_select(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let q = linear(gid, nwg);
-    if (q >= N_QUEUES) { return; }
+fn narrow_cut(q: u32) {
     let hp = d.hpass;
     var total = vec2<u32>(0u, 0u);
     for (var b = 0u; b < BINS; b++) {
-        let x = (q * BINS + b) * 2u;
-        total = add64(total, vec2<u32>(qred[x], qred[x + 1u]));
+        total = add64(total, red[b]);
     }
     let base = q * SEL_WORDS;
     var limit: vec2<u32>;
@@ -367,8 +368,7 @@ fn services_select(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     var cum = vec2<u32>(0u, 0u);
     for (var k = 0u; k < BINS; k++) {
         let b = BINS - 1u - k;
-        let x = (q * BINS + b) * 2u;
-        let next = add64(cum, vec2<u32>(qred[x], qred[x + 1u]));
+        let next = add64(cum, red[b]);
         if (gt64(next, limit)) {
             let rem = sub64(limit, cum);
             if (hp == 0u) {

@@ -535,7 +535,7 @@ impl GpuEngine {
         }
         // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
         // accumulator keeps the month's GPU sums, the parameters stay written
-        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qred", "qsel", "svc_count", "svc_len", "svc_args"] {
+        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count", "svc_len", "svc_args"] {
             if let Some(b) = self.bufs.remove(name) {
                 bufs.insert(name.to_string(), b);
             }
@@ -547,7 +547,6 @@ impl GpuEngine {
             bufs.insert("totals".into(), self.storage("totals", 2)?);
             bufs.insert("blocks".into(), self.storage("blocks", 2)?);
             bufs.insert("qhist".into(), self.storage("qhist", wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64)?);
-            bufs.insert("qred".into(), self.storage("qred", (N_QUEUES * BINS * 2) as u64)?);
             bufs.insert("qsel".into(), self.storage("qsel", (N_QUEUES * SEL_WORDS) as u64)?);
             bufs.insert("svc_count".into(), self.storage("svc_count", 1)?);
             bufs.insert("svc_len".into(), self.storage("svc_len", 1)?);
@@ -878,10 +877,9 @@ impl GpuEngine {
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
                             self.per_chunk(&mut enc, "services_hist_list", keys, pass, Over::List);
                         }
-                        let d = Dispatch { n: (N_QUEUES * BINS) as u32, hpass: pass, ..self.base_dispatch(keys) };
-                        self.dispatch(&mut enc, "services_reduce", d, Windows::default(), d.n);
+                        // a workgroup of BINS invocations per queue, whatever the option
                         let d = Dispatch { n: N_QUEUES as u32, hpass: pass, ..self.base_dispatch(keys) };
-                        self.dispatch(&mut enc, "services_select", d, Windows::default(), d.n);
+                        self.dispatch(&mut enc, "services_cut", d, Windows::default(), N_QUEUES as u32 * self.opts.workgroup_size);
                     }
                     let apply = if listing { "services_apply_requests" } else { "services_apply" };
                     self.per_chunk(&mut enc, apply, keys, 0, Over::PersonBlocks);
