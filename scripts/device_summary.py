@@ -9,7 +9,8 @@ default ran first, the variants right after it), the profiled device time a mont
 default's from the `--backend both` run's GPU row, the variants' from `--backend gpu`
 runs), the gaps between passes within a submission and the rest of the decade's month (the
 host's recording, submitting and reading back, and each submission's start on the device: the
-decade's seconds a month less the profiled submissions' spans a month), and the eight
+decade's seconds a month less the profiled submissions' spans a month; not clamped, so a
+noisy device can print it below zero), and the eight
 largest passes' device time a month."""
 import json
 import sys

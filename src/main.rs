@@ -108,8 +108,9 @@ struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000,10000000")]
     sweep_sizes: Vec<u64>,
     /// Time each compute pass on the device (timestamp queries) and print the device time by
-    /// pass and the bandwidth it implies. Each submission then waits for its timings, so the
-    /// wall time of a profiled run is not the speed to quote.
+    /// pass, the bandwidth it implies, and a month split into passes, gaps between passes and
+    /// the rest of the wall. Each submission then waits for its timings, so the wall time of
+    /// a profiled run is not the speed to quote.
     #[arg(long)]
     gpu_profile: bool,
     /// GPU: labour, health, person policy and the persons' accounting as four passes (none),

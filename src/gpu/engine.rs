@@ -1,7 +1,8 @@
 //! The GPU engine: the month step of [`crate::stages::ORDER`] as WGSL compute passes, with
 //! the per-person state resident on the device for the whole run. Each month reads back only
 //! the chunk totals of the births prefix sum (two words a chunk) and the month's aggregates,
-//! each copied at the end of the submission it follows (three submissions a month);
+//! each copied at the end of the submission it follows (three submissions in a month with a
+//! death or a birth, when no stage runs on the CPU and the buffers do not grow);
 //! snapshots read the state back only when asked.
 //!
 //! Buffers: one per column (the same columns as `src/state.rs`), persons double-buffered for
@@ -229,8 +230,13 @@ pub struct GpuEngine {
 }
 
 /// Device time of each compute pass, from timestamps written at its start and end, summed by
-/// entry point. Passes run one after another (each depends on the last), so the sum is the
-/// device's busy time for the step, less the buffer clears between passes.
+/// entry point; and each submission's span, from its first timed pass's start to its last
+/// one's end. The month's passes nearly all depend on the one before, so the passes' sum is
+/// close to the device's busy time, and the span less the sum is the time between passes
+/// (barriers, the buffer clears between passes, each pass's start); a device may overlap
+/// passes that share no written buffer, which would make that difference smaller. The clears
+/// before a submission's first pass, and the copies and query resolves after its last, fall
+/// outside the span.
 struct Profiler {
     qs: wgpu::QuerySet,
     resolve: wgpu::Buffer,
@@ -243,8 +249,8 @@ struct Profiler {
     /// Passes that found the query set full (not timed).
     untimed: u64,
     /// Seconds from the first timed pass's start to the last one's end, summed over the
-    /// submissions: the passes and the gaps between them (barriers, buffer clears, launches),
-    /// not the host's time between submissions.
+    /// submissions: the passes and the gaps between them, not the host's time between
+    /// submissions.
     span: f64,
     /// Submissions with a timed pass.
     submissions: u64,

@@ -292,7 +292,8 @@ impl Gpu {
     }
 
     /// The first `words` of a staging buffer once the work submitted so far is done (a copy
-    /// into it must have been submitted); it is unmapped again, ready for the next copy.
+    /// into it must have been submitted); it is unmapped again, ready for the next copy, on
+    /// an error too.
     pub fn map_read(&self, staging: &wgpu::Buffer, words: usize) -> Result<Vec<u32>> {
         if words == 0 {
             return Ok(Vec::new());
@@ -302,15 +303,21 @@ impl Gpu {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.wait("reading results back")?;
-        rx.recv()
-            .map_err(|e| Error::Gpu(format!("readback: {e}")))?
-            .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-        let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("readback: {e:?}")))?;
-        let out = bytemuck::cast_slice::<u8, u32>(&view).to_vec();
-        drop(view);
+        if let Err(e) = self.wait("reading results back") {
+            staging.unmap(); // mapped, or a pending map cancelled
+            return Err(e);
+        }
+        match rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(Error::Gpu(format!("readback: {e}"))), // not mapped
+            Err(e) => {
+                staging.unmap();
+                return Err(Error::Gpu(format!("readback: {e}")));
+            }
+        }
+        let out = slice.get_mapped_range().map(|view| bytemuck::cast_slice::<u8, u32>(&view).to_vec());
         staging.unmap();
-        Ok(out)
+        out.map_err(|e| Error::Gpu(format!("readback: {e:?}")))
     }
 
     /// Workgroups to launch for `n` invocations: (x, y), x at most the adapter's limit.

@@ -433,8 +433,11 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     assert_eq!(passes.iter().find(|p| p.0 == "services_hist_list").unwrap().2, 6);
     let b = g.min_bytes_per_person_step();
     assert!(b > 84.0 && b < 84.0 + 112.0, "{b}");
-    // three submissions a month (demography with the births' count, whose totals are read
-    // back; the scatter with the household index; the rest with the aggregates' read-back),
+    // the select narrowed in one pass a histogram: five a month
+    assert_eq!(passes.iter().find(|p| p.0 == "services_cut").unwrap().2, 10);
+    // three submissions a month with deaths or births (demography with the births' count,
+    // whose totals are read back; the scatter with the household index; the rest with the
+    // aggregates' read-back),
     // each spanning its passes and the gaps between them (at least its longest pass; a
     // device may overlap passes that share no written buffer, so not always their sum)
     let (span, submissions) = g.submission_spans().unwrap();
