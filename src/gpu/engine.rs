@@ -9,7 +9,8 @@
 //! the births stage. A population larger than one storage binding is processed in chunks:
 //! ranges of whole households, bound as windows of every column (offsets aligned down to the
 //! adapter's alignment, the shader skipping the difference). A chunk's households never change,
-//! so after births its persons are exactly the output range of its own scatter. Buffers are
+//! so after births its persons are exactly the output range of its own scatter, until a chunk
+//! holds more than half a binding; then the chunks are planned again from the member counts. Buffers are
 //! bound by the WGSL variable name: naga reports which globals each entry point uses.
 
 use super::wgsl;
@@ -125,6 +126,11 @@ pub struct GpuOptions {
     /// --gpu-services-list`). The results are the same (tested); not the default: it has not
     /// been timed on a GPU yet.
     pub services_list: bool,
+    /// Plan the chunks again after a month's births when one holds more persons than this
+    /// (at most, and by default, half of what one storage binding holds: a person leaves at
+    /// most two in the births' output, so a chunk of half a binding still fits one after its
+    /// births). Tests set a small one, so that the chunks are planned again.
+    pub replan_above: Option<u32>,
 }
 
 /// How the GPU runs labour, health, person policy and the persons' accounting. The results
@@ -146,7 +152,7 @@ pub enum FusePersons {
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None, services_list: false }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None, services_list: false, replan_above: None }
     }
 }
 
@@ -227,6 +233,8 @@ pub struct GpuEngine {
     /// Household ids stay on the host (only snapshots need them).
     hh_ids: Vec<u64>,
     prof: Option<Profiler>,
+    /// Times the chunks were planned again after births.
+    replans: u32,
 }
 
 /// Device time of each compute pass, from timestamps written at its start and end, summed by
@@ -428,6 +436,7 @@ impl GpuEngine {
             max_window,
             hh_ids: Vec::new(),
             prof: None,
+            replans: 0,
         };
         if e.opts.profile {
             e.prof = Profiler::new(&e.gpu);
@@ -442,9 +451,22 @@ impl GpuEngine {
         self.bufs.values().map(|b| b.size()).sum::<u64>() + self.uniform.size() + self.readback.size()
     }
 
+    /// Persons a chunk is planned to hold: at most two fifths of one binding, so that a chunk
+    /// can grow by a quarter before it is planned again ([`GpuEngine::replan_above`]).
     fn target_chunk(&self) -> u32 {
-        let hard = self.max_window / 2;
+        let hard = self.max_window / 5 * 2;
         self.opts.chunk_persons.map_or(hard, |c| c.clamp(1, hard))
+    }
+
+    /// Chunks are planned again after births when one holds more persons than this.
+    fn replan_above(&self) -> u32 {
+        let half = self.max_window / 2;
+        self.opts.replan_above.map_or(half, |r| r.clamp(1, half))
+    }
+
+    /// Times the chunks were planned again after births.
+    pub fn replans(&self) -> u32 {
+        self.replans
     }
 
     /// Household-aligned chunks of about `target` persons.
@@ -985,8 +1007,10 @@ impl GpuEngine {
             self.bufs.insert(format!("new_{name}"), a);
         }
         self.chunks = next_chunks;
-        if self.chunks.iter().any(|c| c.p1 - c.p0 > self.max_window) {
-            // a chunk outgrew one binding: re-plan from the member counts
+        if self.chunks.iter().any(|c| c.p1 - c.p0 > self.replan_above()) {
+            // a chunk outgrew half a binding (its next births could take it past one):
+            // re-plan from the member counts
+            self.replans += 1;
             self.submit(enc, &format!("month {}: births scatter", self.month()))?;
             self.reindex(keys)?;
             let lens = self.gpu.read(&self.bufs["hh_len"], 0, self.n_h as usize)?;

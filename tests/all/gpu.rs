@@ -166,7 +166,12 @@ fn parity(label: &str, months: u32, warmup: u32, opts: GpuOptions) -> usize {
 }
 
 pub fn parity_on(pop: &policy_twin::state::Population, label: &str, months: u32, warmup: u32, opts: GpuOptions, on_cpu_month: &mut dyn FnMut(&Acc)) -> usize {
-    let Some(gpu) = test_gpu() else { return 0 };
+    parity_engine(pop, label, months, warmup, opts, on_cpu_month).map_or(0, |g| g.chunk_count())
+}
+
+/// [`parity_on`], returning the GPU engine after the months (`None` without an adapter).
+fn parity_engine(pop: &policy_twin::state::Population, label: &str, months: u32, warmup: u32, opts: GpuOptions, on_cpu_month: &mut dyn FnMut(&Acc)) -> Option<GpuEngine> {
+    let gpu = test_gpu()?;
     let s = crate::util::baseline();
     let mut cpu = Engine::new(pop.clone(), &s, s.seed, warmup + months).unwrap();
     for _ in 0..warmup {
@@ -185,7 +190,18 @@ pub fn parity_on(pop: &policy_twin::state::Population, label: &str, months: u32,
     if let Some(d) = first_difference(&cpu.view(), &g.download().unwrap()) {
         panic!("{label}: after {months} months: {d}");
     }
-    g.chunk_count()
+    Some(g)
+}
+
+/// A chunk that outgrows its bound (half a binding by default; 1,000 persons here) after
+/// births: the chunks are planned again from the member counts, and the months after give
+/// what the CPU path gives.
+#[test]
+fn chunks_planned_again_after_births_match_the_cpu() {
+    let opts = GpuOptions { chunk_persons: Some(1000), replan_above: Some(1000), ..Default::default() };
+    let Some(g) = parity_engine(small_pop(), "chunks planned again", 12, 0, opts, &mut |_| {}) else { return };
+    assert!(g.replans() > 0, "no chunk outgrew 1,000 persons in 12 months");
+    assert!(g.chunk_count() >= 5, "{} chunks", g.chunk_count());
 }
 
 /// The device memory estimate that `twin run` checks against the adapter's memory covers what
