@@ -1,12 +1,12 @@
 // births.wgsl: remove the dead, insert babies after their mothers, by a deterministic prefix
-// sum. Twin of src/cpu/births.rs (there: per rayon chunk; here: per block of BLOCK persons,
-// one workgroup a block, scanned by one workgroup per chunk). Then the household index
-// (Households::index_members).
+// sum, and the household index. Twin of src/cpu/births.rs (there: per rayon chunk; here: per
+// block of BLOCK persons, one workgroup a block, scanned by one workgroup per chunk).
 //
 // births_count  : per block, survivors + babies and babies alone
 // births_scan   : per chunk, exclusive prefix over its blocks; chunk totals to `totals`
-// births_scatter: per block, copy survivors and write babies to their final slots
-// index_members : first member and member count of each household
+// births_scatter: per block, copy survivors and write babies to their final slots; each
+//                 household's first member writes the household's index (first output slot
+//                 and output count; Households::index_members, births.rs update_index)
 //
 // A block's persons are read in rounds of WG consecutive persons, one per invocation, so that
 // neighbouring invocations touch neighbouring words (the first version gave each invocation a
@@ -134,6 +134,22 @@ fn births_scatter(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
         workgroupBarrier();
         var o = base + after - n_slots;
         base += total;
+        if (inside && (j == 0u || household[i - 1u] != household[i])) {
+            // the household's first member (chunks begin on a household's first member):
+            // the household's outputs start where this person's do, and number the slots of
+            // its members, which it walks to the last (households are a few persons). A
+            // household left without members gets start 0 and length 0, as on the CPU; one
+            // without members before has none in the input and keeps its 0 and 0.
+            let h = household[i];
+            var len = n_slots;
+            var e = j + 1u;
+            while (e < d.n && household[d.p_skip + e] == h) {
+                len += births_slots(status[d.p_skip + e]);
+                e++;
+            }
+            hh_start[h - d.h_base] = select(0u, d.out_base + o, len > 0u);
+            hh_len[h - d.h_base] = len;
+        }
         if (inside && (s & DEAD) == 0u) {
             new_id_lo[o] = id_lo[i];
             new_id_hi[o] = id_hi[i];
@@ -158,23 +174,5 @@ fn births_scatter(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgro
                 new_svc_wait[o] = 0u;
             }
         }
-    }
-}
-
-// Households::index_members: start = global index of the first member, len = members, both
-// written by the household's first member, which walks to its last (households are a few
-// persons; one pass instead of a pass for each). Chunks begin and end on household
-// boundaries, so the chunk's first and last persons are a household's first and last members.
-@compute @workgroup_size(WG)
-fn index_members(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = linear(gid, nwg);
-    if (j >= d.n) { return; }
-    let i = d.p_skip + j;
-    let h = household[i];
-    if (j == 0u || household[i - 1u] != h) {
-        var e = j + 1u;
-        while (e < d.n && household[d.p_skip + e] == h) { e++; }
-        hh_start[h - d.h_base] = d.p_base + i;
-        hh_len[h - d.h_base] = e - j;
     }
 }

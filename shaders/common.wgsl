@@ -148,6 +148,10 @@ struct Dispatch {
     keys: vec4<u32>,
     persistent: vec4<u32>,
     baby_keys: vec4<u32>, // births: keys of the month's baby-id permutation (rng.rs baby_keys)
+    out_base: u32, // births: global index of the bound output window's first person
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> d: Dispatch;

@@ -55,6 +55,9 @@ pub struct Dispatch {
     pub persistent: [u32; 4],
     /// Keys of this month's baby-id permutation (`rng::baby_keys`).
     pub baby_keys: [u32; 4],
+    /// Births: global index of the bound output window's first person.
+    pub out_base: u32,
+    pub _pad: [u32; 3],
 }
 
 const SLOT: u64 = 256;
@@ -993,6 +996,7 @@ impl GpuEngine {
             let (oa, olen, oskip) = self.window(q, q + n_out);
             w.out = (oa, olen);
             d.out_skip = oskip;
+            d.out_base = oa;
             d.baby_keys = crate::rng::baby_keys(self.params[self.step as usize].month).0;
             self.dispatch(&mut enc, "births_scatter", d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
             next_chunks.push(Chunk { h0: c.h0, h1: c.h1, p0: q, p1: q + n_out });
@@ -1007,34 +1011,17 @@ impl GpuEngine {
             self.bufs.insert(format!("new_{name}"), a);
         }
         self.chunks = next_chunks;
+        // the scatter also wrote the household index (each household's first member)
+        self.submit(enc, &format!("month {}: births scatter", self.month()))?;
         if self.chunks.iter().any(|c| c.p1 - c.p0 > self.replan_above()) {
             // a chunk outgrew half a binding (its next births could take it past one):
             // re-plan from the member counts
             self.replans += 1;
-            self.submit(enc, &format!("month {}: births scatter", self.month()))?;
-            self.reindex(keys)?;
             let lens = self.gpu.read(&self.bufs["hh_len"], 0, self.n_h as usize)?;
             self.chunks = Self::plan(&lens, self.target_chunk());
             self.ensure_chunk_buffers()?;
-            return self.reindex(keys);
         }
-        // the index from the scattered persons, in the scatter's submission (the bind groups
-        // recorded after the swap name the new columns)
-        self.record_reindex(&mut enc, keys);
-        self.submit(enc, &format!("month {}: births scatter and household index", self.month()))
-    }
-
-    /// Households::index_members on the device.
-    fn reindex(&mut self, keys: StepKeys) -> Result<()> {
-        let mut enc = self.encoder();
-        self.record_reindex(&mut enc, keys);
-        self.submit(enc, &format!("month {}: household index", self.month()))
-    }
-
-    fn record_reindex(&mut self, enc: &mut wgpu::CommandEncoder, keys: StepKeys) {
-        enc.clear_buffer(&self.bufs["hh_start"], 0, None);
-        enc.clear_buffer(&self.bufs["hh_len"], 0, None);
-        self.per_person(enc, "index_members", keys);
+        Ok(())
     }
 
     fn max_capacity(&self) -> u64 {

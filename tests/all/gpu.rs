@@ -422,7 +422,6 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
         "births_count",
         "births_scan",
         "births_scatter",
-        "index_members",
         "labour",
         "health",
         "person_policy",
@@ -452,7 +451,7 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     // the select narrowed in one pass a histogram: five a month
     assert_eq!(passes.iter().find(|p| p.0 == "services_cut").unwrap().2, 10);
     // three submissions a month with deaths or births (demography with the births' count,
-    // whose totals are read back; the scatter with the household index; the rest with the
+    // whose totals are read back; the scatter, which writes the household index; the rest with the
     // aggregates' read-back),
     // each spanning its passes and the gaps between them (at least its longest pass; a
     // device may overlap passes that share no written buffer, so not always their sum)
