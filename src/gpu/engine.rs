@@ -454,8 +454,9 @@ impl GpuEngine {
         self.bufs.values().map(|b| b.size()).sum::<u64>() + self.uniform.size() + self.readback.size()
     }
 
-    /// Persons a chunk is planned to hold: at most two fifths of one binding, so that a chunk
-    /// can grow by a quarter before it is planned again ([`GpuEngine::replan_above`]).
+    /// Persons a chunk is planned to hold: at most two fifths of one binding, so that by
+    /// default a chunk can grow by a quarter before it is planned again
+    /// ([`GpuEngine::replan_above`]).
     fn target_chunk(&self) -> u32 {
         let hard = self.max_window / 5 * 2;
         self.opts.chunk_persons.map_or(hard, |c| c.clamp(1, hard))
@@ -950,8 +951,10 @@ impl GpuEngine {
         }
     }
 
-    /// The births stage: count, scan (one readback of chunk totals), scatter, re-index. `enc`
-    /// holds the month's work so far (demography), submitted with the count.
+    /// The births stage: count, scan (one readback of chunk totals), scatter (which also
+    /// writes the household index); the chunks planned again if one outgrew its bound (a
+    /// read-back of the member counts). `enc` holds the month's work so far (demography),
+    /// submitted with the count.
     fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder) -> Result<()> {
         // block windows: each chunk's blocks start on an aligned word
         let mut blk = Vec::with_capacity(self.chunks.len());
