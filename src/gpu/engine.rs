@@ -909,7 +909,9 @@ impl GpuEngine {
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
                             self.per_chunk(&mut enc, "services_hist_list", keys, pass, Over::List);
                         }
-                        // a workgroup of BINS invocations per queue, whatever the option
+                        // a workgroup of BINS invocations per queue, whatever the option (its
+                        // bins summed in 16 segments of 16)
+                        const _: () = assert!(BINS == 16 * 16, "services_cut: BINS = SEG * SEG");
                         let d = Dispatch { n: N_QUEUES as u32, hpass: pass, ..self.base_dispatch(keys) };
                         self.dispatch(&mut enc, "services_cut", d, Windows::default(), N_QUEUES as u32 * self.opts.workgroup_size);
                     }
