@@ -6,6 +6,10 @@
 
 // ---- rng.rs ----
 fn mix32(x0: u32) -> u32 {
+    if ((ABLATE & ABL_CHEAP_HASH) != 0u) {
+        // a timing run's cheap hash (twin bench --gpu-ablate cheap-hash), not the model
+        return (x0 * 0x9e3779b9u) ^ (x0 >> 16u);
+    }
     var x = x0;
     x ^= x >> 16u;
     x *= 0x7feb352du;

@@ -221,7 +221,9 @@ fn demand_at(j: u32, copy: u32) -> bool {
     let h = household[i] - d.h_base;
     let w = demand_person(i, h, svc_wait[i], copy);
     svc_wait[i] = w;
-    _ = hist_person(0u, i, h, copy);
+    if ((ABLATE & ABL_DEMAND_HIST) == 0u) {
+        _ = hist_person(0u, i, h, copy);
+    }
     return has_requests(i, w, h);
 }
 
@@ -419,6 +421,11 @@ var<workgroup> gacc: array<atomic<u32>, SERVICE_MEASURES * N_CELLS>;
 // Add w * v to the service's measure k of cell c: the GP's in workgroup memory, the rest to
 // the replica.
 fn svc_add(copy: u32, c: u32, svc: u32, k: u32, w: u32, v: u32) {
+    if ((ABLATE & ABL_APPLY_ADDS) != 0u) {
+        // a timing run without the adds: the values folded into one word (keep_folded)
+        folded ^= w ^ v;
+        return;
+    }
     if (svc != S_GP) {
         acc_add(copy, c, service_measure(svc, k), w, v);
         return;
@@ -459,8 +466,15 @@ fn services_apply_requests(@builtin(local_invocation_id) lid: vec3<u32>, @builti
     flush_gp(lid, copy);
 }
 
+// A timing run's folded values (Ablation::ApplyAdds).
+var<private> folded: u32;
+
 // After a block: the workgroup's sums of the GP's measures, added to the block's replica.
 fn flush_gp(lid: vec3<u32>, copy: u32) {
+    if ((ABLATE & ABL_APPLY_ADDS) != 0u && folded == 0x9e3779b9u) {
+        // keeps the values an ablated run computes (a value the compiler cannot know)
+        atomicAdd(&gacc[0], 1u);
+    }
     workgroupBarrier();
     for (var e = lid.x; e < SERVICE_MEASURES * N_CELLS; e += APPLY_WG) {
         let v = atomicLoad(&gacc[e]);
@@ -472,12 +486,18 @@ fn apply_person(i: u32, copy: u32) {
     let h = household[i] - d.h_base;
     let wv = svc_wait[i];
     if (!has_requests(i, wv, h)) { return; }
+    if ((ABLATE & ABL_APPLY_SCAN) != 0u) { return; }
     let info = hh_info[h];
     let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
     let r = hh_region(info);
     let c = cell(r, age_band(age_months[i] / 12u), st_sex(status[i]));
     let w = hh_weight[h];
-    let kbase = queue_base(id_lo[i], id_hi[i]);
+    var kbase: u32;
+    if ((ABLATE & ABL_APPLY_HASH) != 0u) {
+        kbase = id_lo[i];
+    } else {
+        kbase = queue_base(id_lo[i], id_hi[i]);
+    }
     let old_wait = hh_wait[h];
     let old_rent = hh_rent[h];
     var out = wv;
@@ -491,9 +511,16 @@ fn apply_person(i: u32, copy: u32) {
         }
         if (prio == 0u) { continue; }
         var u = 1u;
-        if (svc != S_LETTINGS) { u = service_units(svc, prio, i, wv); }
+        var key: u32;
+        if ((ABLATE & ABL_APPLY_HASH) != 0u) {
+            if (svc == S_HOSPITAL) { u = t_stay(age_band(age_months[i] / 12u)); }
+            if (svc == S_CARE) { u = care_hours(status[i]); }
+            key = kbase ^ svc;
+        } else {
+            if (svc != S_LETTINGS) { u = service_units(svc, prio, i, wv); }
+            key = key_of(kbase, svc);
+        }
         let q = svc * 12u + r;
-        let key = key_of(kbase, svc);
         svc_add(copy, c, svc, SM_DEMAND, w, 1u);
         svc_add(copy, c, svc, SM_UNITS_DEMANDED, w, u);
         var is_new = prio == 1u;

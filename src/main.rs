@@ -123,6 +123,16 @@ struct BenchArgs {
     /// not timed on a GPU). Results do not depend on it.
     #[arg(long)]
     gpu_services_list: bool,
+    /// GPU, timing only: leave these pieces of work out of the passes (comma-separated), so
+    /// that --gpu-profile's device time by pass, against a run without, says what each
+    /// costs. The results are then not the model's: only with --backend gpu, and nothing is
+    /// compared or written but the timings.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    gpu_ablate: Vec<policy_twin::gpu::engine::Ablation>,
+    /// GPU: workgroups the block-wise sums (accounting, services' apply) aim at; each sums
+    /// a block of 256 to 16,384 persons. Results do not depend on it.
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
+    gpu_sum_workgroups: u32,
 }
 
 #[derive(Args)]
@@ -394,6 +404,13 @@ fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
         other => return Err(policy_twin::Error::Config(format!("--backend `{other}`: expected cpu, gpu or both")).into()),
     };
     anyhow::ensure!(a.months >= 1, policy_twin::Error::Config("--months must be at least 1".into()));
+    if !a.gpu_ablate.is_empty() {
+        anyhow::ensure!(
+            a.backend == "gpu" && !a.sweep,
+            policy_twin::Error::Config("--gpu-ablate gives wrong results on purpose (a timing run): use it with --backend gpu only, not with --sweep".into())
+        );
+        println!("--gpu-ablate: a timing run with work left out of the GPU passes; its results are not the model's");
+    }
     let scen_path = a.scenario.clone().unwrap_or_else(|| default_path("scenarios/baseline.toml"));
     let mut scenario = Scenario::load(&scen_path)?;
     scenario.years = a.months.div_ceil(12).max(1);
@@ -457,7 +474,16 @@ fn bench_backends(
     let mut rows = Vec::new();
     let mut results: Vec<Vec<Acc>> = Vec::new();
     for &backend in backends {
-        let opts = GpuOptions { workgroup_size: a.workgroup_size, chunk_persons: a.chunk_persons, profile: a.gpu_profile, fuse_persons: a.gpu_fuse_persons, services_list: a.gpu_services_list, ..Default::default() };
+        let opts = GpuOptions {
+            workgroup_size: a.workgroup_size,
+            chunk_persons: a.chunk_persons,
+            profile: a.gpu_profile,
+            fuse_persons: a.gpu_fuse_persons,
+            services_list: a.gpu_services_list,
+            ablate: a.gpu_ablate.clone(),
+            sum_workgroups: a.gpu_sum_workgroups,
+            ..Default::default()
+        };
         let t_setup = Instant::now();
         let (mut sim, choice) = Simulation::open(pop.clone(), scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();
@@ -488,6 +514,8 @@ fn bench_backends(
             "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
             "gpu_fuse_persons": choice.adapter.as_ref().map(|_| a.gpu_fuse_persons),
             "gpu_services_list": choice.adapter.as_ref().map(|_| a.gpu_services_list),
+            "gpu_ablate": choice.adapter.as_ref().map(|_| &a.gpu_ablate),
+            "gpu_sum_workgroups": choice.adapter.as_ref().map(|_| a.gpu_sum_workgroups),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
             "gpu_profile": gpu_profile,
         }));

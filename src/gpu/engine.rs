@@ -134,6 +134,50 @@ pub struct GpuOptions {
     /// most two in the births' output, so a chunk of half a binding still fits one after its
     /// births). Tests set a small one, so that the chunks are planned again.
     pub replan_above: Option<u32>,
+    /// Work left out of the passes, to time what it costs on a device (`twin bench
+    /// --gpu-ablate`). Not the model: a run with any of these gives wrong results, so only
+    /// `twin bench --backend gpu` sets them. Empty by default.
+    pub ablate: Vec<Ablation>,
+}
+
+/// A piece of work a timing run leaves out of the GPU passes ([`GpuOptions::ablate`]), so
+/// that the profile's device time by pass, against the default's, says what the piece costs
+/// (a device's profiler cannot read a Vulkan pass's counters). Each is compiled in as a
+/// constant (`ABLATE` in the generated prelude): with none, the shaders are the model's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ablation {
+    /// The services' apply pass adds none of its measures (its atomics).
+    ApplyAdds,
+    /// The services' apply pass takes the queue keys and lengths of stay without hashing
+    /// (the key from the person's id, the stay its band's mean).
+    ApplyHash,
+    /// The services' apply pass stops after finding whether a person has a request: the
+    /// scan over every person alone.
+    ApplyScan,
+    /// The persons' accounting adds none of its measures (it still reads every column it
+    /// reads, and folds them into one word, so the reads stay).
+    AccountingAdds,
+    /// The services' demand pass adds nothing to the first histogram (every queue is then
+    /// within capacity, so the radix passes after it list no one).
+    DemandHist,
+    /// Every hash is one multiply and a shift instead of `mix32`'s two of each and three
+    /// shifts: what hashing costs in each pass (the draws change, so the population drifts
+    /// from the model's a little over a year).
+    CheapHash,
+}
+
+impl Ablation {
+    /// The bit of the `ABLATE` constant (shaders/common.wgsl's `ABL_` constants).
+    pub fn bit(self) -> u32 {
+        1 << self as u32
+    }
+    pub const ALL: [Ablation; 6] = [Ablation::ApplyAdds, Ablation::ApplyHash, Ablation::ApplyScan, Ablation::AccountingAdds, Ablation::DemandHist, Ablation::CheapHash];
+}
+
+/// The `ABLATE` constant for a set of ablations.
+pub fn ablate_bits(a: &[Ablation]) -> u32 {
+    a.iter().fold(0, |m, x| m | x.bit())
 }
 
 /// How the GPU runs labour, health, person policy and the persons' accounting. The results
@@ -155,7 +199,7 @@ pub enum FusePersons {
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None, services_list: false, replan_above: None }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None, services_list: false, replan_above: None, ablate: Vec::new() }
     }
 }
 
@@ -397,8 +441,9 @@ impl GpuEngine {
         }
         let mut entries = HashMap::new();
         for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
-            let src = wgsl::source(stage, opts.workgroup_size).expect("listed");
-            let module = gpu.module(stage, opts.workgroup_size)?;
+            let ablate = ablate_bits(&opts.ablate);
+            let src = wgsl::source_with(stage, opts.workgroup_size, ablate).expect("listed");
+            let module = gpu.module_with(stage, opts.workgroup_size, ablate)?;
             for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
                 if entries.contains_key(&ep) {
                     continue; // an entry point of a stage this one includes (wgsl::includes)

@@ -171,6 +171,23 @@ fn reforms_write_comparison_and_distribution_tables() {
     assert_eq!(code, 2, "{stderr}");
 }
 
+/// `twin bench --gpu-ablate` (a timing run that leaves work out of the GPU passes) is refused
+/// where its wrong results would be compared or swept, before any work.
+#[test]
+fn bench_ablation_only_times_the_gpu() {
+    let d = tempfile::tempdir().unwrap();
+    for extra in [&["--backend", "both"][..], &["--backend", "cpu"][..], &["--backend", "gpu", "--sweep"][..]] {
+        let mut args = vec!["bench", "-q", "--persons", "1000", "--months", "1", "--gpu-ablate", "apply-adds,cheap-hash"];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = util::run_twin(&args, d.path());
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains("--gpu-ablate") && stderr.contains("--backend gpu only"), "{extra:?}: {stderr}");
+    }
+    let (code, _, stderr) = util::run_twin(&["bench", "-q", "--backend", "gpu", "--gpu-ablate", "no-such-thing"], d.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("apply-adds"), "the error lists the ablations: {stderr}");
+}
+
 /// `twin bench --sweep` writes the scaling table (JSON, CSV) and a chart with a point per size.
 #[test]
 fn bench_sweep_writes_table_and_chart() {

@@ -6,7 +6,11 @@ use policy_twin::gpu::{self, Backend, Gpu};
 use policy_twin::params::StepParams;
 
 fn parse(stage: &str, wg: u32) -> naga::Module {
-    let src = gpu::wgsl::source(stage, wg).unwrap();
+    parse_with(stage, wg, 0)
+}
+
+fn parse_with(stage: &str, wg: u32, ablate: u32) -> naga::Module {
+    let src = gpu::wgsl::source_with(stage, wg, ablate).unwrap();
     match naga::front::wgsl::parse_str(&src) {
         Ok(m) => m,
         Err(e) => panic!("shaders/{stage}.wgsl does not parse:\n{}", e.emit_to_string(&src)),
@@ -15,12 +19,14 @@ fn parse(stage: &str, wg: u32) -> naga::Module {
 
 #[test]
 fn every_shader_parses_and_validates() {
+    // the model's shaders, and a timing run's with every piece of work left out
+    let all = policy_twin::gpu::engine::ablate_bits(&policy_twin::gpu::engine::Ablation::ALL);
     for (stage, _) in gpu::wgsl::STAGES {
-        for wg in [64, 256] {
-            let m = parse(stage, wg);
+        for (wg, ablate) in [(64, 0), (256, 0), (64, all)] {
+            let m = parse_with(stage, wg, ablate);
             let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all());
             if let Err(e) = v.validate(&m) {
-                panic!("shaders/{stage}.wgsl (workgroup {wg}) does not validate: {e:?}");
+                panic!("shaders/{stage}.wgsl (workgroup {wg}, ablate {ablate}) does not validate: {e:?}");
             }
         }
     }
@@ -459,6 +465,58 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     assert_eq!(submissions, 6);
     let longest = passes.iter().map(|p| p.1 / p.2 as f64).fold(0.0, f64::max);
     assert!(span > 0.0 && span >= longest, "span {span} s, longest pass {longest} s");
+}
+
+/// Each of `twin bench --gpu-ablate`'s pieces of work left out changes the results the way
+/// leaving it out must (so a timing run times what it names), and the cheap hash keeps the
+/// population and its demand near the model's (so its passes do comparable work).
+#[test]
+fn ablations_leave_out_what_they_name() {
+    use policy_twin::gpu::engine::Ablation;
+    use policy_twin::measures::{M, SERVICE_BASE, SERVICE_MEASURES, SM_SERVED, SM_UNITS_DEMANDED, SM_UNMET};
+    if test_gpu().is_none() {
+        return;
+    }
+    let s = crate::util::baseline();
+    let months = 3;
+    let run = |ablate: Vec<Ablation>| -> Vec<policy_twin::measures::Acc> {
+        let cpu = Engine::new(small_pop().clone(), &s, s.seed, months).unwrap();
+        let mut g = GpuEngine::from_engine(cpu, test_gpu().unwrap(), GpuOptions { ablate, profile: true, ..Default::default() }).unwrap();
+        (0..months).map(|_| g.step().unwrap()).collect()
+    };
+    let total = |accs: &[policy_twin::measures::Acc], m: usize| -> u64 { accs.iter().map(|a| a.total_at(m)).sum() };
+    let svc = |service: usize, k: usize| SERVICE_BASE + service * SERVICE_MEASURES + k;
+    let served_all = |accs: &[policy_twin::measures::Acc]| -> u64 { (0..policy_twin::codes::N_SERVICES).map(|v| total(accs, svc(v, SM_SERVED))).sum() };
+    let unmet_all = |accs: &[policy_twin::measures::Acc]| -> u64 { (0..policy_twin::codes::N_SERVICES).map(|v| total(accs, svc(v, SM_UNMET))).sum() };
+    let model = run(Vec::new());
+    let pop = total(&model, M::Population as usize);
+    assert!(pop > 0 && served_all(&model) > 0 && unmet_all(&model) > 0, "the model's run serves some requests and leaves some unmet");
+    // the apply pass's adds or everything after its scan left out: nothing served is counted
+    for a in [Ablation::ApplyAdds, Ablation::ApplyScan] {
+        let r = run(vec![a]);
+        assert_eq!(served_all(&r), 0, "{a:?}");
+        assert_eq!(total(&r, M::Population as usize), pop, "{a:?}: the population is the model's");
+    }
+    // the apply pass's hashing left out: hospital stays are the band's mean, not drawn
+    let hospital_units = svc(policy_twin::codes::S_HOSPITAL as usize, SM_UNITS_DEMANDED);
+    let r = run(vec![Ablation::ApplyHash]);
+    assert_ne!(total(&r, hospital_units), total(&model, hospital_units), "ApplyHash");
+    assert!(served_all(&r) > 0, "ApplyHash still serves");
+    // the persons' accounting adds left out: no population counted, the households still are
+    let r = run(vec![Ablation::AccountingAdds]);
+    assert_eq!(total(&r, M::Population as usize), 0, "AccountingAdds");
+    assert_eq!(total(&r, M::Households as usize), total(&model, M::Households as usize), "AccountingAdds: households");
+    // the first histogram left out: every queue within capacity, no request unmet
+    let r = run(vec![Ablation::DemandHist]);
+    assert_eq!(unmet_all(&r), 0, "DemandHist");
+    assert!(served_all(&r) > served_all(&model), "DemandHist serves everyone");
+    // the cheap hash: other draws, a population and demand near the model's
+    let r = run(vec![Ablation::CheapHash]);
+    assert_ne!(r, model, "CheapHash changes the draws");
+    let near = |x: u64, y: u64, tol: f64| (x as f64 - y as f64).abs() <= tol * y as f64;
+    assert!(near(total(&r, M::Population as usize), pop, 0.02), "CheapHash population {} against {pop}", total(&r, M::Population as usize));
+    let gp = svc(policy_twin::codes::S_GP as usize, policy_twin::measures::SM_DEMAND);
+    assert!(near(total(&r, gp), total(&model, gp), 0.25), "CheapHash GP demand {} against {}", total(&r, gp), total(&model, gp));
 }
 
 #[test]
