@@ -4,7 +4,8 @@
 # x 120 months) on the GPU path, national parity over 12 months with the device time of every
 # pass (timestamp queries), and the scaling sweep. Each step has its own time limit and the
 # script goes on after a failed step, so one failure costs only its own figures. Figures land
-# in $OUT: log.txt (everything printed) and the JSON/CSV/SVG files the commands write.
+# in $OUT: log.txt (everything printed), summary.txt, and results.tar.gz (the JSON/CSV/SVG
+# files the commands write, see below).
 #
 # The device machine has no network: carry a release binary built here (stripped, only libc
 # needed; Vulkan is loaded at run time) and the Vulkan loader as Debian packages:
@@ -20,6 +21,16 @@
 # and both): each is checked for parity at 1M persons, then timed over the national decade
 # right after the default (the ratios measured side by side), and profiled over 12 months.
 #
+# ABLATIONS lists timing runs with a piece of work left out of the passes (`twin bench
+# --gpu-ablate`, comma-separated names; results not the model's, so never compared), each
+# profiled over 12 national months right after a profile of the default: the device time by
+# pass against the default's says what each piece costs. SUM_WORKGROUPS lists other targets
+# for the block-wise sums' workgroups (the default is 2,048), profiled the same way.
+#
+# The device tool brings back at most 8 files from $OUT, so the JSON files go to
+# $WORK/json and are packed into $OUT/results.tar.gz after every step; $OUT also gets
+# log.txt and summary.txt (scripts/device_summary.py's table).
+#
 # Sizes can be made small to try the script on lavapipe first:
 #   NATIONAL=200000 SWEEP_SIZES=1000,10000 PARITY=20000 OUT=/tmp/devtest bash scripts/device_bench.sh
 set -uo pipefail
@@ -29,10 +40,14 @@ PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
 VARIANTS="${VARIANTS:-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
+ABLATIONS="${ABLATIONS:-apply-adds apply-hash apply-scan accounting-adds demand-hist cheap-hash}"
+SUM_WORKGROUPS="${SUM_WORKGROUPS:-8192 32768}"
 # variant NAME=FLAGS -> the flags, space-separated
 flags() { echo "${1#*=}" | tr '+' ' '; }
 WORK="${WORK:-/tmp/twin-device}"
-mkdir -p "$OUT" "$WORK"
+J="$WORK/json"
+rm -rf "$J"
+mkdir -p "$OUT" "$J"
 LOG="$OUT/log.txt"
 B=./twin-release
 [ -x "$B" ] || B=target/release/twin
@@ -49,7 +64,10 @@ step() {
     local rc=${PIPESTATUS[0]}
     log "exit $rc"
     if [ "$rc" != 0 ]; then FAILED=$((FAILED + 1)); fi
+    pack
 }
+# the JSON files so far, as one file for the trip back (at most 8 files come back)
+pack() { tar czf "$OUT/results.tar.gz" -C "$WORK" json 2>/dev/null || true; }
 
 # The Vulkan loader, carried as packages (the image may not have one), and NVIDIA's driver file.
 if ls .gl/*.deb >/dev/null 2>&1; then
@@ -94,11 +112,11 @@ step 60 "$B" devices --json
 step 120 "$B" devices --selftest
 
 log "parity at $PARITY persons, 12 months (twin bench fails if the aggregates differ)"
-step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$OUT/bench_1m.json"
-[ "$QUICK" = 1 ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$WORK/bench_1m_wg256.json"
+step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$J/bench_1m.json"
+[ "$QUICK" = 1 ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$J/bench_1m_wg256.json"
 for v in $VARIANTS; do
     # shellcheck disable=SC2046
-    step 180 "$B" bench --persons "$PARITY" --months 12 --backend both $(flags "$v") --json "$WORK/bench_1m_${v%%=*}.json"
+    step 180 "$B" bench --persons "$PARITY" --months 12 --backend both $(flags "$v") --json "$J/bench_1m_${v%%=*}.json"
 done
 
 log "national population: $NATIONAL persons"
@@ -107,31 +125,43 @@ step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK
 log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, workgroup size 256 (nvidia-smi dmon alongside)"
 nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
 DMON=$!
-step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$OUT/bench_uk_gpu.json"
+step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu.json"
 for v in $VARIANTS; do
     # shellcheck disable=SC2046
-    step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu $(flags "$v") --json "$OUT/bench_uk_gpu_${v%%=*}.json"
+    step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu $(flags "$v") --json "$J/bench_uk_gpu_${v%%=*}.json"
 done
-[ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$WORK/bench_uk_gpu_wg256.json"
+[ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$J/wg256_bench_uk_gpu.json"
 kill "$DMON" 2>/dev/null || true
 log "dmon during the national run (1 s samples)"
 cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 
 log "national parity over 12 months, with the device time of every pass"
-step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$OUT/bench_uk_both.json"
+step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$J/bench_uk_both.json"
 
 for v in $VARIANTS; do
     log "national, 12 months, variant ${v%%=*}, with the device time of every pass"
     # shellcheck disable=SC2046
-    step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile $(flags "$v") --json "$OUT/bench_uk_profile_${v%%=*}.json"
+    step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile $(flags "$v") --json "$J/bench_uk_profile_${v%%=*}.json"
 done
 
+if [ -n "$ABLATIONS$SUM_WORKGROUPS" ]; then
+    log "national, 12 months: the default profiled again, then each ablation and block-sum target, profiled"
+    step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --json "$J/ablate_default.json"
+    for a in $ABLATIONS; do
+        step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --gpu-ablate "$a" --json "$J/ablate_$a.json"
+    done
+    for w in $SUM_WORKGROUPS; do
+        step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --gpu-sum-workgroups "$w" --json "$J/ablate_sum$w.json"
+    done
+fi
+
 [ "$QUICK" = 1 ] || log "national, 12 months, workgroup size 256, with the device time of every pass"
-[ "$QUICK" = 1 ] || step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$WORK/bench_uk_wg256.json"
+[ "$QUICK" = 1 ] || step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$J/wg256_bench_uk_profile.json"
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
-[ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$OUT/sweep.json"
-log "the default and the variants side by side"
-step 30 python3 scripts/device_summary.py "$OUT"
+[ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$J/sweep.json"
+log "the default and the variants side by side, then the ablations"
+step 30 python3 scripts/device_summary.py "$J"
+python3 scripts/device_summary.py "$J" > "$OUT/summary.txt" 2>&1 || true
 log "done: $FAILED step(s) failed"
 [ "$FAILED" = 0 ]

@@ -11,7 +11,13 @@ runs), the gaps between passes within a submission and the rest of the decade's 
 host's recording, submitting and reading back, and each submission's start on the device: the
 decade's seconds a month less the profiled submissions' spans a month; not clamped, so a
 noisy device can print it below zero), and the eight
-largest passes' device time a month."""
+largest passes' device time a month.
+
+Then, where the run has them (`ablate_*.json`), the ablations and block-sum targets: each
+one's profiled device time a month against the default profiled just before them
+(`ablate_default.json`), and the passes whose device time a month moved most. An
+ablation's saving is what the work it leaves out costs in those passes (its results are not
+the model's: timing only)."""
 import json
 import sys
 from pathlib import Path
@@ -66,5 +72,35 @@ def main(out):
         print(f"{name:<12} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16} {gaps:>6} {rest:>6}  {passes}")
 
 
+def per_month(run):
+    """(device ms a month, {pass: ms a month}) of a profiled run, or None."""
+    if not run or not run.get("gpu_profile"):
+        return None
+    g, months = run["gpu_profile"], run["months"]
+    return 1000 * g["device_seconds"] / months, {k: 1000 * v["seconds"] / months for k, v in g["passes"].items()}
+
+
+def ablations(out):
+    base = per_month(load(out / "ablate_default.json")) if (out / "ablate_default.json").exists() else None
+    if base is None:
+        return
+    print()
+    print(f"{'ablation':<18} {'device ms/month':>16} {'saved':>7}  passes that moved most (ms a month: default -> ablated)")
+    print(f"{'(default)':<18} {base[0]:16.2f} {'':>7}")
+    for p in sorted(out.glob("ablate_*.json")):
+        name = p.stem.removeprefix("ablate_")
+        if name == "default":
+            continue
+        r = per_month(load(p))
+        if r is None:
+            print(f"{name:<18} {'-':>16}")
+            continue
+        moved = sorted(set(base[1]) | set(r[1]), key=lambda k: -abs(base[1].get(k, 0) - r[1].get(k, 0)))
+        passes = ", ".join(f"{k} {base[1].get(k, 0):.2f} -> {r[1].get(k, 0):.2f}" for k in moved[:4])
+        print(f"{name:<18} {r[0]:16.2f} {base[0] - r[0]:7.2f}  {passes}")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "/tmp/device-out")
+    d = sys.argv[1] if len(sys.argv) > 1 else "/tmp/twin-device/json"
+    main(d)
+    ablations(Path(d))
