@@ -14,7 +14,8 @@
 # then run with carry: ["twin-release", ".gl"], command: bash scripts/device_bench.sh
 #
 # QUICK=1 leaves out the copy bandwidth, the second 1M parity run, the workgroup-256 runs and
-# the sweep (for a last check when little device time is left).
+# the sweep (for a last check when little device time is left); the variants and the
+# ablations stay.
 #
 # VARIANTS lists the variants of the GPU path to compare with the default, as name=flags
 # (names of letters, digits and _, since they name the output files; flags joined by +; default: the person passes fused two ways, the services' request list,
@@ -25,7 +26,8 @@
 # --gpu-ablate`, comma-separated names; results not the model's, so never compared), each
 # profiled over 12 national months right after a profile of the default: the device time by
 # pass against the default's says what each piece costs. SUM_WORKGROUPS lists other targets
-# for the block-wise sums' workgroups (the default is 2,048), profiled the same way.
+# for the block-wise sums' workgroups (the default is 2,048), profiled the same way. Set
+# VARIANTS, ABLATIONS or SUM_WORKGROUPS empty to leave them out.
 #
 # The device tool brings back at most 8 files from $OUT, so the JSON files go to
 # $WORK/json and are packed into $OUT/results.tar.gz after every step; $OUT also gets
@@ -39,9 +41,9 @@ NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
-VARIANTS="${VARIANTS:-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
-ABLATIONS="${ABLATIONS:-apply-adds apply-hash apply-scan accounting-adds demand-hist cheap-hash}"
-SUM_WORKGROUPS="${SUM_WORKGROUPS:-8192 32768}"
+VARIANTS="${VARIANTS-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
+ABLATIONS="${ABLATIONS-apply-adds apply-hash apply-scan accounting-adds demand-hist cheap-hash}"
+SUM_WORKGROUPS="${SUM_WORKGROUPS-8192 32768}"
 # variant NAME=FLAGS -> the flags, space-separated
 flags() { echo "${1#*=}" | tr '+' ' '; }
 WORK="${WORK:-/tmp/twin-device}"
@@ -49,6 +51,7 @@ J="$WORK/json"
 rm -rf "$J"
 mkdir -p "$OUT" "$J"
 LOG="$OUT/log.txt"
+: > "$LOG"
 B=./twin-release
 [ -x "$B" ] || B=target/release/twin
 B="$(cd "$(dirname "$B")" && pwd)/$(basename "$B")"
@@ -67,7 +70,8 @@ step() {
     pack
 }
 # the JSON files so far, as one file for the trip back (at most 8 files come back)
-pack() { tar czf "$OUT/results.tar.gz" -C "$WORK" json 2>/dev/null || true; }
+# (written beside, then renamed: a run killed while packing keeps the last whole pack)
+pack() { tar czf "$OUT/.results.tar.gz" -C "$WORK" json 2>/dev/null && mv "$OUT/.results.tar.gz" "$OUT/results.tar.gz"; }
 
 # The Vulkan loader, carried as packages (the image may not have one), and NVIDIA's driver file.
 if ls .gl/*.deb >/dev/null 2>&1; then
@@ -130,7 +134,7 @@ for v in $VARIANTS; do
     # shellcheck disable=SC2046
     step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu $(flags "$v") --json "$J/bench_uk_gpu_${v%%=*}.json"
 done
-[ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$J/wg256_bench_uk_gpu.json"
+[ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$J/bench_uk_gpu_wg256.json"
 kill "$DMON" 2>/dev/null || true
 log "dmon during the national run (1 s samples)"
 cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
@@ -156,7 +160,7 @@ if [ -n "$ABLATIONS$SUM_WORKGROUPS" ]; then
 fi
 
 [ "$QUICK" = 1 ] || log "national, 12 months, workgroup size 256, with the device time of every pass"
-[ "$QUICK" = 1 ] || step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$J/wg256_bench_uk_profile.json"
+[ "$QUICK" = 1 ] || step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$J/bench_uk_profile_wg256.json"
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$J/sweep.json"

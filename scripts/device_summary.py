@@ -81,8 +81,11 @@ def per_month(run):
 
 
 def ablations(out):
-    base = per_month(load(out / "ablate_default.json")) if (out / "ablate_default.json").exists() else None
+    if not any(out.glob("ablate_*.json")):
+        return
+    base = per_month(load(out / "ablate_default.json"))
     if base is None:
+        print("\n(no profile of the default to compare the ablations with: ablate_default.json is missing or has no profile)")
         return
     print()
     print(f"{'ablation':<18} {'device ms/month':>16} {'saved':>7}  passes that moved most (ms a month: default -> ablated)")

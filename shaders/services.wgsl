@@ -466,12 +466,12 @@ fn services_apply_requests(@builtin(local_invocation_id) lid: vec3<u32>, @builti
     flush_gp(lid, copy);
 }
 
-// A timing run's folded values (Ablation::ApplyAdds).
+// A timing run's folded values (Ablation::ApplyAdds, Ablation::ApplyScan).
 var<private> folded: u32;
 
 // After a block: the workgroup's sums of the GP's measures, added to the block's replica.
 fn flush_gp(lid: vec3<u32>, copy: u32) {
-    if ((ABLATE & ABL_APPLY_ADDS) != 0u && folded == 0x9e3779b9u) {
+    if ((ABLATE & (ABL_APPLY_ADDS | ABL_APPLY_SCAN)) != 0u && folded == 0x9e3779b9u) {
         // keeps the values an ablated run computes (a value the compiler cannot know)
         atomicAdd(&gacc[0], 1u);
     }
@@ -485,8 +485,13 @@ fn flush_gp(lid: vec3<u32>, copy: u32) {
 fn apply_person(i: u32, copy: u32) {
     let h = household[i] - d.h_base;
     let wv = svc_wait[i];
-    if (!has_requests(i, wv, h)) { return; }
-    if ((ABLATE & ABL_APPLY_SCAN) != 0u) { return; }
+    let asks = has_requests(i, wv, h);
+    if ((ABLATE & ABL_APPLY_SCAN) != 0u) {
+        // a timing run of the scan alone: what it read folded into one word (flush_gp)
+        folded ^= wv ^ h ^ select(0u, 1u, asks);
+        return;
+    }
+    if (!asks) { return; }
     let info = hh_info[h];
     let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
     let r = hh_region(info);
@@ -494,7 +499,7 @@ fn apply_person(i: u32, copy: u32) {
     let w = hh_weight[h];
     var kbase: u32;
     if ((ABLATE & ABL_APPLY_HASH) != 0u) {
-        kbase = id_lo[i];
+        kbase = id_lo[i] ^ id_hi[i];
     } else {
         kbase = queue_base(id_lo[i], id_hi[i]);
     }
@@ -515,7 +520,8 @@ fn apply_person(i: u32, copy: u32) {
         if ((ABLATE & ABL_APPLY_HASH) != 0u) {
             if (svc == S_HOSPITAL) { u = t_stay(age_band(age_months[i] / 12u)); }
             if (svc == S_CARE) { u = care_hours(status[i]); }
-            key = kbase ^ svc;
+            // one multiply, so the keys still spread over 32 bits like the cut's
+            key = (kbase ^ svc) * 0x9e3779b9u;
         } else {
             if (svc != S_LETTINGS) { u = service_units(svc, prio, i, wv); }
             key = key_of(kbase, svc);

@@ -503,13 +503,14 @@ impl GpuEngine {
     /// default a chunk can grow by a quarter before it is planned again
     /// ([`GpuEngine::replan_above`]).
     fn target_chunk(&self) -> u32 {
-        let hard = self.max_window / 5 * 2;
+        // (at least 1: `clamp` panics on an upper bound below its lower one)
+        let hard = (self.max_window / 5 * 2).max(1);
         self.opts.chunk_persons.map_or(hard, |c| c.clamp(1, hard))
     }
 
     /// Chunks are planned again after births when one holds more persons than this.
     fn replan_above(&self) -> u32 {
-        let half = self.max_window / 2;
+        let half = (self.max_window / 2).max(1);
         self.opts.replan_above.map_or(half, |r| r.clamp(1, half))
     }
 

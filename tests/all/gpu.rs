@@ -468,54 +468,65 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
 }
 
 /// Each of `twin bench --gpu-ablate`'s pieces of work left out changes the results the way
-/// leaving it out must (so a timing run times what it names), and the cheap hash keeps the
-/// population and its demand near the model's (so its passes do comparable work).
+/// leaving it out must (so a timing run times what it names), and the ablations meant to keep
+/// the month's work comparable keep it near the model's.
 #[test]
 fn ablations_leave_out_what_they_name() {
-    use policy_twin::gpu::engine::Ablation;
-    use policy_twin::measures::{M, SERVICE_BASE, SERVICE_MEASURES, SM_SERVED, SM_UNITS_DEMANDED, SM_UNMET};
+    use policy_twin::gpu::engine::{Ablation, FusePersons};
+    use policy_twin::measures::{M, SERVICE_BASE, SERVICE_MEASURES, SM_DEMAND, SM_SERVED, SM_UNITS_DEMANDED, SM_UNMET};
     if test_gpu().is_none() {
         return;
     }
     let s = crate::util::baseline();
     let months = 3;
-    let run = |ablate: Vec<Ablation>| -> Vec<policy_twin::measures::Acc> {
+    let run = |ablate: Vec<Ablation>, fuse_persons: FusePersons| -> (Vec<Acc>, Host) {
         let cpu = Engine::new(small_pop().clone(), &s, s.seed, months).unwrap();
-        let mut g = GpuEngine::from_engine(cpu, test_gpu().unwrap(), GpuOptions { ablate, profile: true, ..Default::default() }).unwrap();
-        (0..months).map(|_| g.step().unwrap()).collect()
+        let mut g = GpuEngine::from_engine(cpu, test_gpu().unwrap(), GpuOptions { ablate, fuse_persons, profile: true, ..Default::default() }).unwrap();
+        let accs = (0..months).map(|_| g.step().unwrap()).collect();
+        (accs, g.download().unwrap())
     };
-    let total = |accs: &[policy_twin::measures::Acc], m: usize| -> u64 { accs.iter().map(|a| a.total_at(m)).sum() };
-    let svc = |service: usize, k: usize| SERVICE_BASE + service * SERVICE_MEASURES + k;
-    let served_all = |accs: &[policy_twin::measures::Acc]| -> u64 { (0..policy_twin::codes::N_SERVICES).map(|v| total(accs, svc(v, SM_SERVED))).sum() };
-    let unmet_all = |accs: &[policy_twin::measures::Acc]| -> u64 { (0..policy_twin::codes::N_SERVICES).map(|v| total(accs, svc(v, SM_UNMET))).sum() };
-    let model = run(Vec::new());
+    let total = |accs: &[Acc], m: usize| -> u64 { accs.iter().map(|a| a.total_at(m)).sum() };
+    let svc = |service: u32, k: usize| SERVICE_BASE + service as usize * SERVICE_MEASURES + k;
+    let all_services = |accs: &[Acc], k: usize| -> u64 { (0..policy_twin::codes::N_SERVICES as u32).map(|v| total(accs, svc(v, k))).sum() };
+    let (model, model_state) = run(Vec::new(), FusePersons::None);
     let pop = total(&model, M::Population as usize);
-    assert!(pop > 0 && served_all(&model) > 0 && unmet_all(&model) > 0, "the model's run serves some requests and leaves some unmet");
-    // the apply pass's adds or everything after its scan left out: nothing served is counted
-    for a in [Ablation::ApplyAdds, Ablation::ApplyScan] {
-        let r = run(vec![a]);
-        assert_eq!(served_all(&r), 0, "{a:?}");
-        assert_eq!(total(&r, M::Population as usize), pop, "{a:?}: the population is the model's");
-    }
-    // the apply pass's hashing left out: hospital stays are the band's mean, not drawn
-    let hospital_units = svc(policy_twin::codes::S_HOSPITAL as usize, SM_UNITS_DEMANDED);
-    let r = run(vec![Ablation::ApplyHash]);
-    assert_ne!(total(&r, hospital_units), total(&model, hospital_units), "ApplyHash");
-    assert!(served_all(&r) > 0, "ApplyHash still serves");
-    // the persons' accounting adds left out: no population counted, the households still are
-    let r = run(vec![Ablation::AccountingAdds]);
-    assert_eq!(total(&r, M::Population as usize), 0, "AccountingAdds");
-    assert_eq!(total(&r, M::Households as usize), total(&model, M::Households as usize), "AccountingAdds: households");
-    // the first histogram left out: every queue within capacity, no request unmet
-    let r = run(vec![Ablation::DemandHist]);
-    assert_eq!(unmet_all(&r), 0, "DemandHist");
-    assert!(served_all(&r) > served_all(&model), "DemandHist serves everyone");
-    // the cheap hash: other draws, a population and demand near the model's
-    let r = run(vec![Ablation::CheapHash]);
-    assert_ne!(r, model, "CheapHash changes the draws");
+    assert!(pop > 0 && all_services(&model, SM_SERVED) > 0 && all_services(&model, SM_UNMET) > 0, "the model's run serves some requests and leaves some unmet");
+    let outside_services = |accs: &[Acc]| -> Vec<u64> { (0..N_MEASURES).filter(|&m| !(SERVICE_BASE..SERVICE_BASE + policy_twin::codes::N_SERVICES * SERVICE_MEASURES).contains(&m)).map(|m| total(accs, m)).collect() };
+    // the apply pass's adds left out: nothing it counts is counted, and every person's and
+    // household's state, and every measure outside the services, is the model's
+    let (r, state) = run(vec![Ablation::ApplyAdds], FusePersons::None);
+    assert_eq!(all_services(&r, SM_SERVED), 0, "ApplyAdds: served");
+    assert!(state == model_state, "ApplyAdds changes no state");
+    assert_eq!(outside_services(&r), outside_services(&model), "ApplyAdds: measures outside the services");
+    // everything after the scan left out: nothing counted, and no wait is updated
+    let (r, state) = run(vec![Ablation::ApplyScan], FusePersons::None);
+    assert_eq!(all_services(&r, SM_SERVED), 0, "ApplyScan: served");
+    assert!(state.persons.svc_wait != model_state.persons.svc_wait, "ApplyScan: the waits are not the model's");
+    // the apply pass's hashing left out: hospital stays are the band's mean, not drawn, and
+    // the keys (one multiply) still spread like the cut's, so about as many are served
+    let hospital_units = svc(policy_twin::codes::S_HOSPITAL, SM_UNITS_DEMANDED);
+    let (r, _) = run(vec![Ablation::ApplyHash], FusePersons::None);
+    assert_ne!(total(&r, hospital_units), total(&model, hospital_units), "ApplyHash: hospital units");
+    let gp_served = svc(policy_twin::codes::S_GP, SM_SERVED);
     let near = |x: u64, y: u64, tol: f64| (x as f64 - y as f64).abs() <= tol * y as f64;
+    assert!(near(total(&r, gp_served), total(&model, gp_served), 0.1), "ApplyHash: GP served {} against {}", total(&r, gp_served), total(&model, gp_served));
+    // the persons' accounting adds left out (in its own pass, and in the fused one): no
+    // population counted, the households still are
+    for fuse in [FusePersons::None, FusePersons::All] {
+        let (r, _) = run(vec![Ablation::AccountingAdds], fuse);
+        assert_eq!(total(&r, M::Population as usize), 0, "AccountingAdds ({fuse:?})");
+        assert_eq!(total(&r, M::Households as usize), total(&model, M::Households as usize), "AccountingAdds ({fuse:?}): households");
+    }
+    // the first histogram left out: every queue within capacity, no request unmet (the
+    // population's waits start at 0, so none leaves at the demand pass)
+    let (r, _) = run(vec![Ablation::DemandHist], FusePersons::None);
+    assert_eq!(all_services(&r, SM_UNMET), 0, "DemandHist");
+    assert!(all_services(&r, SM_SERVED) > all_services(&model, SM_SERVED), "DemandHist serves everyone");
+    // the cheap hash: other draws, a population and demand near the model's
+    let (r, _) = run(vec![Ablation::CheapHash], FusePersons::None);
+    assert_ne!(r, model, "CheapHash changes the draws");
     assert!(near(total(&r, M::Population as usize), pop, 0.02), "CheapHash population {} against {pop}", total(&r, M::Population as usize));
-    let gp = svc(policy_twin::codes::S_GP as usize, policy_twin::measures::SM_DEMAND);
+    let gp = svc(policy_twin::codes::S_GP, SM_DEMAND);
     assert!(near(total(&r, gp), total(&model, gp), 0.25), "CheapHash GP demand {} against {}", total(&r, gp), total(&model, gp));
 }
 
