@@ -42,7 +42,7 @@ PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
 VARIANTS="${VARIANTS-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
-ABLATIONS="${ABLATIONS-apply-adds apply-hash apply-scan accounting-adds demand-hist cheap-hash}"
+ABLATIONS="${ABLATIONS-apply-adds apply-hash apply-scan accounting-adds demand-hist household-rules cheap-hash}"
 SUM_WORKGROUPS="${SUM_WORKGROUPS-8192 32768}"
 # variant NAME=FLAGS -> the flags, space-separated
 flags() { echo "${1#*=}" | tr '+' ' '; }

@@ -161,10 +161,13 @@ pub enum Ablation {
     /// The services' demand pass adds nothing to the first histogram (every queue is then
     /// within capacity, so the radix passes after it list no one).
     DemandHist,
-    /// Every hash is one multiply and a shift instead of `mix32`'s two of each and three
-    /// shifts: what hashing costs in each pass (the draws change, so the population drifts
-    /// from the model's a little over a year).
+    /// Every hash is one multiply and one xor-shift instead of `mix32`'s two multiplies and
+    /// three xor-shifts: what hashing costs in each pass (the draws change, so the population
+    /// drifts from the model's a little over a year).
     CheapHash,
+    /// The household policy pass computes no benefit rules: each household's members are
+    /// still read and summed, and a word folded from them written as its universal credit.
+    HouseholdRules,
 }
 
 impl Ablation {
@@ -172,7 +175,7 @@ impl Ablation {
     pub fn bit(self) -> u32 {
         1 << self as u32
     }
-    pub const ALL: [Ablation; 6] = [Ablation::ApplyAdds, Ablation::ApplyHash, Ablation::ApplyScan, Ablation::AccountingAdds, Ablation::DemandHist, Ablation::CheapHash];
+    pub const ALL: [Ablation; 7] = [Ablation::ApplyAdds, Ablation::ApplyHash, Ablation::ApplyScan, Ablation::AccountingAdds, Ablation::DemandHist, Ablation::CheapHash, Ablation::HouseholdRules];
 }
 
 /// The `ABLATE` constant for a set of ablations.

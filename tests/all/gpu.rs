@@ -522,6 +522,13 @@ fn ablations_leave_out_what_they_name() {
     let (r, _) = run(vec![Ablation::DemandHist], FusePersons::None);
     assert_eq!(all_services(&r, SM_UNMET), 0, "DemandHist");
     assert!(all_services(&r, SM_SERVED) > all_services(&model, SM_SERVED), "DemandHist serves everyone");
+    // the household rules left out: other universal credit, the same population (in three
+    // months nothing that follows from a household's benefits moves anyone)
+    let (r, _) = run(vec![Ablation::HouseholdRules], FusePersons::None);
+    let uc = M::Uc as usize;
+    assert_ne!(total(&r, uc), total(&model, uc), "HouseholdRules: universal credit");
+    assert_eq!(total(&r, M::Pc as usize), 0, "HouseholdRules: no pension credit");
+    assert_eq!(total(&r, M::Population as usize), pop, "HouseholdRules: population");
     // the cheap hash: other draws, a population and demand near the model's
     let (r, _) = run(vec![Ablation::CheapHash], FusePersons::None);
     assert_ne!(r, model, "CheapHash changes the draws");
