@@ -202,8 +202,8 @@ fn accounting(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgro
     for (var j = r.x + lid.x; j < r.y; j += ACC_WG) {
         folded += accounting_person(d.p_skip + j, copy);
     }
-    if ((ABLATE & ABL_ACCOUNTING_ADDS) != 0u && folded == 0x9e3779b9u) {
-        // keeps the ablated run's reads (a value the compiler cannot know)
+    if ((ABLATE & ABL_ACCOUNTING_ADDS) != 0u && folded == FOLD_KEEP) {
+        // keeps the ablated run's reads (common.wgsl FOLD_KEEP)
         atomicAdd(&lacc[0], 1u);
     }
     flush_person_measures(lid, copy);
@@ -219,7 +219,7 @@ fn person_month(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workg
     for (var j = r.x + lid.x; j < r.y; j += ACC_WG) {
         folded += person_month_person(d.p_skip + j, copy);
     }
-    if ((ABLATE & ABL_ACCOUNTING_ADDS) != 0u && folded == 0x9e3779b9u) {
+    if ((ABLATE & ABL_ACCOUNTING_ADDS) != 0u && folded == FOLD_KEEP) {
         atomicAdd(&lacc[0], 1u); // as in `accounting`
     }
     flush_person_measures(lid, copy);

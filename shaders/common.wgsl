@@ -4,6 +4,11 @@
 // Only 32-bit integer arithmetic: WGSL has no 64-bit integers and real GPUs may fuse float
 // multiply-adds, so the per-person loop never touches floats.
 
+// A timing run (twin bench --gpu-ablate) folds the values it stops using into one word and
+// adds to a table only when the word equals this: a value no compiler can know, so the loads
+// that made the word stay.
+const FOLD_KEEP: u32 = 0x9e3779b9u;
+
 // ---- rng.rs ----
 fn mix32(x0: u32) -> u32 {
     if ((ABLATE & ABL_CHEAP_HASH) != 0u) {

@@ -422,7 +422,7 @@ var<workgroup> gacc: array<atomic<u32>, SERVICE_MEASURES * N_CELLS>;
 // the replica.
 fn svc_add(copy: u32, c: u32, svc: u32, k: u32, w: u32, v: u32) {
     if ((ABLATE & ABL_APPLY_ADDS) != 0u) {
-        // a timing run without the adds: the values folded into one word (keep_folded)
+        // a timing run without the adds: the values folded into one word (flush_gp)
         folded ^= w ^ v;
         return;
     }
@@ -471,7 +471,7 @@ var<private> folded: u32;
 
 // After a block: the workgroup's sums of the GP's measures, added to the block's replica.
 fn flush_gp(lid: vec3<u32>, copy: u32) {
-    if ((ABLATE & (ABL_APPLY_ADDS | ABL_APPLY_SCAN)) != 0u && folded == 0x9e3779b9u) {
+    if ((ABLATE & (ABL_APPLY_ADDS | ABL_APPLY_SCAN)) != 0u && folded == FOLD_KEEP) {
         // keeps the values an ablated run computes (a value the compiler cannot know)
         atomicAdd(&gacc[0], 1u);
     }
@@ -518,8 +518,11 @@ fn apply_person(i: u32, copy: u32) {
         var u = 1u;
         var key: u32;
         if ((ABLATE & ABL_APPLY_HASH) != 0u) {
-            if (svc == S_HOSPITAL) { u = t_stay(age_band(age_months[i] / 12u)); }
-            if (svc == S_CARE) { u = care_hours(status[i]); }
+            if (svc == S_HOSPITAL) {
+                u = t_stay(age_band(age_months[i] / 12u));
+            } else if (svc != S_LETTINGS) {
+                u = service_units(svc, prio, i, wv); // no hash outside the hospital's
+            }
             // one multiply, so the keys still spread over 32 bits like the cut's
             key = (kbase ^ svc) * 0x9e3779b9u;
         } else {

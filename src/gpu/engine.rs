@@ -150,7 +150,7 @@ pub enum Ablation {
     /// The services' apply pass adds none of its measures (its atomics).
     ApplyAdds,
     /// The services' apply pass takes the queue keys and lengths of stay without hashing
-    /// (the key from the person's id, the stay its band's mean).
+    /// (the key one multiply of the person's id words, the stay its band's mean).
     ApplyHash,
     /// The services' apply pass stops after finding whether a person has a request: the
     /// scan over every person alone.
@@ -175,7 +175,10 @@ impl Ablation {
     pub fn bit(self) -> u32 {
         1 << self as u32
     }
-    pub const ALL: [Ablation; 7] = [Ablation::ApplyAdds, Ablation::ApplyHash, Ablation::ApplyScan, Ablation::AccountingAdds, Ablation::DemandHist, Ablation::CheapHash, Ablation::HouseholdRules];
+    /// Every ablation (clap's list of the values).
+    pub fn all() -> &'static [Ablation] {
+        <Ablation as clap::ValueEnum>::value_variants()
+    }
 }
 
 /// The `ABLATE` constant for a set of ablations.
@@ -443,10 +446,10 @@ impl GpuEngine {
             }
         }
         let mut entries = HashMap::new();
+        let ablate = ablate_bits(&opts.ablate);
         for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
-            let ablate = ablate_bits(&opts.ablate);
             let src = wgsl::source_with(stage, opts.workgroup_size, ablate).expect("listed");
-            let module = gpu.module_with(stage, opts.workgroup_size, ablate)?;
+            let module = gpu.module_from_source(&format!("shaders/{stage}.wgsl"), &src)?;
             for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
                 if entries.contains_key(&ep) {
                     continue; // an entry point of a stage this one includes (wgsl::includes)

@@ -235,12 +235,7 @@ impl Gpu {
 
     /// Compile one stage's shader, checking it validates.
     pub fn module(&self, stage: &str, workgroup_size: u32) -> Result<wgpu::ShaderModule> {
-        self.module_with(stage, workgroup_size, 0)
-    }
-
-    /// [`Gpu::module`] with work left out for a timing run (`engine::ablate_bits`; 0: none).
-    pub fn module_with(&self, stage: &str, workgroup_size: u32, ablate: u32) -> Result<wgpu::ShaderModule> {
-        let src = wgsl::source_with(stage, workgroup_size, ablate).ok_or_else(|| Error::Gpu(format!("no shader for stage `{stage}`")))?;
+        let src = wgsl::source(stage, workgroup_size).ok_or_else(|| Error::Gpu(format!("no shader for stage `{stage}`")))?;
         self.module_from_source(&format!("shaders/{stage}.wgsl"), &src)
     }
 

@@ -44,7 +44,7 @@ pub fn prelude_with(workgroup_size: u32, ablate: u32) -> String {
     };
     c("WG", workgroup_size as u64);
     c("ABLATE", ablate as u64);
-    for a in super::engine::Ablation::ALL {
+    for &a in super::engine::Ablation::all() {
         c(&format!("ABL_{}", upper_snake(&format!("{a:?}"))), a.bit() as u64);
     }
     c("ACC_COPIES", ACC_COPIES as u64);

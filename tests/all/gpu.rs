@@ -20,7 +20,7 @@ fn parse_with(stage: &str, wg: u32, ablate: u32) -> naga::Module {
 #[test]
 fn every_shader_parses_and_validates() {
     // the model's shaders, and a timing run's with every piece of work left out
-    let all = policy_twin::gpu::engine::ablate_bits(&policy_twin::gpu::engine::Ablation::ALL);
+    let all = policy_twin::gpu::engine::ablate_bits(policy_twin::gpu::engine::Ablation::all());
     for (stage, _) in gpu::wgsl::STAGES {
         for (wg, ablate) in [(64, 0), (256, 0), (64, all)] {
             let m = parse_with(stage, wg, ablate);
