@@ -218,6 +218,9 @@ struct Dispatch {
 // services: the persons (chunk-relative) with a request this month, listed by the demand pass
 // with GpuOptions::services_list (counts and lengths after the cut lists', at chunks + chunk)
 @group(0) @binding(55) var<storage, read_write> req_list: array<u32>;
+// services: who took part in radix pass 2, listed for pass 3 (kept, like req_list, in a
+// spare copy of a person column the births' scatter leaves free until the next month)
+@group(0) @binding(56) var<storage, read_write> svc_list2: array<u32>;
 
 // linear invocation index over a 2D grid of workgroups
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {

@@ -6,7 +6,9 @@
 //                     pass (d.hpass)
 //   services_hist   : per person, histogram pass 1 of the key bytes, listing who takes part
 //   services_list_args : per list, its length and the workgroup counts of the passes over it
-//   services_hist_list : per listed person, histogram passes 2..4 (d.hpass)
+//   services_hist_list : per listed person, histogram passes 2..4 (d.hpass); passes 2 and 3
+//                     list who took part again, so each pass reads only the persons
+//                     that matched the key bytes chosen before it
 //   services_apply  : per person, who is served, new waits, household moves, measures
 // With GpuOptions::services_list, services_demand_listing, services_hist_requests and
 // services_apply_requests replace services_demand, services_hist and services_apply: the
@@ -237,11 +239,16 @@ fn services_demand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 var<workgroup> list_n: atomic<u32>;
 var<workgroup> list_base: u32;
 
+// The lists a pass can append to (list_push).
+const TO_CUT: u32 = 0u;  // svc_list: who took part in radix pass 1 (and 3)
+const TO_REQ: u32 = 1u;  // req_list: who has a request (GpuOptions::services_list)
+const TO_CUT2: u32 = 2u; // svc_list2: who took part in radix pass 2
+
 // Append j to a list of the chunk, for those invocations that `take` it: one reservation a
-// workgroup (counter `counter` of svc_count), then each lister's slot within it. The request
-// list (`to_req`) is req_list, the cut list svc_list. A list's order depends on scheduling;
-// the passes that read a list sum, so the results do not.
-fn list_push(take: bool, j: u32, lid: vec3<u32>, counter: u32, to_req: bool) {
+// workgroup (counter `counter` of svc_count), then each lister's slot within it. A list's
+// order depends on scheduling; the passes that read a list sum, so the results do not.
+// Every invocation of the workgroup calls it (it has barriers).
+fn list_push(take: bool, j: u32, lid: vec3<u32>, counter: u32, to: u32) {
     var slot = 0u;
     if (take) { slot = atomicAdd(&list_n, 1u); }
     workgroupBarrier();
@@ -251,10 +258,11 @@ fn list_push(take: bool, j: u32, lid: vec3<u32>, counter: u32, to_req: bool) {
     }
     workgroupBarrier();
     if (take) {
-        if (to_req) {
-            req_list[d.p_skip + list_base + slot] = j;
-        } else {
-            svc_list[d.p_skip + list_base + slot] = j;
+        let at = d.p_skip + list_base + slot;
+        switch to {
+            case 1u: { req_list[at] = j; }
+            case 2u: { svc_list2[at] = j; }
+            default: { svc_list[at] = j; }
         }
     }
 }
@@ -269,13 +277,13 @@ fn services_demand_listing(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if (j < d.n) {
         asks = demand_at(j, acc_copy(wid, nwg));
     }
-    list_push(asks, j, lid, d.chunks + d.chunk, true);
+    list_push(asks, j, lid, d.chunks + d.chunk, TO_REQ);
 }
 
 // The first radix pass, over every person of the chunk. It also lists the persons that took
 // part: a request that takes part in a later pass took part in this one (a queue's cut
 // priority is fixed in pass 0 and it stays undecided until pass 4), so passes 2-4 go through
-// the list alone (services_hist_list) instead of every person.
+// the lists alone (services_hist_list) instead of every person.
 @compute @workgroup_size(WG)
 fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let j = linear(gid, nwg);
@@ -284,7 +292,7 @@ fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_i
         let i = d.p_skip + j;
         took = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
-    list_push(took, j, lid, d.chunk, false);
+    list_push(took, j, lid, d.chunk, TO_CUT);
 }
 
 // The first radix pass over the request list (GpuOptions::services_list), dispatched from its
@@ -299,7 +307,7 @@ fn services_hist_requests(@builtin(global_invocation_id) gid: vec3<u32>, @builti
         let i = d.p_skip + j;
         took = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
-    list_push(took, j, lid, d.chunk, false);
+    list_push(took, j, lid, d.chunk, TO_CUT);
 }
 
 // Before the list passes: the chunk's list length, and workgroups for it (at most
@@ -316,13 +324,32 @@ fn services_list_args(@builtin(global_invocation_id) gid: vec3<u32>) {
     svc_args[3u * d.chunk + 2u] = 1u;
 }
 
-// Radix passes 2-4: the persons listed by the first.
+// Radix passes 2-4: the persons listed by the pass before (its length in svc_len). Pass 2
+// reads the first pass's list (svc_list) and lists who took part in it (svc_list2), pass 3
+// reads that and lists again (svc_list), pass 4 reads the last. A request that takes part
+// in a pass took part in the one before (it matched one key byte fewer), so each list holds
+// everyone the next pass needs: pass 3 and 4 read about 1/256 and 1/65,536 of pass 2's list
+// (src/cpu/services.rs keeps only the counted candidates from pass to pass the same way).
 @compute @workgroup_size(WG)
-fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let k = linear(gid, nwg);
-    if (k >= svc_len[d.chunk]) { return; }
-    let i = d.p_skip + svc_list[d.p_skip + k];
-    _ = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
+    let hp = d.hpass; // uniform: the barriers in list_push are reached by every invocation
+    var took = false;
+    var j = 0u;
+    if (k < svc_len[d.chunk]) {
+        if (hp == 3u) {
+            j = svc_list2[d.p_skip + k];
+        } else {
+            j = svc_list[d.p_skip + k];
+        }
+        let i = d.p_skip + j;
+        took = hist_person(hp, i, household[i] - d.h_base, acc_copy(wid, nwg));
+    }
+    if (hp == 2u) {
+        list_push(took, j, lid, d.chunk, TO_CUT2);
+    } else if (hp == 3u) {
+        list_push(took, j, lid, d.chunk, TO_CUT);
+    }
 }
 
 // One workgroup per queue, an invocation per bin: the queue's histogram summed over its

@@ -633,8 +633,8 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
     // collected once (queue, key, weighted units) while pass 1 histograms them, then passes
     // 2-4 histogram that list; the GPU runs pass 1 over every person (or, with
     // GpuOptions::services_list, over the persons with a request), lists the persons that
-    // took part, and runs passes 2-4 over them, recomputing their keys. Same histograms, same
-    // cut.
+    // took part, and runs passes 2-4 over them, recomputing their keys; passes 2 and 3 list
+    // again who took part, as `retain` keeps the candidates here. Same histograms, same cut.
     if sel.chunks(SEL_WORDS).any(|s| s[0] == SEL_SEARCH) {
         let sl = &sel;
         let pt = super::PerThread::new(new_hist);

@@ -82,6 +82,10 @@ const PERSON_SCRATCH: [&str; 1] = ["svc_list"];
 /// month's births scatter and the next.
 const REQUEST_LIST: &str = "req_list";
 const REQUEST_LIST_IN: &str = "new_svc_wait";
+/// The radix pass 2's list of who took part, for pass 3 (services.wgsl
+/// `services_hist_list`), kept the same way in another spare column.
+const CUT_LIST_2: &str = "svc_list2";
+const CUT_LIST_2_IN: &str = "new_wealth";
 const HH_COLS: [&str; 14] = [
     "hh_info",
     "hh_rent",
@@ -704,10 +708,10 @@ impl GpuEngine {
                 size: NonZeroU64::new(std::mem::size_of::<Dispatch>() as u64),
             });
         }
-        if name == REQUEST_LIST {
+        if name == REQUEST_LIST || name == CUT_LIST_2 {
             // the births' spare copy of a person column: free from the births scatter to the
             // next month's, and bound as the chunk's persons here
-            let buf = &self.bufs[REQUEST_LIST_IN];
+            let buf = &self.bufs[if name == REQUEST_LIST { REQUEST_LIST_IN } else { CUT_LIST_2_IN }];
             return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.p.0 as u64 * 4, size: NonZeroU64::new(w.p.1 as u64 * 4) });
         }
         let buf = &self.bufs[name];
@@ -939,7 +943,7 @@ impl GpuEngine {
                     }
                     for pass in 0..=4u32 {
                         if pass == 1 {
-                            // the first radix pass also lists who takes part; 2-4 read the list
+                            // the first radix pass also lists who takes part; 2-4 read lists
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
                             enc.clear_buffer(&self.bufs["svc_count"], 0, Some(4 * nc as u64));
                             if listing {
@@ -948,15 +952,18 @@ impl GpuEngine {
                                 self.per_person_pass(&mut enc, "services_hist", keys, pass);
                             }
                         } else if pass > 1 {
-                            if pass == 2 {
-                                // each chunk's list length as a plain word, and the workgroup
-                                // counts of the list passes (launching a workgroup for every
-                                // person of the chunk: the three took 2.9 ms a month on the
-                                // H200 at national scale, 1.65 ms dispatched from the length)
-                                for k in 0..nc {
-                                    let d = Dispatch { n: 1, chunk: k, ..self.base_dispatch(keys) };
-                                    self.dispatch(&mut enc, "services_list_args", d, Windows::default(), 1);
-                                }
+                            // each chunk's list length (what the pass before listed) as a plain
+                            // word, and the workgroup counts of the list pass (launching a
+                            // workgroup for every person of the chunk: passes 2-4 took 2.9 ms a
+                            // month on the H200 at national scale, 1.65 ms dispatched from the
+                            // length, all three over the first pass's list); passes 2 and 3
+                            // list who took part again, counted from zero
+                            for k in 0..nc {
+                                let d = Dispatch { n: 1, chunk: k, ..self.base_dispatch(keys) };
+                                self.dispatch(&mut enc, "services_list_args", d, Windows::default(), 1);
+                            }
+                            if pass < 4 {
+                                enc.clear_buffer(&self.bufs["svc_count"], 0, Some(4 * nc as u64));
                             }
                             enc.clear_buffer(&self.bufs["qhist"], 0, None);
                             self.per_chunk(&mut enc, "services_hist_list", keys, pass, Over::List);
@@ -1171,6 +1178,12 @@ impl GpuEngine {
     /// Each household's net income this month.
     pub fn net_income(&self) -> Result<Vec<u32>> {
         self.gpu.read(&self.bufs["net_income"], 0, self.n_h as usize)
+    }
+
+    /// After a step, each chunk's list for the radix select's last pass: the persons that took
+    /// part in pass 3 (for tests: the lists narrow pass by pass).
+    pub fn last_cut_list_lengths(&self) -> Result<Vec<u32>> {
+        self.gpu.read(&self.bufs["svc_len"], 0, self.chunks.len())
     }
 
     /// Chunks in use (for tests and the manifest).

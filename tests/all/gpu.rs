@@ -371,6 +371,36 @@ fn services_request_list_matches_the_cpu() {
     assert!(!has("services_demand") && !has("services_hist") && !has("services_apply"), "{p:?}");
 }
 
+/// The radix select's list passes read shorter lists pass by pass: the last pass reads only
+/// who matched the first two key bytes (a few persons a searching queue), not everyone the
+/// first pass listed (about a third of the persons), whole and in chunks; the results are the
+/// CPU's (every parity test checks them).
+#[test]
+fn radix_lists_narrow_pass_by_pass() {
+    if test_gpu().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::synth_into(dir.path(), 40_000, 22, 1);
+    let pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
+    let n = pop.persons.len() as u32;
+    let s = crate::util::baseline();
+    for chunk_persons in [None, Some(10_000)] {
+        let cpu = Engine::new(pop.clone(), &s, s.seed, 6).unwrap();
+        let mut g = GpuEngine::from_engine(cpu, test_gpu().unwrap(), GpuOptions { chunk_persons, ..Default::default() }).unwrap();
+        let mut most = 0;
+        for _ in 0..6 {
+            g.step().unwrap();
+            let lens = g.last_cut_list_lengths().unwrap();
+            assert_eq!(lens.len(), g.chunk_count());
+            let listed: u32 = lens.iter().sum();
+            assert!(listed * 100 < n, "{listed} of {n} persons listed for the last pass ({chunk_persons:?})");
+            most = most.max(listed);
+        }
+        assert!(most > 0, "no queue searched to its last pass ({chunk_persons:?})");
+    }
+}
+
 /// A population of several blocks for every block-wise pass (births 4,096 persons a
 /// workgroup; accounting and the services' apply `sum_block`: 256 here, one round of 256
 /// invocations): 40,000 persons, whole and in two chunks; then with 8 workgroups aimed at
@@ -452,6 +482,8 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     // four radix passes a month: the first over every person, three over its list
     assert_eq!(passes.iter().find(|p| p.0 == "services_hist").unwrap().2, 2);
     assert_eq!(passes.iter().find(|p| p.0 == "services_hist_list").unwrap().2, 6);
+    // each list pass dispatched from the length of the list the pass before it wrote
+    assert_eq!(passes.iter().find(|p| p.0 == "services_list_args").unwrap().2, 6);
     let b = g.min_bytes_per_person_step();
     assert!(b > 84.0 && b < 84.0 + 112.0, "{b}");
     // the select narrowed in one pass a histogram: five a month
