@@ -165,6 +165,6 @@ fi
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$J/sweep.json"
 log "the default and the variants side by side, then the ablations"
-step 30 bash -o pipefail -c 'python3 scripts/device_summary.py "$1" 2>&1 | tee "$2"' _ "$J" "$OUT/summary.txt"
+step 30 bash -o pipefail -c 'python3 scripts/device_summary.py "$1" "$3" 2>&1 | tee "$2"' _ "$J" "$OUT/summary.txt" "$LOG"
 log "done: $FAILED step(s) failed"
 [ "$FAILED" = 0 ]

@@ -17,7 +17,16 @@ Then, where the run has them (`ablate_*.json`), the ablations and block-sum targ
 one's profiled device time a month against the default profiled just before them
 (`ablate_default.json`), and the passes whose device time a month moved most. An
 ablation's saving is what the work it leaves out costs in those passes (its results are not
-the model's: timing only)."""
+the model's: timing only).
+
+Then the issue's two GPU targets for the default and each variant: the decade's month loop
+and its device time (the profiled year's, times ten) against 2 s, and the least bytes a
+person-step must move over the device time against half the copy bandwidth (the `copy:`
+line of LOG if given and present, else the 4,244 GB/s of runs 1-4). Last, the default's
+device time by pass against a reference run's (REF, by default run 5's profile in
+benches/device/), so what changed since shows pass by pass.
+
+    python3 scripts/device_summary.py OUT_DIR [LOG [REF]]"""
 import json
 import sys
 from pathlib import Path
@@ -103,7 +112,67 @@ def ablations(out):
         print(f"{name:<18} {r[0]:16.2f} {base[0] - r[0]:7.2f}  {passes}")
 
 
+# the copy bandwidth of runs 1-4 on the H200 (benches/device/README.md), when the run did
+# not measure its own (QUICK=1 leaves it out)
+COPY_GBS = 4244.0
+REF = Path(__file__).resolve().parent.parent / "benches/device/2026-11-30-h200-run5/bench_uk_both.json"
+
+
+def gpu_row(p):
+    """The GPU row of a `twin bench` JSON file (the `--backend both` runs have two), or None."""
+    try:
+        return [x for x in json.loads(Path(p).read_text())["runs"] if x["backend"] == "gpu"][0]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def copy_bandwidth(log):
+    """The `copy: N GB/s` the run measured (device_bench.sh's log), or None."""
+    try:
+        for line in Path(log).read_text().splitlines():
+            if line.startswith("copy: ") and "GB/s" in line:
+                return float(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def targets(out, log):
+    copy = copy_bandwidth(log) if log else None
+    source = "measured in this run" if copy else "runs 1-4's, not measured in this run"
+    copy = copy or COPY_GBS
+    print()
+    print(f"targets: decade under 2 s; half of the copy bandwidth ({copy:.0f} GB/s, {source})")
+    print(f"{'variant':<12} {'decade s':>9} {'device s (x10)':>15} {'GB/s':>7} {'share':>6}")
+    names = ["default"] + sorted(p.stem.removeprefix("bench_uk_gpu_") for p in out.glob("bench_uk_gpu_*.json"))
+    for name in names:
+        dec = load(out / ("bench_uk_gpu.json" if name == "default" else f"bench_uk_gpu_{name}.json"))
+        pr = gpu_row(out / ("bench_uk_both.json" if name == "default" else f"bench_uk_profile_{name}.json"))
+        secs = f"{dec['seconds']:9.3f}" if dec else f"{'-':>9}"
+        dev, gbs, share = f"{'-':>15}", f"{'-':>7}", f"{'-':>6}"
+        if pr and pr.get("gpu_profile"):
+            g = pr["gpu_profile"]
+            dev = f"{g['device_seconds'] * 120 / pr['months']:15.3f}"
+            gbs = f"{g['min_bytes_gb_per_device_second']:7.0f}"
+            share = f"{100 * g['min_bytes_gb_per_device_second'] / copy:5.1f}%"
+        print(f"{name:<12} {secs} {dev} {gbs} {share}")
+
+
+def against_reference(out, ref):
+    now = per_month(gpu_row(out / "bench_uk_both.json"))
+    then = per_month(gpu_row(ref))
+    if now is None or then is None:
+        return
+    print()
+    print(f"the default's device time by pass, ms a month: {Path(ref).parent.name} -> this run")
+    print(f"  {'(all passes)':<26} {then[0]:7.2f} -> {now[0]:7.2f}")
+    for k in sorted(set(now[1]) | set(then[1]), key=lambda k: -max(now[1].get(k, 0), then[1].get(k, 0))):
+        print(f"  {k:<26} {then[1].get(k, 0):7.2f} -> {now[1].get(k, 0):7.2f}")
+
+
 if __name__ == "__main__":
     d = sys.argv[1] if len(sys.argv) > 1 else "/tmp/twin-device/json"
     main(d)
     ablations(Path(d))
+    targets(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
+    against_reference(Path(d), sys.argv[3] if len(sys.argv) > 3 else REF)
