@@ -3,6 +3,7 @@
 
 use crate::engine::{Engine, StateView};
 use crate::error::Result;
+pub use crate::gpu::engine::GpuProfile;
 use crate::gpu::engine::{GpuEngine, GpuOptions, Host};
 use crate::gpu::{AdapterSummary, Backend, Gpu};
 use crate::measures::Acc;
@@ -13,22 +14,6 @@ use crate::state::Population;
 pub enum Simulation {
     Cpu(Engine),
     Gpu(Box<GpuEngine>),
-}
-
-/// What `--gpu-profile` measured on the device (timestamp queries around every compute pass).
-#[derive(Clone, Debug)]
-pub struct GpuProfile {
-    /// Device seconds and passes by entry point, in the order first run.
-    pub passes: Vec<(String, f64, u64)>,
-    /// Passes that found the query set full (not timed).
-    pub untimed: u64,
-    /// Seconds from each submission's first timed pass to its last, summed: the passes and
-    /// the gaps between them on the device.
-    pub span_seconds: f64,
-    /// Submissions with a timed pass.
-    pub submissions: u64,
-    /// The least bytes a person-step must move ([`GpuEngine::min_bytes_per_person_step`]).
-    pub min_bytes_per_person_step: f64,
 }
 
 /// What `open` chose, for printing and the manifest.
@@ -122,11 +107,7 @@ impl Simulation {
     pub fn gpu_profile(&self) -> Option<GpuProfile> {
         match self {
             Simulation::Cpu(_) => None,
-            Simulation::Gpu(g) => {
-                let (passes, untimed) = g.pass_seconds()?;
-                let (span_seconds, submissions) = g.submission_spans()?;
-                Some(GpuProfile { passes, untimed, span_seconds, submissions, min_bytes_per_person_step: g.min_bytes_per_person_step() })
-            }
+            Simulation::Gpu(g) => g.profile(),
         }
     }
 

@@ -294,6 +294,22 @@ pub struct GpuEngine {
     replans: u32,
 }
 
+/// What `--gpu-profile` measured on the device (timestamp queries around every compute pass).
+#[derive(Clone, Debug)]
+pub struct GpuProfile {
+    /// Device seconds and passes by entry point, in the order first run.
+    pub passes: Vec<(String, f64, u64)>,
+    /// Passes that found the query set full (not timed).
+    pub untimed: u64,
+    /// Seconds from each submission's first timed pass to its last, summed: the passes and
+    /// the gaps between them on the device.
+    pub span_seconds: f64,
+    /// Submissions with a timed pass.
+    pub submissions: u64,
+    /// The least bytes a person-step must move ([`GpuEngine::min_bytes_per_person_step`]).
+    pub min_bytes_per_person_step: f64,
+}
+
 /// Device time of each compute pass, from timestamps written at its start and end, summed by
 /// entry point; and each submission's span, from its first timed pass's start to its last
 /// one's end. The month's passes nearly all depend on the one before, so the passes' sum is
@@ -792,18 +808,17 @@ impl GpuEngine {
         self.gpu.map_read(&self.readback, words)
     }
 
-    /// Device seconds and pass counts by entry point so far, with the passes left untimed
-    /// (`None` unless profiling was asked for and the adapter has timestamp queries).
-    pub fn pass_seconds(&self) -> Option<(Vec<(String, f64, u64)>, u64)> {
-        self.prof.as_ref().map(|p| (p.totals.clone(), p.untimed))
-    }
-
-    /// Device seconds from each submission's first timed pass to its last, summed, and the
-    /// submissions timed: the passes' time plus the gaps between passes on the device. What
-    /// the wall time has beyond it is the host's (recording, submitting, reading back) and the
-    /// device's start of each submission. `None` as for [`GpuEngine::pass_seconds`].
-    pub fn submission_spans(&self) -> Option<(f64, u64)> {
-        self.prof.as_ref().map(|p| (p.span, p.submissions))
+    /// What the device profile measured so far: device seconds and passes by entry point,
+    /// the passes left untimed, and each submission's span (`None` unless profiling was asked
+    /// for and the adapter has timestamp queries).
+    pub fn profile(&self) -> Option<GpuProfile> {
+        self.prof.as_ref().map(|p| GpuProfile {
+            passes: p.totals.clone(),
+            untimed: p.untimed,
+            span_seconds: p.span,
+            submissions: p.submissions,
+            min_bytes_per_person_step: self.min_bytes_per_person_step(),
+        })
     }
 
     /// Bytes per person-step the month step must move at the least, by this count: each

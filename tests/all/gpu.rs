@@ -320,7 +320,7 @@ fn fused_person_passes_match_the_cpu() {
         let gpu = test_gpu().unwrap();
         let mut g = GpuEngine::from_engine(Engine::new(small_pop().clone(), &s, s.seed, 1).unwrap(), gpu, GpuOptions { profile: true, ..opts }).unwrap();
         g.step().unwrap();
-        let (p, _) = g.pass_seconds().unwrap();
+        let p = g.profile().unwrap().passes;
         p.into_iter().map(|p| p.0).collect::<Vec<String>>()
     };
     let has = |p: &[String], ep: &str| p.iter().any(|e| e == ep);
@@ -365,7 +365,7 @@ fn services_request_list_matches_the_cpu() {
     let s = crate::util::baseline();
     let mut g = GpuEngine::from_engine(Engine::new(small_pop().clone(), &s, s.seed, 1).unwrap(), gpu, GpuOptions { profile: true, ..on }).unwrap();
     g.step().unwrap();
-    let p: Vec<String> = g.pass_seconds().unwrap().0.into_iter().map(|p| p.0).collect();
+    let p: Vec<String> = g.profile().unwrap().passes.into_iter().map(|p| p.0).collect();
     let has = |ep: &str| p.iter().any(|e| e == ep);
     assert!(has("services_demand_listing") && has("services_hist_requests") && has("services_apply_requests") && has("services_hist_list"), "{p:?}");
     assert!(!has("services_demand") && !has("services_hist") && !has("services_apply"), "{p:?}");
@@ -448,7 +448,7 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     for _ in 0..2 {
         g.step().unwrap();
     }
-    let Some((passes, untimed)) = g.pass_seconds() else {
+    let Some(policy_twin::sim::GpuProfile { passes, untimed, span_seconds: span, submissions, .. }) = g.profile() else {
         assert!(!has_timestamps, "the adapter has timestamp queries but nothing was timed");
         return;
     };
@@ -493,7 +493,6 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     // aggregates' read-back),
     // each spanning its passes and the gaps between them (at least its longest pass; a
     // device may overlap passes that share no written buffer, so not always their sum)
-    let (span, submissions) = g.submission_spans().unwrap();
     assert_eq!(submissions, 6);
     let longest = passes.iter().map(|p| p.1 / p.2 as f64).fold(0.0, f64::max);
     assert!(span > 0.0 && span >= longest, "span {span} s, longest pass {longest} s");
