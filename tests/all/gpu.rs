@@ -373,8 +373,8 @@ fn services_request_list_matches_the_cpu() {
 
 /// The radix select's list passes read shorter lists pass by pass: the last pass reads only
 /// who matched the first two key bytes (a few persons a searching queue), not everyone the
-/// first pass listed (about a third of the persons), whole and in chunks; the results are the
-/// CPU's (every parity test checks them).
+/// first pass listed (about a third of the persons), whole, in chunks and with the request
+/// list; the results are the CPU's (every parity test checks them).
 #[test]
 fn radix_lists_narrow_pass_by_pass() {
     if test_gpu().is_none() {
@@ -385,19 +385,19 @@ fn radix_lists_narrow_pass_by_pass() {
     let pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
     let n = pop.persons.len() as u32;
     let s = crate::util::baseline();
-    for chunk_persons in [None, Some(10_000)] {
+    for (chunk_persons, services_list) in [(None, false), (Some(10_000), false), (None, true)] {
         let cpu = Engine::new(pop.clone(), &s, s.seed, 6).unwrap();
-        let mut g = GpuEngine::from_engine(cpu, test_gpu().unwrap(), GpuOptions { chunk_persons, ..Default::default() }).unwrap();
+        let mut g = GpuEngine::from_engine(cpu, test_gpu().unwrap(), GpuOptions { chunk_persons, services_list, ..Default::default() }).unwrap();
         let mut most = 0;
         for _ in 0..6 {
             g.step().unwrap();
             let lens = g.last_cut_list_lengths().unwrap();
             assert_eq!(lens.len(), g.chunk_count());
             let listed: u32 = lens.iter().sum();
-            assert!(listed * 100 < n, "{listed} of {n} persons listed for the last pass ({chunk_persons:?})");
+            assert!(listed * 100 < n, "{listed} of {n} persons listed for the last pass ({chunk_persons:?}, request list {services_list})");
             most = most.max(listed);
         }
-        assert!(most > 0, "no queue searched to its last pass ({chunk_persons:?})");
+        assert!(most > 0, "no queue searched to its last pass ({chunk_persons:?}, request list {services_list})");
     }
 }
 
