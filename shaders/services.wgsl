@@ -239,16 +239,12 @@ fn services_demand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 var<workgroup> list_n: atomic<u32>;
 var<workgroup> list_base: u32;
 
-// The lists a pass can append to (list_push).
-const TO_CUT: u32 = 0u;  // svc_list: who took part in radix pass 1 (and 3)
-const TO_REQ: u32 = 1u;  // req_list: who has a request (GpuOptions::services_list)
-const TO_CUT2: u32 = 2u; // svc_list2: who took part in radix pass 2
-
-// Append j to a list of the chunk, for those invocations that `take` it: one reservation a
-// workgroup (counter `counter` of svc_count), then each lister's slot within it. A list's
-// order depends on scheduling; the passes that read a list sum, so the results do not.
-// Every invocation of the workgroup calls it (it has barriers).
-fn list_push(take: bool, j: u32, lid: vec3<u32>, counter: u32, to: u32) {
+// A slot in a list of the chunk, for those invocations that `take` one: one reservation a
+// workgroup (counter `counter` of svc_count), then each lister's slot within it; the caller
+// writes its list at the slot. A list's order depends on scheduling; the passes that read a
+// list sum, so the results do not. Every invocation of the workgroup calls it (it has
+// barriers). Each pass writes its own list, so it binds only that one.
+fn list_slot(take: bool, lid: vec3<u32>, counter: u32) -> u32 {
     var slot = 0u;
     if (take) { slot = atomicAdd(&list_n, 1u); }
     workgroupBarrier();
@@ -257,14 +253,7 @@ fn list_push(take: bool, j: u32, lid: vec3<u32>, counter: u32, to: u32) {
         if (n > 0u) { list_base = atomicAdd(&svc_count[counter], n); }
     }
     workgroupBarrier();
-    if (take) {
-        let at = d.p_skip + list_base + slot;
-        switch to {
-            case 1u: { req_list[at] = j; }
-            case 2u: { svc_list2[at] = j; }
-            default: { svc_list[at] = j; }
-        }
-    }
+    return d.p_skip + list_base + slot;
 }
 
 // With the request list (GpuOptions::services_list): demand as services_demand, and the
@@ -277,7 +266,8 @@ fn services_demand_listing(@builtin(global_invocation_id) gid: vec3<u32>, @built
     if (j < d.n) {
         asks = demand_at(j, acc_copy(wid, nwg));
     }
-    list_push(asks, j, lid, d.chunks + d.chunk, TO_REQ);
+    let at = list_slot(asks, lid, d.chunks + d.chunk);
+    if (asks) { req_list[at] = j; }
 }
 
 // The first radix pass, over every person of the chunk. It also lists the persons that took
@@ -292,7 +282,8 @@ fn services_hist(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_i
         let i = d.p_skip + j;
         took = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
-    list_push(took, j, lid, d.chunk, TO_CUT);
+    let at = list_slot(took, lid, d.chunk);
+    if (took) { svc_list[at] = j; }
 }
 
 // The first radix pass over the request list (GpuOptions::services_list), dispatched from its
@@ -307,7 +298,8 @@ fn services_hist_requests(@builtin(global_invocation_id) gid: vec3<u32>, @builti
         let i = d.p_skip + j;
         took = hist_person(d.hpass, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
-    list_push(took, j, lid, d.chunk, TO_CUT);
+    let at = list_slot(took, lid, d.chunk);
+    if (took) { svc_list[at] = j; }
 }
 
 // Before the list passes: the chunk's list length, and workgroups for it (at most
@@ -335,7 +327,7 @@ fn services_list_args(@builtin(global_invocation_id) gid: vec3<u32>) {
 @compute @workgroup_size(WG)
 fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     let k = linear(gid, nwg);
-    let hp = d.hpass; // uniform: the barriers in list_push are reached by every invocation
+    let hp = d.hpass; // uniform: the barriers in list_slot are reached by every invocation
     var took = false;
     var j = 0u;
     if (k < svc_len[d.chunk]) {
@@ -348,9 +340,11 @@ fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(lo
         took = hist_person(hp, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
     if (hp == 2u) {
-        list_push(took, j, lid, d.chunk, TO_CUT2);
+        let at = list_slot(took, lid, d.chunk);
+        if (took) { svc_list2[at] = j; }
     } else if (hp == 3u) {
-        list_push(took, j, lid, d.chunk, TO_CUT);
+        let at = list_slot(took, lid, d.chunk);
+        if (took) { svc_list[at] = j; }
     }
 }
 
