@@ -40,6 +40,14 @@ def load(p):
         return None
 
 
+def gpu_row(p):
+    """The GPU row of a `twin bench` JSON file (the `--backend both` runs have two), or None."""
+    try:
+        return [x for x in json.loads(Path(p).read_text())["runs"] if x["backend"] == "gpu"][0]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
 def main(out):
     out = Path(out)
     decade = {"default": out / "bench_uk_gpu.json"}
@@ -56,18 +64,9 @@ def main(out):
         if name == "default":
             base = secs
         ratio = f"{base / secs:6.3f}" if secs and base else "     -"
-        pr = None
-        if name in prof:
-            pr = load(prof[name])
-            if pr and pr.get("backend") != "gpu":
-                pr = None
+        # the default's profile is the --backend both run: its GPU row
+        pr = gpu_row(prof[name]) if name in prof else None
         dev, gaps, rest, passes = "-", "-", "-", ""
-        if pr is None and name in prof:
-            # the default's profile is the --backend both run: its GPU row
-            try:
-                pr = [x for x in json.loads(Path(prof[name]).read_text())["runs"] if x["backend"] == "gpu"][0]
-            except (OSError, ValueError, KeyError, IndexError):
-                pr = None
         if pr and pr.get("gpu_profile"):
             g = pr["gpu_profile"]
             months = pr["months"]
@@ -116,14 +115,6 @@ def ablations(out):
 # not measure its own (QUICK=1 leaves it out)
 COPY_GBS = 4244.0
 REF = Path(__file__).resolve().parent.parent / "benches/device/2026-11-30-h200-run5/bench_uk_both.json"
-
-
-def gpu_row(p):
-    """The GPU row of a `twin bench` JSON file (the `--backend both` runs have two), or None."""
-    try:
-        return [x for x in json.loads(Path(p).read_text())["runs"] if x["backend"] == "gpu"][0]
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
 
 
 def copy_bandwidth(log):

@@ -321,8 +321,8 @@ fn services_list_args(@builtin(global_invocation_id) gid: vec3<u32>) {
 // reads that and lists again (svc_list), pass 4 reads the last. A request that takes part
 // in a pass took part in the one before (it matched one key byte fewer), so each list holds
 // everyone the next pass needs, and passes 3 and 4 read far shorter lists than pass 2 (at
-// least a person for each queue still searching: on the tests' 40,000 persons, about 13,700,
-// then about 100, then about 50 a month). src/cpu/services.rs keeps only the counted
+// least a person for each queue still searching: on the tests' 40,000 persons, 13,000 to
+// 14,000, then about 100, then about 50 a month). src/cpu/services.rs keeps only the counted
 // candidates from pass to pass the same way.
 @compute @workgroup_size(WG)
 fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -339,12 +339,10 @@ fn services_hist_list(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(lo
         let i = d.p_skip + j;
         took = hist_person(hp, i, household[i] - d.h_base, acc_copy(wid, nwg));
     }
-    if (hp == 2u) {
+    if (hp < 4u) {
         let at = list_slot(took, lid, d.chunk);
-        if (took) { svc_list2[at] = j; }
-    } else if (hp == 3u) {
-        let at = list_slot(took, lid, d.chunk);
-        if (took) { svc_list[at] = j; }
+        if (took && hp == 2u) { svc_list2[at] = j; }
+        if (took && hp == 3u) { svc_list[at] = j; }
     }
 }
 

@@ -77,15 +77,12 @@ const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "s
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
 /// Per-person scratch on the device: the services' list of persons in the radix passes.
 const PERSON_SCRATCH: [&str; 1] = ["svc_list"];
-/// The services' request list (`GpuOptions::services_list`) takes no memory of its own: it is
-/// kept in the births' spare copy of a person column, which holds nothing between one
-/// month's births scatter and the next.
-const REQUEST_LIST: &str = "req_list";
-const REQUEST_LIST_IN: &str = "new_svc_wait";
-/// The radix pass 2's list of who took part, for pass 3 (services.wgsl
-/// `services_hist_list`), kept the same way in another spare column.
-const CUT_LIST_2: &str = "svc_list2";
-const CUT_LIST_2_IN: &str = "new_wealth";
+/// Lists that take no memory of their own, as (list, the column it is kept in): each is kept
+/// in one of the births' spare copies of a person column, which hold nothing between one
+/// month's births scatter and the next. The services' request list
+/// (`GpuOptions::services_list`), and the radix pass 2's list of who took part, for pass 3
+/// (services.wgsl `services_hist_list`).
+const SPARE_LISTS: [(&str, &str); 2] = [("req_list", "new_svc_wait"), ("svc_list2", "new_wealth")];
 const HH_COLS: [&str; 14] = [
     "hh_info",
     "hh_rent",
@@ -724,10 +721,10 @@ impl GpuEngine {
                 size: NonZeroU64::new(std::mem::size_of::<Dispatch>() as u64),
             });
         }
-        if name == REQUEST_LIST || name == CUT_LIST_2 {
+        if let Some((_, spare)) = SPARE_LISTS.iter().find(|(list, _)| *list == name) {
             // the births' spare copy of a person column: free from the births scatter to the
             // next month's, and bound as the chunk's persons here
-            let buf = &self.bufs[if name == REQUEST_LIST { REQUEST_LIST_IN } else { CUT_LIST_2_IN }];
+            let buf = &self.bufs[*spare];
             return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.p.0 as u64 * 4, size: NonZeroU64::new(w.p.1 as u64 * 4) });
         }
         let buf = &self.bufs[name];
