@@ -11,10 +11,14 @@ use crate::rng::{draw, stream, Process, SplitMix64, StepKeys};
 pub fn run(gpu: &Gpu, n: u32, workgroup_size: u32) -> Result<()> {
     let mut r = SplitMix64::new(2024, 11);
     let mut input = Vec::with_capacity(n as usize * 4);
-    for _ in 0..n {
-        let a = r.next_u64() as u32;
-        let c = 1 + r.next_u64() as u32 % u32::MAX;
-        let b = (r.next_u64() % (c as u64 + 1)) as u32;
+    for k in 0..n {
+        // every other case with operands shifted right at random, so that products often fit
+        // in 32 bits: the shaders' mul_div and mul_sat take a short way then
+        let small = k % 2 == 1;
+        let shift = |r: &mut SplitMix64| if small { (r.next_u64() % 32) as u32 } else { 0 };
+        let a = (r.next_u64() as u32) >> shift(&mut r);
+        let c = 1 + ((r.next_u64() as u32) >> shift(&mut r)) % u32::MAX;
+        let b = ((r.next_u64() % (c as u64 + 1)) as u32) >> shift(&mut r);
         input.extend([a, b, c, r.next_u64() as u32]);
     }
     let keys = StepKeys::new(r.next_u64(), 7);
