@@ -18,9 +18,11 @@
 # ablations stay.
 #
 # VARIANTS lists the variants of the GPU path to compare with the default, as name=flags
-# (names of letters, digits and _, since they name the output files; flags joined by +; default: the person passes fused two ways, the services' request list,
-# and both): each is checked for parity at 1M persons, then timed over the national decade
-# right after the default (the ratios measured side by side), and profiled over 12 months.
+# (names of letters, digits and _, since they name the output files; flags joined by +;
+# default: the shaders compiled without wgpu's loop bound and zero-divisor guard, the person
+# passes fused two ways, the services' request list, and both): each is checked
+# for parity at 1M persons, then timed over the national decade right after the default (the
+# ratios measured side by side), and profiled over 12 months.
 #
 # ABLATIONS lists timing runs with a piece of work left out of the passes (`twin bench
 # --gpu-ablate`, comma-separated names; results not the model's, so never compared), each
@@ -41,7 +43,7 @@ NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
-VARIANTS="${VARIANTS-stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
+VARIANTS="${VARIANTS-trusted=--gpu-shader-checks+trusted stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
 ABLATIONS="${ABLATIONS-apply-adds apply-hash apply-scan accounting-adds demand-hist household-rules cheap-hash}"
 SUM_WORKGROUPS="${SUM_WORKGROUPS-8192 32768}"
 # variant NAME=FLAGS -> the flags, space-separated

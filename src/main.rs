@@ -123,6 +123,11 @@ struct BenchArgs {
     /// not timed on a GPU). Results do not depend on it.
     #[arg(long)]
     gpu_services_list: bool,
+    /// GPU: compile the shaders with wgpu's guards for shaders it cannot trust (checked, as
+    /// the H200 runs 1-5 did), or without its loop bound and zero-divisor guard (trusted;
+    /// sound for these shaders, not yet timed on a GPU). Results do not depend on it.
+    #[arg(long, value_enum, default_value = "checked")]
+    gpu_shader_checks: policy_twin::gpu::ShaderChecks,
     /// GPU, timing only: leave these pieces of work out of the passes (comma-separated), so
     /// that --gpu-profile's device time by pass, against a run without, says what each
     /// costs. The results are then not the model's: only with --backend gpu, and nothing is
@@ -228,6 +233,11 @@ struct GpuArgs {
     /// not timed on a GPU). Results do not depend on it.
     #[arg(long)]
     gpu_services_list: bool,
+    /// GPU: compile the shaders with wgpu's guards for shaders it cannot trust (checked, as
+    /// the H200 runs 1-5 did), or without its loop bound and zero-divisor guard (trusted;
+    /// sound for these shaders, not yet timed on a GPU). Results do not depend on it.
+    #[arg(long, value_enum, default_value = "checked")]
+    gpu_shader_checks: policy_twin::gpu::ShaderChecks,
 }
 
 impl GpuArgs {
@@ -240,7 +250,7 @@ impl GpuArgs {
             })?;
             cpu_stages.push(s.stage);
         }
-        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, fuse_persons: self.gpu_fuse_persons, services_list: self.gpu_services_list, ..Default::default() })
+        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, fuse_persons: self.gpu_fuse_persons, services_list: self.gpu_services_list, shader_checks: self.gpu_shader_checks, ..Default::default() })
     }
 }
 
@@ -480,6 +490,7 @@ fn bench_backends(
             profile: a.gpu_profile,
             fuse_persons: a.gpu_fuse_persons,
             services_list: a.gpu_services_list,
+            shader_checks: a.gpu_shader_checks,
             ablate: a.gpu_ablate.clone(),
             sum_workgroups: a.gpu_sum_workgroups,
             ..Default::default()
@@ -514,6 +525,7 @@ fn bench_backends(
             "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
             "gpu_fuse_persons": choice.adapter.as_ref().map(|_| a.gpu_fuse_persons),
             "gpu_services_list": choice.adapter.as_ref().map(|_| a.gpu_services_list),
+            "gpu_shader_checks": choice.adapter.as_ref().map(|_| a.gpu_shader_checks),
             "gpu_ablate": choice.adapter.as_ref().map(|_| &a.gpu_ablate),
             "gpu_sum_workgroups": choice.adapter.as_ref().map(|_| a.gpu_sum_workgroups),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
@@ -1133,6 +1145,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.workgroup_size)));
     extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_fuse_persons)));
     extra.insert("gpu_services_list".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_services_list)));
+    extra.insert("gpu_shader_checks".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_shader_checks)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
     extra.insert(

@@ -130,6 +130,8 @@ pub struct GpuOptions {
     /// --gpu-services-list`). The results are the same (tested); not the default: it has not
     /// been timed on a GPU yet.
     pub services_list: bool,
+    /// How wgpu compiles the shaders ([`super::ShaderChecks`]; `twin bench --gpu-shader-checks`).
+    pub shader_checks: super::ShaderChecks,
     /// Plan the chunks again after a month's births when one holds more persons than this
     /// (at most, and by default, half of what one storage binding holds: a person leaves at
     /// most two in the births' output, so a chunk of half a binding still fits one after its
@@ -206,7 +208,7 @@ pub enum FusePersons {
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None, services_list: false, replan_above: None, ablate: Vec::new() }
+        GpuOptions { workgroup_size: 64, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::None, services_list: false, shader_checks: super::ShaderChecks::Checked, replan_above: None, ablate: Vec::new() }
     }
 }
 
@@ -466,7 +468,7 @@ impl GpuEngine {
         let ablate = ablate_bits(&opts.ablate);
         for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
             let src = wgsl::source_with(stage, opts.workgroup_size, ablate).expect("listed");
-            let module = gpu.module_from_source(&format!("shaders/{stage}.wgsl"), &src)?;
+            let module = gpu.module_from_source(&format!("shaders/{stage}.wgsl"), &src, opts.shader_checks)?;
             for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
                 if entries.contains_key(&ep) {
                     continue; // an entry point of a stage this one includes (wgsl::includes)

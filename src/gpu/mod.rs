@@ -12,6 +12,35 @@ pub mod wgsl;
 use crate::error::{Error, Result};
 use std::sync::{Arc, Mutex};
 
+/// How wgpu compiles the engine's shaders. The results do not depend on it (tested); the
+/// speed may, and which is faster on a real GPU has not been measured yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShaderChecks {
+    /// wgpu's defaults for any shader (`create_shader_module`), as runs 1-5 on the H200
+    /// compiled them: among them a 64-bit counter in every loop that breaks out after 2^64
+    /// rounds (since wgpu 25), and a guard that makes every integer division by zero a
+    /// division by one.
+    #[default]
+    Checked,
+    /// Without those two guards, which wgpu adds for shaders it cannot trust. An upstream
+    /// report (gfx-rs/wgpu#7698) measured a pass 100 times slower with the loop counter; on
+    /// lavapipe, leaving it out made the radix select's `services_cut` pass about 1.8 times
+    /// slower. Sound for these shaders: every loop counts over a range that cannot wrap, and
+    /// every divisor is a constant or a value that cannot be zero (shaders/README.md).
+    /// Array and buffer bounds checks stay as wgpu has them.
+    Trusted,
+}
+
+impl ShaderChecks {
+    fn runtime_checks(self) -> wgpu::ShaderRuntimeChecks {
+        match self {
+            ShaderChecks::Checked => wgpu::ShaderRuntimeChecks::checked(),
+            ShaderChecks::Trusted => wgpu::ShaderRuntimeChecks { force_loop_bounding: false, int_div_checks: false, ..wgpu::ShaderRuntimeChecks::checked() },
+        }
+    }
+}
+
 /// Which engine runs the month step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -234,15 +263,21 @@ impl Gpu {
     }
 
     /// Compile one stage's shader, checking it validates.
-    pub fn module(&self, stage: &str, workgroup_size: u32) -> Result<wgpu::ShaderModule> {
+    pub fn module(&self, stage: &str, workgroup_size: u32, checks: ShaderChecks) -> Result<wgpu::ShaderModule> {
         let src = wgsl::source(stage, workgroup_size).ok_or_else(|| Error::Gpu(format!("no shader for stage `{stage}`")))?;
-        self.module_from_source(&format!("shaders/{stage}.wgsl"), &src)
+        self.module_from_source(&format!("shaders/{stage}.wgsl"), &src, checks)
     }
 
     /// Compile WGSL source; a shader that does not compile is an error naming it, not a panic.
-    pub fn module_from_source(&self, label: &str, src: &str) -> Result<wgpu::ShaderModule> {
+    /// `ShaderChecks::Trusted` only for this crate's shaders (its loops and divisors are as
+    /// that variant says); anything else `ShaderChecks::Checked`.
+    pub fn module_from_source(&self, label: &str, src: &str, checks: ShaderChecks) -> Result<wgpu::ShaderModule> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let m = self.device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) });
+        let desc = wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) };
+        // SAFETY: `ShaderChecks::Trusted` leaves out only the loop bound and the zero-divisor
+        // guard, which this crate's shaders (wgsl::source) do not need, as ShaderChecks::Trusted
+        // says; other source is for `ShaderChecks::Checked`. wgpu validates either way.
+        let m = unsafe { self.device.create_shader_module_trusted(desc, checks.runtime_checks()) };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("{label} does not compile on `{}`: {e}", self.adapter.name)));
         }

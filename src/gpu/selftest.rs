@@ -2,13 +2,19 @@
 //! exactly as the CPU does (`twin devices --selftest`, and a test on lavapipe). Twin of
 //! `shaders/selftest.wgsl`.
 
-use super::Gpu;
+use super::{Gpu, ShaderChecks};
 use crate::error::{Error, Result};
 use crate::fixed::{mul_div, mul_div_limbs, mul_sat};
 use crate::rng::{draw, stream, Process, SplitMix64, StepKeys};
 
-/// Run `n` random cases; `Ok(())` when every result matches, else the first mismatch.
+/// Run `n` random cases, the shader compiled as the engine compiles its own by default;
+/// `Ok(())` when every result matches, else the first mismatch.
 pub fn run(gpu: &Gpu, n: u32, workgroup_size: u32) -> Result<()> {
+    run_with(gpu, n, workgroup_size, ShaderChecks::default())
+}
+
+/// [`run`] with the shader compiled with `checks`.
+pub fn run_with(gpu: &Gpu, n: u32, workgroup_size: u32, checks: ShaderChecks) -> Result<()> {
     let mut r = SplitMix64::new(2024, 11);
     let mut input = Vec::with_capacity(n as usize * 4);
     for k in 0..n {
@@ -23,7 +29,7 @@ pub fn run(gpu: &Gpu, n: u32, workgroup_size: u32) -> Result<()> {
     }
     let keys = StepKeys::new(r.next_u64(), 7);
     let cfg: [u32; 8] = [n, 0, 0, 0, keys.0[0], keys.0[1], keys.0[2], keys.0[3]];
-    let module = gpu.module("selftest", workgroup_size)?;
+    let module = gpu.module("selftest", workgroup_size, checks)?;
     let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some("selftest"),
         layout: None,

@@ -333,6 +333,20 @@ fn fused_person_passes_match_the_cpu() {
     assert!(!has(&p, "person_month") && has(&p, "labour") && has(&p, "person_policy") && has(&p, "accounting"), "{p:?}");
 }
 
+/// The shaders compiled without wgpu's loop bound and zero-divisor guard
+/// (`--gpu-shader-checks trusted`) give what the default, with them, gives: whole months from
+/// a year of history, with the request list and the fused person pass, and the self-test's
+/// arithmetic.
+#[test]
+fn shader_checks_do_not_change_results() {
+    use policy_twin::gpu::{engine::FusePersons, ShaderChecks};
+    let trusted = GpuOptions { shader_checks: ShaderChecks::Trusted, ..Default::default() };
+    parity("trusted shaders", 4, 12, trusted.clone());
+    parity("trusted shaders, request list, fused persons", 3, 0, GpuOptions { services_list: true, fuse_persons: FusePersons::All, ..trusted });
+    let Some(g) = test_gpu() else { return };
+    gpu::selftest::run_with(&g, 100_000, 64, ShaderChecks::Trusted).unwrap();
+}
+
 /// The services' request list (`--gpu-services-list`) gives what the passes over every person
 /// give: whole months from a year of history, in small chunks, on a population whose queues
 /// bind (the radix passes' cut lists are long), with workgroups sharing the list in blocks of
@@ -588,7 +602,7 @@ fn faults_end_with_clear_errors() {
     assert!(e.contains("lacks a needed limit") && e.contains("max_storage_buffers_per_shader_stage is 16"), "{e}");
     // a shader that fails to compile is an error naming it, not a panic
     let Some(g) = test_gpu() else { return };
-    let e = g.module_from_source("shaders/broken.wgsl", "fn main( {").unwrap_err().to_string();
+    let e = g.module_from_source("shaders/broken.wgsl", "fn main( {", gpu::ShaderChecks::Checked).unwrap_err().to_string();
     assert!(e.contains("shaders/broken.wgsl does not compile"), "{e}");
     // and the device still works afterwards
     gpu::selftest::run(&g, 1000, 64).unwrap();
@@ -632,7 +646,7 @@ fn gpu_and_cpu_runs_write_identical_files() {
     let pop = d.path().join("pop");
     crate::util::synth_into(&pop, 6_000, 5, 3);
     // the GPU's variants too, through the command line
-    let variants: [(&str, &str, &[&str]); 3] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &["--gpu-fuse-persons", "all", "--gpu-services-list"])];
+    let variants: [(&str, &str, &[&str]); 3] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &["--gpu-fuse-persons", "all", "--gpu-services-list", "--gpu-shader-checks", "trusted"])];
     for (backend, out, extra) in variants {
         let mut args = vec!["run", "-q", "--backend", backend, "--years", "2", "--snapshot-every", "12", "--population", pop.to_str().unwrap(), "--out", out];
         args.extend_from_slice(extra);
@@ -646,7 +660,7 @@ fn gpu_and_cpu_runs_write_identical_files() {
         }
     }
     let manifest = std::fs::read_to_string(d.path().join("g/manifest.json")).unwrap();
-    assert!(manifest.contains("\"backend\": \"gpu\""), "{manifest}");
+    assert!(manifest.contains("\"backend\": \"gpu\"") && manifest.contains("\"gpu_shader_checks\": \"checked\""), "{manifest}");
     let manifest = std::fs::read_to_string(d.path().join("v/manifest.json")).unwrap();
-    assert!(manifest.contains("\"gpu_fuse_persons\": \"all\"") && manifest.contains("\"gpu_services_list\": true"), "{manifest}");
+    assert!(manifest.contains("\"gpu_fuse_persons\": \"all\"") && manifest.contains("\"gpu_services_list\": true") && manifest.contains("\"gpu_shader_checks\": \"trusted\""), "{manifest}");
 }

@@ -1,0 +1,51 @@
+//! How much code wgpu's guards for untrusted shaders add to each entry point: every stage's
+//! WGSL (as the engine assembles it, workgroup size 64) compiled to SPIR-V by naga with the
+//! options wgpu-hal's Vulkan backend sets for `--gpu-shader-checks checked` (a 64-bit counter
+//! in every loop, a guard on every integer division) and for `trusted` (neither), as far as
+//! those two go (array index checks `Restrict`, buffer checks left to the driver's robust
+//! access, SPIR-V 1.5). Static counts: the instructions in the module, not those run.
+//!
+//!     cargo run --release --example spirv_counts
+use naga::back::spv;
+
+fn spirv(module: &naga::Module, info: &naga::valid::ModuleInfo, ep: &str, guards: bool) -> Vec<u32> {
+    let mut o = spv::Options { lang_version: (1, 5), force_loop_bounding: guards, emit_int_div_checks: guards, ..Default::default() };
+    o.bounds_check_policies = naga::proc::BoundsCheckPolicies {
+        index: naga::proc::BoundsCheckPolicy::Restrict,
+        buffer: naga::proc::BoundsCheckPolicy::Unchecked,
+        image_load: naga::proc::BoundsCheckPolicy::Unchecked,
+        binding_array: naga::proc::BoundsCheckPolicy::Unchecked,
+    };
+    let po = spv::PipelineOptions { shader_stage: naga::ShaderStage::Compute, entry_point: ep.to_string() };
+    spv::write_vec(module, info, &o, Some(&po)).expect("SPIR-V")
+}
+
+/// (instructions, loops) of a SPIR-V module: its words after the 5-word header, in
+/// instructions whose first word holds their length; a loop is an OpLoopMerge (246).
+fn count(words: &[u32]) -> (usize, usize) {
+    let (mut n, mut loops, mut i) = (0, 0, 5);
+    while i < words.len() {
+        n += 1;
+        loops += usize::from(words[i] & 0xffff == 246);
+        i += ((words[i] >> 16) as usize).max(1);
+    }
+    (n, loops)
+}
+
+fn main() {
+    println!("{:<26} {:>6} {:>8} {:>8} {:>6}", "entry point", "loops", "checked", "trusted", "added");
+    let mut seen = std::collections::HashSet::new();
+    for (stage, _) in policy_twin::gpu::wgsl::STAGES {
+        let src = policy_twin::gpu::wgsl::source(stage, 64).expect("listed");
+        let module = naga::front::wgsl::parse_str(&src).expect("parses");
+        let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all()).validate(&module).expect("validates");
+        for ep in &module.entry_points {
+            if !seen.insert(ep.name.clone()) {
+                continue; // an entry point of a stage this one includes
+            }
+            let (checked, loops) = count(&spirv(&module, &info, &ep.name, true));
+            let (trusted, _) = count(&spirv(&module, &info, &ep.name, false));
+            println!("{:<26} {:>6} {:>8} {:>8} {:>6}", ep.name, loops, checked, trusted, checked - trusted);
+        }
+    }
+}
