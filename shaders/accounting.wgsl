@@ -16,10 +16,6 @@
 // the CPU path's fused pass. src/gpu/wgsl.rs assembles labour.wgsl, health.wgsl and
 // person_policy.wgsl before this file for it.
 
-const EMP_M = array<u32, 6>(M_CHILD, M_IN_EDUCATION, M_EMPLOYED, M_UNEMPLOYED, M_INACTIVE, M_RETIRED);
-const HEALTH_M = array<u32, 3>(M_HEALTH_GOOD, M_HEALTH_LIMITING, M_HEALTH_SEVERE);
-const CARE_M = array<u32, 3>(M_CARE_NONE, M_CARE_MODERATE, M_CARE_SUBSTANTIAL);
-
 // The accounting pass's own workgroup size, whatever WG is: the workgroup-memory table is
 // 15 KB a workgroup, so at 64 invocations too few run at once (an H200 took 24 ms a month
 // at national scale with 64 and 6 ms with 256).
@@ -33,15 +29,24 @@ const L_SP_PENCE: u32 = 17u;
 const L_DIS_CASELOAD: u32 = 18u;
 const L_DIS_PENCE: u32 = 19u;
 const N_LOCAL: u32 = 20u;
-const LOCAL_M = array<u32, 20>(
-    M_POPULATION,
-    M_CHILD, M_IN_EDUCATION, M_EMPLOYED, M_UNEMPLOYED, M_INACTIVE, M_RETIRED,
-    M_HEALTH_GOOD, M_HEALTH_LIMITING, M_HEALTH_SEVERE,
-    M_CARE_NONE, M_CARE_MODERATE, M_CARE_SUBSTANTIAL,
-    M_EARNINGS_PENCE, M_INCOME_TAX_PENCE, M_NATIONAL_INSURANCE_PENCE,
-    M_STATE_PENSION_CASELOAD, M_STATE_PENSION_PENCE,
-    M_DISABILITY_BENEFIT_CASELOAD, M_DISABILITY_BENEFIT_PENCE,
-);
+// Local measure l is measure local_measure(l): the population, then the 19 measures from
+// M_CHILD on, in the order the measures have (asserted here). Computed, not looked up in a
+// constant array: SPIR-V indexes a constant array by a value only through a copy of it in
+// the invocation's own memory, made at every lookup (naga writes it so), and three of a
+// person's adds are by value (the employment, health and care states).
+const_assert M_POPULATION == 0u;
+const_assert M_IN_EDUCATION == M_CHILD + 1u && M_EMPLOYED == M_CHILD + 2u && M_UNEMPLOYED == M_CHILD + 3u;
+const_assert M_INACTIVE == M_CHILD + 4u && M_RETIRED == M_CHILD + 5u;
+const_assert M_HEALTH_GOOD == M_CHILD + 6u && M_HEALTH_LIMITING == M_CHILD + 7u && M_HEALTH_SEVERE == M_CHILD + 8u;
+const_assert M_CARE_NONE == M_CHILD + 9u && M_CARE_MODERATE == M_CHILD + 10u && M_CARE_SUBSTANTIAL == M_CHILD + 11u;
+const_assert M_EARNINGS_PENCE == M_CHILD - 1u + L_EARNINGS && M_INCOME_TAX_PENCE == M_CHILD - 1u + L_INCOME_TAX;
+const_assert M_NATIONAL_INSURANCE_PENCE == M_CHILD - 1u + L_NI;
+const_assert M_STATE_PENSION_CASELOAD == M_CHILD - 1u + L_SP_CASELOAD && M_STATE_PENSION_PENCE == M_CHILD - 1u + L_SP_PENCE;
+const_assert M_DISABILITY_BENEFIT_CASELOAD == M_CHILD - 1u + L_DIS_CASELOAD && M_DISABILITY_BENEFIT_PENCE == M_CHILD - 1u + L_DIS_PENCE;
+const_assert L_DIS_PENCE + 1u == N_LOCAL;
+fn local_measure(l: u32) -> u32 {
+    return select(M_CHILD - 1u + l, M_POPULATION, l == 0u);
+}
 
 // 20 x 192 low words: 15,360 bytes, under the 16,352 bytes of workgroup memory every adapter has
 // (each pass has its own table)
@@ -51,46 +56,39 @@ var<workgroup> lacc: array<atomic<u32>, N_LOCAL * N_CELLS>;
 fn local_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    acc_high(copy, c, LOCAL_M[l], p, atomicAdd(&lacc[l * N_CELLS + c], p.x));
+    acc_high(copy, c, local_measure(l), p, atomicAdd(&lacc[l * N_CELLS + c], p.x));
 }
 
-// The household measures, all summed in workgroup memory by accounting_households.
-const H_HOUSEHOLDS: u32 = 0u;
-const H_NET_INCOME: u32 = 1u;
-const H_UC_CASELOAD: u32 = 2u;
-const H_UC_PENCE: u32 = 3u;
-const H_PC_CASELOAD: u32 = 4u;
-const H_PC_PENCE: u32 = 5u;
-const H_CB_CASELOAD: u32 = 6u;
-const H_CB_PENCE: u32 = 7u;
-const H_CAP_CASELOAD: u32 = 8u;
-const H_CAP_PENCE: u32 = 9u;
-const H_HICBC: u32 = 10u;
-const H_ARREARS_CASELOAD: u32 = 11u;
-const H_ARREARS_PENCE: u32 = 12u;
-const H_HOMELESS: u32 = 13u;
-const H_TA_CASELOAD: u32 = 14u;
-const H_TA_COST: u32 = 15u;
-const N_HLOCAL: u32 = 16u;
-const HLOCAL_M = array<u32, 16>(
-    M_HOUSEHOLDS, M_HOUSEHOLD_NET_INCOME_PENCE,
-    M_UNIVERSAL_CREDIT_CASELOAD, M_UNIVERSAL_CREDIT_PENCE,
-    M_PENSION_CREDIT_CASELOAD, M_PENSION_CREDIT_PENCE,
-    M_CHILD_BENEFIT_CASELOAD, M_CHILD_BENEFIT_PENCE,
-    M_BENEFIT_CAP_CASELOAD, M_BENEFIT_CAP_REDUCTION_PENCE,
-    M_CHILD_BENEFIT_CHARGE_PENCE,
-    M_HOUSEHOLDS_IN_ARREARS, M_RENT_ARREARS_PENCE,
-    M_HOMELESS_HOUSEHOLDS,
-    M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS, M_TEMPORARY_ACCOMMODATION_COST_PENCE,
-);
+// The household measures, all summed in workgroup memory by accounting_households: local
+// measure l is measure M_HOUSEHOLDS + l (computed, as local_measure is), so the table has a
+// row for each measure from M_HOUSEHOLDS to M_TEMPORARY_ACCOMMODATION_COST_PENCE, one of
+// them (the homelessness applications, which the services' apply pass adds) never added.
+const H_HOUSEHOLDS: u32 = M_HOUSEHOLDS - M_HOUSEHOLDS;
+const H_NET_INCOME: u32 = M_HOUSEHOLD_NET_INCOME_PENCE - M_HOUSEHOLDS;
+const H_UC_CASELOAD: u32 = M_UNIVERSAL_CREDIT_CASELOAD - M_HOUSEHOLDS;
+const H_UC_PENCE: u32 = M_UNIVERSAL_CREDIT_PENCE - M_HOUSEHOLDS;
+const H_PC_CASELOAD: u32 = M_PENSION_CREDIT_CASELOAD - M_HOUSEHOLDS;
+const H_PC_PENCE: u32 = M_PENSION_CREDIT_PENCE - M_HOUSEHOLDS;
+const H_CB_CASELOAD: u32 = M_CHILD_BENEFIT_CASELOAD - M_HOUSEHOLDS;
+const H_CB_PENCE: u32 = M_CHILD_BENEFIT_PENCE - M_HOUSEHOLDS;
+const H_CAP_CASELOAD: u32 = M_BENEFIT_CAP_CASELOAD - M_HOUSEHOLDS;
+const H_CAP_PENCE: u32 = M_BENEFIT_CAP_REDUCTION_PENCE - M_HOUSEHOLDS;
+const H_HICBC: u32 = M_CHILD_BENEFIT_CHARGE_PENCE - M_HOUSEHOLDS;
+const H_ARREARS_CASELOAD: u32 = M_HOUSEHOLDS_IN_ARREARS - M_HOUSEHOLDS;
+const H_ARREARS_PENCE: u32 = M_RENT_ARREARS_PENCE - M_HOUSEHOLDS;
+const H_HOMELESS: u32 = M_HOMELESS_HOUSEHOLDS - M_HOUSEHOLDS;
+const H_TA_CASELOAD: u32 = M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS - M_HOUSEHOLDS;
+const H_TA_COST: u32 = M_TEMPORARY_ACCOMMODATION_COST_PENCE - M_HOUSEHOLDS;
+const N_HLOCAL: u32 = H_TA_COST + 1u;
+const_assert N_HLOCAL == 17u; // every row below is a household measure (a new one: check)
 
-// 16 x 192 low words: 12,288 bytes
+// 17 x 192 low words: 13,056 bytes
 var<workgroup> hacc: array<atomic<u32>, N_HLOCAL * N_CELLS>;
 
 fn hlocal_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    acc_high(copy, c, HLOCAL_M[l], p, atomicAdd(&hacc[l * N_CELLS + c], p.x));
+    acc_high(copy, c, M_HOUSEHOLDS + l, p, atomicAdd(&hacc[l * N_CELLS + c], p.x));
 }
 
 fn accounting_person(i: u32, copy: u32) -> u32 {
@@ -230,7 +228,7 @@ fn flush_person_measures(lid: vec3<u32>, copy: u32) {
     workgroupBarrier();
     for (var e = lid.x; e < N_LOCAL * N_CELLS; e += ACC_WG) {
         let v = atomicLoad(&lacc[e]);
-        if (v != 0u) { acc_add(copy, e % N_CELLS, LOCAL_M[e / N_CELLS], v, 1u); }
+        if (v != 0u) { acc_add(copy, e % N_CELLS, local_measure(e / N_CELLS), v, 1u); }
     }
 }
 
@@ -246,7 +244,7 @@ fn accounting_households(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(
     workgroupBarrier();
     for (var e = lid.x; e < N_HLOCAL * N_CELLS; e += ACC_WG) {
         let v = atomicLoad(&hacc[e]);
-        if (v != 0u) { acc_add(copy, e % N_CELLS, HLOCAL_M[e / N_CELLS], v, 1u); }
+        if (v != 0u) { acc_add(copy, e % N_CELLS, M_HOUSEHOLDS + e / N_CELLS, v, 1u); }
     }
 }
 

@@ -26,15 +26,14 @@ fn mix32(x0: u32) -> u32 {
 
 struct Stream { l: u32, r: u32 }
 
+// rng.rs's four Feistel rounds (l, r) -> (r, l ^ mix32(r ^ key)), written out: no loop for
+// a compiler to bound or unroll, and each key a fixed component.
 fn stream(keys: vec4<u32>, id_lo: u32, id_hi: u32) -> Stream {
-    var l = id_lo;
-    var r = id_hi;
-    for (var i = 0u; i < 4u; i++) {
-        let t = l ^ mix32(r ^ keys[i]);
-        l = r;
-        r = t;
-    }
-    return Stream(l, r);
+    let t0 = id_lo ^ mix32(id_hi ^ keys.x);
+    let t1 = id_hi ^ mix32(t0 ^ keys.y);
+    let t2 = t0 ^ mix32(t1 ^ keys.z);
+    let t3 = t1 ^ mix32(t2 ^ keys.w);
+    return Stream(t2, t3);
 }
 
 fn draw(s: Stream, salt: u32) -> u32 {

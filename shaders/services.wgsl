@@ -157,6 +157,7 @@ fn hist_person(hp: u32, i: u32, h: u32, copy: u32) -> bool {
     return took;
 }
 
+const_assert S_GP == 0u && S_AE == 1u && S_HOSPITAL == 2u && S_CARE == 3u && S_HOMELESS == 4u && S_EMPLOYMENT == 5u;
 fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
     let s = status[i];
     let band = age_band(age_months[i] / 12u);
@@ -167,10 +168,11 @@ fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
     let c = cell(hh_region(info), band, st_sex(s));
     let w = hh_weight[h];
     var out = 0u;
-    // care first: its waiting state drives the admission spillover
-    let order = array<u32, 6>(S_CARE, S_GP, S_AE, S_HOSPITAL, S_HOMELESS, S_EMPLOYMENT);
+    // care first: its waiting state drives the admission spillover (the order S_CARE, S_GP,
+    // S_AE, S_HOSPITAL, S_HOMELESS, S_EMPLOYMENT, computed: a constant array indexed by a
+    // value is copied into the invocation's own memory at each lookup)
     for (var o = 0u; o < 6u; o++) {
-        let svc = order[o];
+        let svc = select(select(o - 1u, S_CARE, o == 0u), o, o >= 4u);
         let k = wait_of(w0, svc);
         var need = true;
         var new_draw = false;
