@@ -32,8 +32,10 @@ const N_LOCAL: u32 = 20u;
 // Local measure l is measure local_measure(l): the population, then the 19 measures from
 // M_CHILD on, in the order the measures have (asserted here). Computed, not looked up in a
 // constant array: SPIR-V indexes a constant array by a value only through a copy of it in
-// the invocation's own memory, made at every lookup (naga writes it so), and three of a
-// person's adds are by value (the employment, health and care states).
+// the invocation's own memory, made at every lookup (naga writes it so, inside local_add:
+// at each of a person's adds; a driver that inlines local_add can fold the copy where the
+// index is a constant, but not for the three adds by value, the employment, health and
+// care states).
 const_assert M_POPULATION == 0u;
 const_assert M_IN_EDUCATION == M_CHILD + 1u && M_EMPLOYED == M_CHILD + 2u && M_UNEMPLOYED == M_CHILD + 3u;
 const_assert M_INACTIVE == M_CHILD + 4u && M_RETIRED == M_CHILD + 5u;
@@ -62,7 +64,7 @@ fn local_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
 // The household measures, all summed in workgroup memory by accounting_households: local
 // measure l is measure M_HOUSEHOLDS + l (computed, as local_measure is), so the table has a
 // row for each measure from M_HOUSEHOLDS to M_TEMPORARY_ACCOMMODATION_COST_PENCE, one of
-// them (the homelessness applications, which the services' apply pass adds) never added.
+// them (the homelessness applications, which the housing pass adds) never added.
 const H_HOUSEHOLDS: u32 = M_HOUSEHOLDS - M_HOUSEHOLDS;
 const H_NET_INCOME: u32 = M_HOUSEHOLD_NET_INCOME_PENCE - M_HOUSEHOLDS;
 const H_UC_CASELOAD: u32 = M_UNIVERSAL_CREDIT_CASELOAD - M_HOUSEHOLDS;
@@ -81,6 +83,11 @@ const H_TA_CASELOAD: u32 = M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS - M_HOUSEHOLDS;
 const H_TA_COST: u32 = M_TEMPORARY_ACCOMMODATION_COST_PENCE - M_HOUSEHOLDS;
 const N_HLOCAL: u32 = H_TA_COST + 1u;
 const_assert N_HLOCAL == 17u; // every row below is a household measure (a new one: check)
+// each row within the table (a measure moved before M_HOUSEHOLDS would wrap to about 2^32)
+const_assert H_NET_INCOME < N_HLOCAL && H_UC_CASELOAD < N_HLOCAL && H_UC_PENCE < N_HLOCAL && H_PC_CASELOAD < N_HLOCAL;
+const_assert H_PC_PENCE < N_HLOCAL && H_CB_CASELOAD < N_HLOCAL && H_CB_PENCE < N_HLOCAL && H_CAP_CASELOAD < N_HLOCAL;
+const_assert H_CAP_PENCE < N_HLOCAL && H_HICBC < N_HLOCAL && H_ARREARS_CASELOAD < N_HLOCAL && H_ARREARS_PENCE < N_HLOCAL;
+const_assert H_HOMELESS < N_HLOCAL && H_TA_CASELOAD < N_HLOCAL;
 
 // 17 x 192 low words: 13,056 bytes
 var<workgroup> hacc: array<atomic<u32>, N_HLOCAL * N_CELLS>;

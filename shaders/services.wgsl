@@ -478,7 +478,8 @@ fn services_apply_requests(@builtin(local_invocation_id) lid: vec3<u32>, @builti
     if (lid.x == 0u) { apply_n = svc_len[d.chunks + d.chunk]; }
     let n = workgroupUniformLoad(&apply_n); // uniform, for the barrier after the blocks
     // the list over the dispatched workgroups (groups * block >= n: none past them has work)
-    let groups = (d.n + d.block - 1u) / d.block;
+    // (a chunk without persons still runs one workgroup: at least one group, never a zero divisor)
+    let groups = max(1u, (d.n + d.block - 1u) / d.block);
     let per = (n + groups - 1u) / groups;
     let r = block_range(wid, nwg, max(APPLY_WG, (per + APPLY_WG - 1u) / APPLY_WG * APPLY_WG), n);
     if (r.x >= r.y) { return; }

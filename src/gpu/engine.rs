@@ -468,7 +468,7 @@ impl GpuEngine {
         let ablate = ablate_bits(&opts.ablate);
         for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
             let src = wgsl::source_with(stage, opts.workgroup_size, ablate).expect("listed");
-            let module = gpu.module_from_source(&format!("shaders/{stage}.wgsl"), &src, opts.shader_checks)?;
+            let module = gpu.compile(&format!("shaders/{stage}.wgsl"), &src, opts.shader_checks)?;
             for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
                 if entries.contains_key(&ep) {
                     continue; // an entry point of a stage this one includes (wgsl::includes)

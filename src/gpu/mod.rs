@@ -25,8 +25,8 @@ pub enum ShaderChecks {
     Checked,
     /// Without those two guards, which wgpu adds for shaders it cannot trust. An upstream
     /// report (gfx-rs/wgpu#7698) measured a pass 100 times slower with the loop counter; on
-    /// lavapipe, leaving it out made the radix select's `services_cut` pass about 1.8 times
-    /// slower. Sound for these shaders: every loop counts over a range that cannot wrap, and
+    /// lavapipe, leaving it out made the radix select's `services_cut` pass 1.68 times as
+    /// slow. Sound for these shaders: every loop counts over a range that cannot wrap, and
     /// every divisor is a constant or a value that cannot be zero (shaders/README.md).
     /// Array and buffer bounds checks stay as wgpu has them.
     Trusted,
@@ -262,21 +262,29 @@ impl Gpu {
         Ok(())
     }
 
-    /// Compile one stage's shader, checking it validates.
+    /// Compile one stage's shader (this crate's, from [`wgsl::source`]) as `checks` says,
+    /// checking it validates.
     pub fn module(&self, stage: &str, workgroup_size: u32, checks: ShaderChecks) -> Result<wgpu::ShaderModule> {
         let src = wgsl::source(stage, workgroup_size).ok_or_else(|| Error::Gpu(format!("no shader for stage `{stage}`")))?;
-        self.module_from_source(&format!("shaders/{stage}.wgsl"), &src, checks)
+        self.compile(&format!("shaders/{stage}.wgsl"), &src, checks)
     }
 
-    /// Compile WGSL source; a shader that does not compile is an error naming it, not a panic.
-    /// `ShaderChecks::Trusted` only for this crate's shaders (its loops and divisors are as
-    /// that variant says); anything else `ShaderChecks::Checked`.
-    pub fn module_from_source(&self, label: &str, src: &str, checks: ShaderChecks) -> Result<wgpu::ShaderModule> {
+    /// Compile WGSL source with all of wgpu's runtime checks; a shader that does not compile
+    /// is an error naming it, not a panic.
+    pub fn module_from_source(&self, label: &str, src: &str) -> Result<wgpu::ShaderModule> {
+        self.compile(label, src, ShaderChecks::Checked)
+    }
+
+    /// Compile this crate's shader source (`wgsl::source`, `wgsl::source_with`) as `checks`
+    /// says: `ShaderChecks::Trusted` only for it, whose loops and divisors are as that
+    /// variant says (shaders/README.md).
+    pub(crate) fn compile(&self, label: &str, src: &str, checks: ShaderChecks) -> Result<wgpu::ShaderModule> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let desc = wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) };
         // SAFETY: `ShaderChecks::Trusted` leaves out only the loop bound and the zero-divisor
-        // guard, which this crate's shaders (wgsl::source) do not need, as ShaderChecks::Trusted
-        // says; other source is for `ShaderChecks::Checked`. wgpu validates either way.
+        // guard, which this crate's shaders do not need (every loop ends, no divisor can be
+        // zero: shaders/README.md); only they come here with it (`module_from_source`, the
+        // public way in for other source, passes `Checked`). wgpu validates either way.
         let m = unsafe { self.device.create_shader_module_trusted(desc, checks.runtime_checks()) };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("{label} does not compile on `{}`: {e}", self.adapter.name)));
