@@ -1204,6 +1204,12 @@ impl GpuEngine {
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()
     }
+
+    /// Persons in each chunk now (a test hook: a chunk whose households all died keeps its
+    /// place, empty, until the chunks are planned again).
+    pub fn chunk_persons(&self) -> Vec<u32> {
+        self.chunks.iter().map(|c| c.p1 - c.p0).collect()
+    }
 }
 
 /// Tests: `POLICY_TWIN_TEST_GPU_FAULT=lost@N` (or `oom@N`) makes month N+1 (0-based step N)

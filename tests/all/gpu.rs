@@ -347,6 +347,40 @@ fn shader_checks_do_not_change_results() {
     gpu::selftest::run_with(&g, 100_000, 64, ShaderChecks::Trusted).unwrap();
 }
 
+/// A chunk whose households have all died still runs a workgroup in every pass (every
+/// dispatch launches at least one), so no pass may divide by its count of persons' blocks
+/// (under `trusted` there is no guard). This test cannot see such a division on lavapipe:
+/// with `services_apply_requests`' `max(1u, ...)` taken out it still passed (the quotient
+/// is not used when the chunk is empty, and llvmpipe did not trap). What it checks is that
+/// empty chunks run right in the passes that see them. Chunks of one person's worth (a household each, mostly), on a population whose last
+/// households have no members left (as deaths leave them): the chunk after the last but one
+/// household of two or more persons is empty, and three months with the request list and trusted
+/// shaders give what the CPU path gives.
+#[test]
+fn empty_chunks_run_with_trusted_shaders() {
+    use policy_twin::gpu::ShaderChecks;
+    let dir = tempfile::tempdir().unwrap();
+    crate::util::synth_into(dir.path(), 2_000, 5, 1);
+    let mut pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
+    // the households after the last but one of two or more persons lose their members
+    let n_h = pop.households.count();
+    let mut len = vec![0u32; n_h];
+    for &h in &pop.persons.household {
+        len[h as usize] += 1;
+    }
+    let last_big = (0..n_h - 1).rev().find(|&h| len[h] >= 2).unwrap();
+    let keep: Vec<bool> = pop.persons.household.iter().map(|&h| h as usize <= last_big).collect();
+    let p = &mut pop.persons;
+    for col in [&mut p.id_lo, &mut p.id_hi, &mut p.household, &mut p.age_months, &mut p.status, &mut p.earnings, &mut p.wealth, &mut p.svc_wait] {
+        let mut k = keep.iter();
+        col.retain(|_| *k.next().unwrap());
+    }
+    let opts = GpuOptions { chunk_persons: Some(1), services_list: true, shader_checks: ShaderChecks::Trusted, ..Default::default() };
+    let Some(g) = parity_engine(&pop, "empty chunks", 3, 0, opts, &mut |_| {}) else { return };
+    let sizes = g.chunk_persons();
+    assert!(sizes.last() == Some(&0), "the last chunk is not empty: {} chunks, the last {:?}", sizes.len(), sizes.last());
+}
+
 /// The services' request list (`--gpu-services-list`) gives what the passes over every person
 /// give: whole months from a year of history, in small chunks, on a population whose queues
 /// bind (the radix passes' cut lists are long), with workgroups sharing the list in blocks of
