@@ -61,41 +61,29 @@ fn local_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
     acc_high(copy, c, local_measure(l), p, atomicAdd(&lacc[l * N_CELLS + c], p.x));
 }
 
-// The household measures, all summed in workgroup memory by accounting_households: local
-// measure l is measure M_HOUSEHOLDS + l (computed, as local_measure is), so the table has a
-// row for each measure from M_HOUSEHOLDS to M_TEMPORARY_ACCOMMODATION_COST_PENCE, one of
-// them (the homelessness applications, which the housing pass adds) never added.
-const H_HOUSEHOLDS: u32 = M_HOUSEHOLDS - M_HOUSEHOLDS;
-const H_NET_INCOME: u32 = M_HOUSEHOLD_NET_INCOME_PENCE - M_HOUSEHOLDS;
-const H_UC_CASELOAD: u32 = M_UNIVERSAL_CREDIT_CASELOAD - M_HOUSEHOLDS;
-const H_UC_PENCE: u32 = M_UNIVERSAL_CREDIT_PENCE - M_HOUSEHOLDS;
-const H_PC_CASELOAD: u32 = M_PENSION_CREDIT_CASELOAD - M_HOUSEHOLDS;
-const H_PC_PENCE: u32 = M_PENSION_CREDIT_PENCE - M_HOUSEHOLDS;
-const H_CB_CASELOAD: u32 = M_CHILD_BENEFIT_CASELOAD - M_HOUSEHOLDS;
-const H_CB_PENCE: u32 = M_CHILD_BENEFIT_PENCE - M_HOUSEHOLDS;
-const H_CAP_CASELOAD: u32 = M_BENEFIT_CAP_CASELOAD - M_HOUSEHOLDS;
-const H_CAP_PENCE: u32 = M_BENEFIT_CAP_REDUCTION_PENCE - M_HOUSEHOLDS;
-const H_HICBC: u32 = M_CHILD_BENEFIT_CHARGE_PENCE - M_HOUSEHOLDS;
-const H_ARREARS_CASELOAD: u32 = M_HOUSEHOLDS_IN_ARREARS - M_HOUSEHOLDS;
-const H_ARREARS_PENCE: u32 = M_RENT_ARREARS_PENCE - M_HOUSEHOLDS;
-const H_HOMELESS: u32 = M_HOMELESS_HOUSEHOLDS - M_HOUSEHOLDS;
-const H_TA_CASELOAD: u32 = M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS - M_HOUSEHOLDS;
-const H_TA_COST: u32 = M_TEMPORARY_ACCOMMODATION_COST_PENCE - M_HOUSEHOLDS;
-const N_HLOCAL: u32 = H_TA_COST + 1u;
-const_assert N_HLOCAL == 17u; // every row below is a household measure (a new one: check)
-// each row within the table (a measure moved before M_HOUSEHOLDS would wrap to about 2^32)
-const_assert H_NET_INCOME < N_HLOCAL && H_UC_CASELOAD < N_HLOCAL && H_UC_PENCE < N_HLOCAL && H_PC_CASELOAD < N_HLOCAL;
-const_assert H_PC_PENCE < N_HLOCAL && H_CB_CASELOAD < N_HLOCAL && H_CB_PENCE < N_HLOCAL && H_CAP_CASELOAD < N_HLOCAL;
-const_assert H_CAP_PENCE < N_HLOCAL && H_HICBC < N_HLOCAL && H_ARREARS_CASELOAD < N_HLOCAL && H_ARREARS_PENCE < N_HLOCAL;
-const_assert H_HOMELESS < N_HLOCAL && H_TA_CASELOAD < N_HLOCAL;
+// The household measures, all summed in workgroup memory by accounting_households: the
+// table has a row for each measure from M_HOUSEHOLDS to M_TEMPORARY_ACCOMMODATION_COST_PENCE
+// (measure m in row m - M_HOUSEHOLDS, computed as local_measure is), one of them (the
+// homelessness applications, which the housing pass adds) never added. Every measure added
+// here lies in that range (asserted: one moved before M_HOUSEHOLDS would wrap to about 2^32).
+const N_HLOCAL: u32 = M_TEMPORARY_ACCOMMODATION_COST_PENCE - M_HOUSEHOLDS + 1u;
+const_assert N_HLOCAL == 17u; // every row is a household measure (a new one: check)
+const_assert M_HOUSEHOLD_NET_INCOME_PENCE - M_HOUSEHOLDS < N_HLOCAL && M_UNIVERSAL_CREDIT_CASELOAD - M_HOUSEHOLDS < N_HLOCAL;
+const_assert M_UNIVERSAL_CREDIT_PENCE - M_HOUSEHOLDS < N_HLOCAL && M_PENSION_CREDIT_CASELOAD - M_HOUSEHOLDS < N_HLOCAL;
+const_assert M_PENSION_CREDIT_PENCE - M_HOUSEHOLDS < N_HLOCAL && M_CHILD_BENEFIT_CASELOAD - M_HOUSEHOLDS < N_HLOCAL;
+const_assert M_CHILD_BENEFIT_PENCE - M_HOUSEHOLDS < N_HLOCAL && M_BENEFIT_CAP_CASELOAD - M_HOUSEHOLDS < N_HLOCAL;
+const_assert M_BENEFIT_CAP_REDUCTION_PENCE - M_HOUSEHOLDS < N_HLOCAL && M_CHILD_BENEFIT_CHARGE_PENCE - M_HOUSEHOLDS < N_HLOCAL;
+const_assert M_HOUSEHOLDS_IN_ARREARS - M_HOUSEHOLDS < N_HLOCAL && M_RENT_ARREARS_PENCE - M_HOUSEHOLDS < N_HLOCAL;
+const_assert M_HOMELESS_HOUSEHOLDS - M_HOUSEHOLDS < N_HLOCAL && M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS - M_HOUSEHOLDS < N_HLOCAL;
 
 // 17 x 192 low words: 13,056 bytes
 var<workgroup> hacc: array<atomic<u32>, N_HLOCAL * N_CELLS>;
 
-fn hlocal_add(copy: u32, c: u32, l: u32, w: u32, v: u32) {
+// Add w * v to household measure m of cell c (exact, as local_add).
+fn hlocal_add(copy: u32, c: u32, m: u32, w: u32, v: u32) {
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    acc_high(copy, c, M_HOUSEHOLDS + l, p, atomicAdd(&hacc[l * N_CELLS + c], p.x));
+    acc_high(copy, c, m, p, atomicAdd(&hacc[(m - M_HOUSEHOLDS) * N_CELLS + c], p.x));
 }
 
 fn accounting_person(i: u32, copy: u32) -> u32 {
@@ -162,38 +150,38 @@ fn accounting_household(h: u32, copy: u32) {
     let info = hh_info[h];
     let c = cell(hh_region(info), age_band(age_months[i] / 12u), st_sex(status[i]));
     let w = hh_weight[h];
-    hlocal_add(copy, c, H_HOUSEHOLDS, w, 1u);
-    hlocal_add(copy, c, H_NET_INCOME, w, net_income[h]);
+    hlocal_add(copy, c, M_HOUSEHOLDS, w, 1u);
+    hlocal_add(copy, c, M_HOUSEHOLD_NET_INCOME_PENCE, w, net_income[h]);
     let uc = universal_credit[h];
     if (uc > 0u) {
-        hlocal_add(copy, c, H_UC_CASELOAD, w, 1u);
-        hlocal_add(copy, c, H_UC_PENCE, w, uc);
+        hlocal_add(copy, c, M_UNIVERSAL_CREDIT_CASELOAD, w, 1u);
+        hlocal_add(copy, c, M_UNIVERSAL_CREDIT_PENCE, w, uc);
     }
     let pc = pension_credit[h];
     if (pc > 0u) {
-        hlocal_add(copy, c, H_PC_CASELOAD, w, 1u);
-        hlocal_add(copy, c, H_PC_PENCE, w, pc);
+        hlocal_add(copy, c, M_PENSION_CREDIT_CASELOAD, w, 1u);
+        hlocal_add(copy, c, M_PENSION_CREDIT_PENCE, w, pc);
     }
     let cb = child_benefit[h];
     if (cb > 0u) {
-        hlocal_add(copy, c, H_CB_CASELOAD, w, 1u);
-        hlocal_add(copy, c, H_CB_PENCE, w, cb);
+        hlocal_add(copy, c, M_CHILD_BENEFIT_CASELOAD, w, 1u);
+        hlocal_add(copy, c, M_CHILD_BENEFIT_PENCE, w, cb);
     }
     let cap = cap_reduction[h];
     if (cap > 0u) {
-        hlocal_add(copy, c, H_CAP_CASELOAD, w, 1u);
-        hlocal_add(copy, c, H_CAP_PENCE, w, cap);
+        hlocal_add(copy, c, M_BENEFIT_CAP_CASELOAD, w, 1u);
+        hlocal_add(copy, c, M_BENEFIT_CAP_REDUCTION_PENCE, w, cap);
     }
-    hlocal_add(copy, c, H_HICBC, w, hicbc[h]);
+    hlocal_add(copy, c, M_CHILD_BENEFIT_CHARGE_PENCE, w, hicbc[h]);
     let ten = hh_tenure(info);
     if ((ten == PRIVATE_RENT || ten == SOCIAL_RENT) && hh_arrears[h] > 0u) {
-        hlocal_add(copy, c, H_ARREARS_CASELOAD, w, 1u);
-        hlocal_add(copy, c, H_ARREARS_PENCE, w, hh_arrears[h]);
+        hlocal_add(copy, c, M_HOUSEHOLDS_IN_ARREARS, w, 1u);
+        hlocal_add(copy, c, M_RENT_ARREARS_PENCE, w, hh_arrears[h]);
     } else if (ten == HOMELESS) {
-        hlocal_add(copy, c, H_HOMELESS, w, 1u);
+        hlocal_add(copy, c, M_HOMELESS_HOUSEHOLDS, w, 1u);
     } else if (ten == TEMPORARY) {
-        hlocal_add(copy, c, H_TA_CASELOAD, w, 1u);
-        hlocal_add(copy, c, H_TA_COST, w, params.ta_cost);
+        hlocal_add(copy, c, M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS, w, 1u);
+        hlocal_add(copy, c, M_TEMPORARY_ACCOMMODATION_COST_PENCE, w, params.ta_cost);
     }
 }
 
