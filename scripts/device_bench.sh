@@ -22,7 +22,10 @@
 # default: the shaders compiled without wgpu's loop bound and zero-divisor guard, the person
 # passes fused two ways, the services' request list, and both): each is checked
 # for parity at 1M persons, then timed over the national decade right after the default (the
-# ratios measured side by side), and profiled over 12 months.
+# ratios measured side by side), and profiled over 12 months. The default's decade is timed
+# again after them (`default_again`, for the noise), and then the combination they favour,
+# when there is one to time (`best`: scripts/device_summary.py --best says how it is chosen;
+# its flags in best_flags.txt), checked for parity, timed and profiled the same way.
 #
 # ABLATIONS lists timing runs with a piece of work left out of the passes (`twin bench
 # --gpu-ablate`, comma-separated names; results not the model's, so never compared), each
@@ -137,6 +140,23 @@ for v in $VARIANTS; do
     step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu $(flags "$v") --json "$J/bench_uk_gpu_${v%%=*}.json"
 done
 [ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$J/bench_uk_gpu_wg256.json"
+# the default's decade again: the spread of two runs of the same code is the noise the
+# variants' ratios are read against
+step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu_default_again.json"
+# the combination the decades favour (scripts/device_summary.py --best: each option's fastest
+# variant that beat the default by more than the noise), when it is two or more options and
+# no variant timed it: parity at $PARITY persons, then its decade
+BEST="$(python3 scripts/device_summary.py --best "$J" "$VARIANTS" 2>>"$LOG")"
+if [ -n "$BEST" ]; then
+    log "the combination the decades favour: $(flags "x=$BEST")"
+    echo "$BEST" > "$J/best_flags.txt"
+    # shellcheck disable=SC2046
+    step 180 "$B" bench --persons "$PARITY" --months 12 --backend both $(flags "x=$BEST") --json "$J/bench_1m_best.json"
+    # shellcheck disable=SC2046
+    step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu $(flags "x=$BEST") --json "$J/bench_uk_gpu_best.json"
+else
+    log "no combination of variants to time (none, or only one option, beat the default by more than the noise, or a variant timed it)"
+fi
 kill "$DMON" 2>/dev/null || true
 log "dmon during the national run (1 s samples)"
 cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
@@ -144,7 +164,7 @@ cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 log "national parity over 12 months, with the device time of every pass"
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$J/bench_uk_both.json"
 
-for v in $VARIANTS; do
+for v in $VARIANTS ${BEST:+best=$BEST}; do
     log "national, 12 months, variant ${v%%=*}, with the device time of every pass"
     # shellcheck disable=SC2046
     step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile $(flags "$v") --json "$J/bench_uk_profile_${v%%=*}.json"

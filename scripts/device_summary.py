@@ -26,7 +26,20 @@ line of LOG if given and present, else the 4,244 GB/s of runs 1-4). Last, the de
 device time by pass against a reference run's (REF, by default run 5's profile in
 benches/device/), so what changed since shows pass by pass.
 
-    python3 scripts/device_summary.py OUT_DIR [LOG [REF]]"""
+    python3 scripts/device_summary.py OUT_DIR [LOG [REF]]
+
+With --best, it prints instead the flags of the combination that the decades so far favour
+(device_bench.sh then times it as the variant `best`), or nothing when no combination of two
+or more options beats the default, or when the one that does was timed already:
+
+    python3 scripts/device_summary.py --best OUT_DIR "VARIANTS"
+
+The rule (best_flags): a variant that sets one option wins when its decade beat the
+default's by more than the noise, the larger of 2% and the spread between the default's two
+decades (the script times the default again, as `default_again`, after the variants); for
+each option the fastest winner's value is taken. Variants that set several options (such as
+`all_list`) are only compared with: the combination is not timed again if one of them sets
+the same options."""
 import json
 import sys
 from pathlib import Path
@@ -161,9 +174,78 @@ def against_reference(out, ref):
         print(f"  {k:<26} {then[1].get(k, 0):7.2f} -> {now[1].get(k, 0):7.2f}")
 
 
+def parse_flags(flags):
+    """{option: value} of a variant's flags ('+'-joined, as in VARIANTS): `--gpu-services-list`
+    -> {'--gpu-services-list': None}, `--gpu-fuse-persons+all` -> {'--gpu-fuse-persons': 'all'}."""
+    opts, key = {}, None
+    for tok in flags.split("+"):
+        if tok.startswith("--"):
+            key = tok
+            opts[key] = None
+        elif key is not None and opts[key] is None:
+            opts[key] = tok
+        else:
+            raise ValueError(f"flags {flags!r}: {tok!r} follows no option")
+    return opts
+
+
+# the least margin a win must have: an assumption (runs 1-5 never timed the same decade twice;
+# the default's second decade in this run widens it when the two differ by more)
+NOISE = 0.02
+
+
+def best_flags(out, variants):
+    """The flags ('+'-joined) of the combination the decades favour, or None (see the module's
+    docstring for the rule). `variants` is device_bench.sh's VARIANTS string."""
+    def decade(name):
+        # quietly: a variant the run left out (wg256 under QUICK=1) has no file, and what
+        # this prints is the flags alone
+        f = out / ("bench_uk_gpu.json" if name == "default" else f"bench_uk_gpu_{name}.json")
+        try:
+            return json.loads(f.read_text())["runs"][0]["seconds"]
+        except (OSError, ValueError, KeyError, IndexError):
+            return None
+
+    base = decade("default")
+    if not base:
+        return None
+    noise = NOISE
+    again = decade("default_again")
+    if again:
+        noise = max(noise, abs(base - again) / min(base, again))
+    measured = {"wg256": {"--workgroup-size": "256"}}
+    for v in variants.split():
+        name, _, flags = v.partition("=")
+        measured[name] = parse_flags(flags)
+    chosen = {}  # option -> (seconds, value)
+    for name, opts in measured.items():
+        secs = decade(name)
+        if len(opts) != 1 or not secs or secs >= base * (1 - noise):
+            continue
+        (opt, val), = opts.items()
+        if opt not in chosen or secs < chosen[opt][0]:
+            chosen[opt] = (secs, val)
+    if len(chosen) < 2:
+        return None
+    combo = {opt: val for opt, (_, val) in chosen.items()}
+    if any(opts == combo for opts in measured.values()):
+        return None
+    return "+".join(t for opt in sorted(combo) for t in ([opt] if combo[opt] is None else [opt, combo[opt]]))
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--best":
+        if len(sys.argv) != 4:
+            sys.exit("usage: device_summary.py --best OUT_DIR VARIANTS")
+        f = best_flags(Path(sys.argv[2]), sys.argv[3])
+        if f:
+            print(f)
+        sys.exit(0)
     d = sys.argv[1] if len(sys.argv) > 1 else "/tmp/twin-device/json"
     main(d)
+    bf = Path(d) / "best_flags.txt"
+    if bf.exists():
+        print(f"best: the combination the decades favoured, {bf.read_text().strip().replace('+', ' ')}")
     ablations(Path(d))
     targets(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
     against_reference(Path(d), sys.argv[3] if len(sys.argv) > 3 else REF)
