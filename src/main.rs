@@ -94,12 +94,8 @@ struct BenchArgs {
     /// Where to write the results as JSON.
     #[arg(long, default_value = "bench.json")]
     json: PathBuf,
-    /// GPU workgroup size.
-    #[arg(long, default_value_t = 64)]
-    workgroup_size: u32,
-    /// GPU persons per chunk.
-    #[arg(long)]
-    chunk_persons: Option<u32>,
+    #[command(flatten)]
+    gpu: GpuTuning,
     /// Scaling curve: time every backend on synthetic populations of each size in
     /// --sweep-sizes, and write the table (--json, and a CSV beside it) and a chart (SVG beside it).
     #[arg(long)]
@@ -113,21 +109,6 @@ struct BenchArgs {
     /// a profiled run is not the speed to quote.
     #[arg(long)]
     gpu_profile: bool,
-    /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
-    /// the three stages as one pass (stages), or all four as one (all, as the CPU path).
-    /// Results do not depend on it; stages and all are not yet timed on a GPU.
-    #[arg(long, value_enum, default_value = "none")]
-    gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
-    /// GPU: the services' demand pass lists the persons with a request, and the first radix
-    /// pass and the apply pass read the list instead of every person (not yet the default:
-    /// not timed on a GPU). Results do not depend on it.
-    #[arg(long)]
-    gpu_services_list: bool,
-    /// GPU: compile the shaders with wgpu's guards for shaders it cannot trust (checked, as
-    /// the H200 runs 1-5 did), or without its loop bound and zero-divisor guard (trusted;
-    /// sound for these shaders, not yet timed on a GPU). Results do not depend on it.
-    #[arg(long, value_enum, default_value = "checked")]
-    gpu_shader_checks: policy_twin::gpu::ShaderChecks,
     /// GPU, timing only: leave these pieces of work out of the passes (comma-separated), so
     /// that --gpu-profile's device time by pass, against a run without, says what each
     /// costs. The results are then not the model's: only with --backend gpu, and nothing is
@@ -213,16 +194,23 @@ struct GpuArgs {
     /// included), an error if none; cpu: the CPU path. Results are identical on every backend.
     #[arg(long, default_value = "auto")]
     backend: policy_twin::gpu::Backend,
+    /// GPU: run these stages on the CPU path instead (comma-separated names from
+    /// src/stages.rs), to narrow a CPU/GPU divergence to one stage.
+    #[arg(long, value_delimiter = ',')]
+    cpu_stages: Vec<String>,
+    #[command(flatten)]
+    tuning: GpuTuning,
+}
+
+/// How the GPU path runs, shared by `twin run` and `twin bench`: none of it changes results.
+#[derive(Args, Clone)]
+struct GpuTuning {
     /// GPU workgroup size (results do not depend on it).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=256))]
     workgroup_size: u32,
     /// GPU: persons per chunk (default: as many as one storage binding holds).
     #[arg(long)]
     chunk_persons: Option<u32>,
-    /// GPU: run these stages on the CPU path instead (comma-separated names from
-    /// src/stages.rs), to narrow a CPU/GPU divergence to one stage.
-    #[arg(long, value_delimiter = ',')]
-    cpu_stages: Vec<String>,
     /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
     /// the three stages as one pass (stages), or all four as one (all, as the CPU path).
     /// Results do not depend on it; stages and all are not yet timed on a GPU.
@@ -240,6 +228,13 @@ struct GpuArgs {
     gpu_shader_checks: policy_twin::gpu::ShaderChecks,
 }
 
+impl GpuTuning {
+    /// These settings as engine options (the rest as default).
+    fn options(&self) -> policy_twin::gpu::engine::GpuOptions {
+        policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, fuse_persons: self.gpu_fuse_persons, services_list: self.gpu_services_list, shader_checks: self.gpu_shader_checks, ..Default::default() }
+    }
+}
+
 impl GpuArgs {
     fn options(&self) -> Result<policy_twin::gpu::engine::GpuOptions> {
         let mut cpu_stages = Vec::new();
@@ -250,7 +245,7 @@ impl GpuArgs {
             })?;
             cpu_stages.push(s.stage);
         }
-        Ok(policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, cpu_stages, fuse_persons: self.gpu_fuse_persons, services_list: self.gpu_services_list, shader_checks: self.gpu_shader_checks, ..Default::default() })
+        Ok(policy_twin::gpu::engine::GpuOptions { cpu_stages, ..self.tuning.options() })
     }
 }
 
@@ -484,17 +479,7 @@ fn bench_backends(
     let mut rows = Vec::new();
     let mut results: Vec<Vec<Acc>> = Vec::new();
     for &backend in backends {
-        let opts = GpuOptions {
-            workgroup_size: a.workgroup_size,
-            chunk_persons: a.chunk_persons,
-            profile: a.gpu_profile,
-            fuse_persons: a.gpu_fuse_persons,
-            services_list: a.gpu_services_list,
-            shader_checks: a.gpu_shader_checks,
-            ablate: a.gpu_ablate.clone(),
-            sum_workgroups: a.gpu_sum_workgroups,
-            ..Default::default()
-        };
+        let opts = GpuOptions { profile: a.gpu_profile, ablate: a.gpu_ablate.clone(), sum_workgroups: a.gpu_sum_workgroups, ..a.gpu.options() };
         let t_setup = Instant::now();
         let (mut sim, choice) = Simulation::open(pop.clone(), scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();
@@ -522,10 +507,10 @@ fn bench_backends(
         rows.push(serde_json::json!({
             "backend": choice.backend, "device": name, "persons": pop.persons.len(), "months": a.months,
             "setup_s": setup_s, "seconds": secs, "person_months": pm, "person_months_per_second": pm as f64 / secs,
-            "workgroup_size": choice.adapter.as_ref().map(|_| a.workgroup_size),
-            "gpu_fuse_persons": choice.adapter.as_ref().map(|_| a.gpu_fuse_persons),
-            "gpu_services_list": choice.adapter.as_ref().map(|_| a.gpu_services_list),
-            "gpu_shader_checks": choice.adapter.as_ref().map(|_| a.gpu_shader_checks),
+            "workgroup_size": choice.adapter.as_ref().map(|_| a.gpu.workgroup_size),
+            "gpu_fuse_persons": choice.adapter.as_ref().map(|_| a.gpu.gpu_fuse_persons),
+            "gpu_services_list": choice.adapter.as_ref().map(|_| a.gpu.gpu_services_list),
+            "gpu_shader_checks": choice.adapter.as_ref().map(|_| a.gpu.gpu_shader_checks),
             "gpu_ablate": choice.adapter.as_ref().map(|_| &a.gpu_ablate),
             "gpu_sum_workgroups": choice.adapter.as_ref().map(|_| a.gpu_sum_workgroups),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
@@ -1142,10 +1127,10 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("backend_requested".into(), serde_json::json!(format!("{:?}", a.gpu.backend).to_lowercase()));
     extra.insert("backend_fallback".into(), serde_json::json!(choice.fallback));
     extra.insert("adapter".into(), serde_json::json!(choice.adapter));
-    extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.workgroup_size)));
-    extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_fuse_persons)));
-    extra.insert("gpu_services_list".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_services_list)));
-    extra.insert("gpu_shader_checks".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.gpu_shader_checks)));
+    extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.workgroup_size)));
+    extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_fuse_persons)));
+    extra.insert("gpu_services_list".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_services_list)));
+    extra.insert("gpu_shader_checks".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_shader_checks)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
     extra.insert(
