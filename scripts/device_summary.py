@@ -10,8 +10,9 @@ default's from the `--backend both` run's GPU row, the variants' from `--backend
 runs), the gaps between passes within a submission and the rest of the decade's month (the
 host's recording, submitting and reading back, and each submission's start on the device: the
 decade's seconds a month less the profiled submissions' spans a month; not clamped, so a
-noisy device can print it below zero), and the eight
-largest passes' device time a month.
+noisy device can print it below zero), the host's time a month in the decade recording
+passes (`rec`) and inside the submit calls (`subm`), which bound the device's idle time the
+host causes (`twin bench`'s `gpu_host`), and the eight largest passes' device time a month.
 
 Then, where the run has them (`ablate_*.json`), the ablations and block-sum targets: each
 one's profiled device time a month against the default profiled just before them
@@ -70,7 +71,7 @@ def main(out):
     for p in sorted(out.glob("bench_uk_profile_*.json")):
         prof[p.stem.removeprefix("bench_uk_profile_")] = p
     base = None
-    print(f"{'variant':<12} {'decade s':>9} {'ratio':>6} {'device ms/month':>16} {'gaps':>6} {'rest':>6}  passes (ms a month)")
+    print(f"{'variant':<12} {'decade s':>9} {'ratio':>6} {'device ms/month':>16} {'gaps':>6} {'rest':>6} {'rec':>6} {'subm':>6}  passes (ms a month)")
     for name in decade:
         r = load(decade[name])
         secs = r["seconds"] if r else None
@@ -80,6 +81,13 @@ def main(out):
         # the default's profile is the --backend both run: its GPU row
         pr = gpu_row(prof[name]) if name in prof else None
         dev, gaps, rest, passes = "-", "-", "-", ""
+        # the decade's host time a month recording passes and inside the submit calls
+        # (twin bench's gpu_host; runs before the seventeenth session have none)
+        rec, subm = "-", "-"
+        h = r.get("gpu_host") if r else None
+        if h and r.get("months"):
+            rec = f"{1000 * h['recording_seconds'] / r['months']:6.2f}"
+            subm = f"{1000 * h['submitting_seconds'] / r['months']:6.2f}"
         if pr and pr.get("gpu_profile"):
             g = pr["gpu_profile"]
             months = pr["months"]
@@ -90,7 +98,7 @@ def main(out):
                     rest = f"{1000 * (secs / r['months'] - g['span_seconds'] / months):6.2f}"
             top = sorted(g["passes"].items(), key=lambda kv: -kv[1]["seconds"])
             passes = ", ".join(f"{k} {1000 * v['seconds'] / months:.2f}" for k, v in top[:8])
-        print(f"{name:<12} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16} {gaps:>6} {rest:>6}  {passes}")
+        print(f"{name:<12} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16} {gaps:>6} {rest:>6} {rec:>6} {subm:>6}  {passes}")
 
 
 def per_month(run):

@@ -500,6 +500,7 @@ fn bench_backends(
             }
         }
         let gpu_profile = sim.gpu_profile().map(|p| gpu_profile_report(&p, pm, a.months, secs));
+        let gpu_host = sim.gpu_host_times().map(|h| gpu_host_report(&h, a.months, secs));
         if a.gpu_profile && choice.adapter.is_some() && gpu_profile.is_none() {
             println!("(--gpu-profile: the adapter has no timestamp queries; no device times)");
         }
@@ -515,6 +516,7 @@ fn bench_backends(
             "gpu_sum_workgroups": choice.adapter.as_ref().map(|_| a.gpu_sum_workgroups),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
             "gpu_profile": gpu_profile,
+            "gpu_host": gpu_host,
         }));
         results.push(accs);
     }
@@ -559,6 +561,33 @@ fn gpu_profile_report(p: &policy_twin::sim::GpuProfile, pm: u64, months: u32, wa
         "min_bytes_per_person_step": p.min_bytes_per_person_step,
         "min_bytes_gb_per_device_second": moved / total.max(1e-12) / 1e9,
         "passes": p.passes.iter().map(|(ep, s, n)| (ep.clone(), serde_json::json!({ "seconds": s, "passes": n }))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Print where the host's time went in the GPU path's month loop and return it as JSON: in
+/// the steps recording passes, inside the submit calls, or blocked on the read-backs (the
+/// device working); and outside the steps (the bench loop's own time). See `HostTimes`.
+fn gpu_host_report(h: &policy_twin::sim::HostTimes, months: u32, wall: f64) -> serde_json::Value {
+    let m = months.max(1) as f64;
+    let ms = |s: f64| 1000.0 * s / m;
+    let outside = (wall - h.in_step).max(0.0);
+    println!(
+        "GPU path, the host's time a month: {:.3} ms recording, {:.3} ms in {:.1} submits, {:.3} ms waiting on {:.1} read-backs, {:.3} ms outside the steps",
+        ms(h.recording()),
+        ms(h.submitting),
+        h.submits as f64 / m,
+        ms(h.waiting),
+        h.waits as f64 / m,
+        ms(outside)
+    );
+    serde_json::json!({
+        "recording_seconds": h.recording(),
+        "submitting_seconds": h.submitting,
+        "waiting_seconds": h.waiting,
+        "outside_seconds": outside,
+        "submits": h.submits,
+        "read_backs": h.waits,
+        "steps": h.steps,
     })
 }
 

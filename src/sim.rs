@@ -3,7 +3,7 @@
 
 use crate::engine::{Engine, StateView};
 use crate::error::Result;
-pub use crate::gpu::engine::GpuProfile;
+pub use crate::gpu::engine::{GpuProfile, HostTimes};
 use crate::gpu::engine::{GpuEngine, GpuOptions, Host};
 use crate::gpu::{AdapterSummary, Backend, Gpu};
 use crate::measures::Acc;
@@ -108,6 +108,14 @@ impl Simulation {
         match self {
             Simulation::Cpu(_) => None,
             Simulation::Gpu(g) => g.profile(),
+        }
+    }
+
+    /// Where the host's time in the GPU path's steps went; `None` on the CPU path.
+    pub fn gpu_host_times(&self) -> Option<HostTimes> {
+        match self {
+            Simulation::Cpu(_) => None,
+            Simulation::Gpu(g) => Some(g.host_times()),
         }
     }
 

@@ -29,6 +29,7 @@ use crate::state::*;
 use crate::tables::Tables;
 use bytemuck::{Pod, Zeroable};
 use std::collections::HashMap;
+use std::time::Instant;
 use std::num::NonZeroU64;
 
 /// Keep in sync with `struct Dispatch` in shaders/common.wgsl (size checked in tests).
@@ -291,6 +292,46 @@ pub struct GpuEngine {
     prof: Option<Profiler>,
     /// Times the chunks were planned again after births.
     replans: u32,
+    /// Where the host's time in [`GpuEngine::step`] went.
+    host: HostTimes,
+}
+
+/// The host's time in [`GpuEngine::step`], summed over the steps: always measured (a few
+/// clock reads a month), in three parts.
+/// - `waiting`: blocked until the device finished the work a read-back follows (the births'
+///   chunk totals and the month's aggregates, and under `--gpu-profile` the timestamps). The
+///   device works through it.
+/// - `submitting`: inside `queue.submit` (wgpu's checks, then the driver's). A driver may
+///   block there too: lavapipe's submit returned only once the submission before it had run
+///   (measured here, 2026-11-30: the month's last submit took 28 ms at 200,000 persons,
+///   about the births' scatter submitted just before it, and 0.08 ms when the host had waited
+///   for the device first).
+/// - the rest, [`HostTimes::recording`]: recording passes (bind groups included) and writing
+///   the dispatch uniforms, and stages run on the CPU (`GpuOptions::cpu_stages`). The device
+///   is idle through it whenever nothing submitted is left to run, as after each read-back,
+///   so with the submit calls it bounds the device's idle time that the host causes within
+///   a step.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HostTimes {
+    /// Seconds inside `step`.
+    pub in_step: f64,
+    /// Seconds of them blocked on a read-back.
+    pub waiting: f64,
+    /// Seconds of them inside `queue.submit`.
+    pub submitting: f64,
+    /// Read-backs waited on.
+    pub waits: u64,
+    /// Submissions.
+    pub submits: u64,
+    /// Steps timed.
+    pub steps: u64,
+}
+
+impl HostTimes {
+    /// Seconds inside `step` neither blocked on a read-back nor submitting.
+    pub fn recording(&self) -> f64 {
+        (self.in_step - self.waiting - self.submitting).max(0.0)
+    }
 }
 
 /// What `--gpu-profile` measured on the device (timestamp queries around every compute pass).
@@ -510,6 +551,7 @@ impl GpuEngine {
             hh_ids: Vec::new(),
             prof: None,
             replans: 0,
+            host: HostTimes::default(),
         };
         if e.opts.profile {
             e.prof = Profiler::new(&e.gpu);
@@ -790,12 +832,18 @@ impl GpuEngine {
             self.gpu.queue.write_buffer(&self.uniform, 0, &bytes);
         }
         self.slots.clear();
-        self.gpu.queue.submit([enc.finish()]);
+        let cmd = enc.finish();
+        let t = Instant::now();
+        self.gpu.queue.submit([cmd]);
+        self.host.submitting += t.elapsed().as_secs_f64();
+        self.host.submits += 1;
         self.gpu.check(doing)?;
         if timed > 0 {
             let p = self.prof.as_ref().expect("profiling");
-            let ticks = self.gpu.read(&p.resolve, 0, 4 * timed as usize)?;
-            self.prof.as_mut().expect("profiling").add(&ticks);
+            let t = Instant::now();
+            let ticks = self.gpu.read(&p.resolve, 0, 4 * timed as usize);
+            self.waited(t);
+            self.prof.as_mut().expect("profiling").add(&ticks?);
         }
         Ok(())
     }
@@ -804,7 +852,21 @@ impl GpuEngine {
     fn submit_read(&mut self, mut enc: wgpu::CommandEncoder, doing: &str, name: &str, words: usize) -> Result<Vec<u32>> {
         enc.copy_buffer_to_buffer(&self.bufs[name], 0, &self.readback, 0, words as u64 * 4);
         self.submit(enc, doing)?;
-        self.gpu.map_read(&self.readback, words)
+        let t = Instant::now();
+        let out = self.gpu.map_read(&self.readback, words);
+        self.waited(t);
+        out
+    }
+
+    /// A read-back's wait, begun at `t`, in the host's times.
+    fn waited(&mut self, t: Instant) {
+        self.host.waiting += t.elapsed().as_secs_f64();
+        self.host.waits += 1;
+    }
+
+    /// Where the host's time in [`GpuEngine::step`] went, so far.
+    pub fn host_times(&self) -> HostTimes {
+        self.host
     }
 
     /// What the device profile measured so far: device seconds and passes by entry point,
@@ -888,6 +950,14 @@ impl GpuEngine {
 
     /// Simulate one month; returns its aggregates.
     pub fn step(&mut self) -> Result<Acc> {
+        let t = Instant::now();
+        let out = self.step_month();
+        self.host.in_step += t.elapsed().as_secs_f64();
+        self.host.steps += 1;
+        out
+    }
+
+    fn step_month(&mut self) -> Result<Acc> {
         if self.step as usize >= self.params.len() {
             return Err(Error::Config("no months left to simulate".into()));
         }
@@ -1095,7 +1165,10 @@ impl GpuEngine {
             // a chunk outgrew half a binding (its next births could take it past one):
             // re-plan from the member counts
             self.replans += 1;
-            let lens = self.gpu.read(&self.bufs["hh_len"], 0, self.n_h as usize)?;
+            let t = Instant::now();
+            let lens = self.gpu.read(&self.bufs["hh_len"], 0, self.n_h as usize);
+            self.waited(t);
+            let lens = lens?;
             self.chunks = Self::plan(&lens, self.target_chunk());
             self.ensure_chunk_buffers()?;
         }

@@ -698,3 +698,36 @@ fn gpu_and_cpu_runs_write_identical_files() {
     let manifest = std::fs::read_to_string(d.path().join("v/manifest.json")).unwrap();
     assert!(manifest.contains("\"gpu_fuse_persons\": \"all\"") && manifest.contains("\"gpu_services_list\": true") && manifest.contains("\"gpu_shader_checks\": \"trusted\""), "{manifest}");
 }
+
+/// `twin bench` on the GPU says where the host's time in the month loop went (recording,
+/// submitting, waiting on the read-backs, outside the steps), and the parts add up to the
+/// loop's wall time; the CPU row has none.
+#[test]
+fn bench_reports_where_the_hosts_time_went() {
+    if test_gpu().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("b.json");
+    let args = ["bench", "-q", "--persons", "3000", "--months", "3", "--backend", "both", "--json", json.to_str().unwrap()];
+    let (code, stdout, stderr) = crate::util::run_twin(&args, d.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("the host's time a month"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    let cpu = runs.iter().find(|r| r["backend"] == "cpu").unwrap();
+    assert!(cpu["gpu_host"].is_null(), "{cpu}");
+    let gpu = runs.iter().find(|r| r["backend"] == "gpu").unwrap();
+    let h = &gpu["gpu_host"];
+    assert_eq!(h["steps"], 3, "{h}");
+    // a month: three submissions and two read-backs (the births' chunk totals, the aggregates)
+    assert_eq!(h["submits"], 9, "{h}");
+    assert_eq!(h["read_backs"], 6, "{h}");
+    let part = |k: &str| h[k].as_f64().unwrap_or_else(|| panic!("{k}: {h}"));
+    let parts = ["recording_seconds", "submitting_seconds", "waiting_seconds", "outside_seconds"];
+    assert!(parts.iter().all(|k| part(k) >= 0.0), "{h}");
+    assert!(part("waiting_seconds") > 0.0 && part("recording_seconds") > 0.0 && part("submitting_seconds") > 0.0, "{h}");
+    let sum: f64 = parts.iter().map(|k| part(k)).sum();
+    let secs = gpu["seconds"].as_f64().unwrap();
+    assert!((sum - secs).abs() <= 1e-3 + 1e-3 * secs, "the parts {sum} s against the loop's {secs} s: {h}");
+}
