@@ -164,6 +164,13 @@ cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 log "national parity over 12 months, with the device time of every pass"
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$J/bench_uk_both.json"
 
+# the issue's target is the decade's device time: measured over all 120 months, not a year's
+# times ten: waiting lists grow, so later months have more requests (on the shipped
+# 100,000-person sample under the baseline, the seven services' requests a month average
+# 42,363 in the first year, 50,812 in the tenth and 47,386 over the decade)
+log "national, 120 months, the default with the device time of every pass and month"
+step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --gpu-profile --json "$J/bench_uk_profile_decade.json"
+
 for v in $VARIANTS ${BEST:+best=$BEST}; do
     log "national, 12 months, variant ${v%%=*}, with the device time of every pass"
     # shellcheck disable=SC2046

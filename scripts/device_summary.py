@@ -23,7 +23,9 @@ the model's: timing only).
 Then the issue's two GPU targets for the default and each variant: the decade's month loop
 and its device time (the profiled year's, times ten) against 2 s, and the least bytes a
 person-step must move over the device time against half the copy bandwidth (the `copy:`
-line of LOG if given and present, else the 4,244 GB/s of runs 1-4). Last, the default's
+line of LOG if given and present, else the 4,244 GB/s of runs 1-4); then the default's whole
+decade profiled, where the run has it (the months are not alike, so a year's profile times
+ten is only an estimate). Last, the default's
 device time by pass against a reference run's (REF, by default run 5's profile in
 benches/device/), so what changed since shows pass by pass.
 
@@ -170,6 +172,30 @@ def targets(out, log):
         print(f"{name:<12} {secs} {dev} {gbs} {share}")
 
 
+def decade_profiled(out, log):
+    """The default's whole decade profiled (bench_uk_profile_decade.json, from the seventeenth
+    session on): its device time against 2 s, measured rather than a year's times ten (the
+    months are not alike), the first and last years' device time a month, and the rest of
+    the unprofiled decade's month beyond the profiled spans, over the same 120 months."""
+    pr = gpu_row(out / "bench_uk_profile_decade.json")
+    if not pr or not pr.get("gpu_profile"):
+        return
+    g, months = pr["gpu_profile"], pr["months"]
+    copy = copy_bandwidth(log) if log else None
+    copy = copy or COPY_GBS
+    print()
+    print(f"the default's decade profiled ({months} months): {g['device_seconds']:.3f} s of device time in passes (target: under 2 s), "
+          f"{g['min_bytes_gb_per_device_second']:.0f} GB/s, {100 * g['min_bytes_gb_per_device_second'] / copy:.1f}% of {copy:.0f} GB/s")
+    ms = g.get("month_device_seconds") or []
+    if len(ms) >= 24:
+        first, last = 1000 * sum(ms[:12]) / 12, 1000 * sum(ms[-12:]) / 12
+        print(f"  device time a month in passes: {first:.2f} ms in the first year, {last:.2f} ms in the last, month 1 {1000 * ms[0]:.2f} ms")
+    dec = load(out / "bench_uk_gpu.json")
+    if dec and dec.get("months") == months and "span_seconds" in g:
+        print(f"  a month: {1000 * g['device_seconds'] / months:.2f} ms in passes, {1000 * g['gap_seconds'] / months:.2f} ms between them, "
+              f"{1000 * (dec['seconds'] - g['span_seconds']) / months:.2f} ms of the unprofiled decade's month beyond the spans")
+
+
 def against_reference(out, ref):
     now = per_month(gpu_row(out / "bench_uk_both.json"))
     then = per_month(gpu_row(ref))
@@ -256,4 +282,5 @@ if __name__ == "__main__":
         print(f"best: the combination the decades favoured, {bf.read_text().strip().replace('+', ' ')}")
     ablations(Path(d))
     targets(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
+    decade_profiled(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
     against_reference(Path(d), sys.argv[3] if len(sys.argv) > 3 else REF)

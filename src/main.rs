@@ -551,7 +551,19 @@ fn gpu_profile_report(p: &policy_twin::sim::GpuProfile, pm: u64, months: u32, wa
         ms((wall - p.span_seconds).max(0.0)),
         p.submissions as f64 / months.max(1) as f64
     );
+    let ys = &p.month_seconds;
+    if ys.len() >= 24 {
+        let mean = |m: &[f64]| 1000.0 * m.iter().sum::<f64>() / m.len() as f64;
+        println!(
+            "  device time a month in passes: {:.3} ms in the first 12 months, {:.3} ms in the last 12, {:.3} ms over all {}",
+            mean(&ys[..12]),
+            mean(&ys[ys.len() - 12..]),
+            mean(ys),
+            ys.len()
+        );
+    }
     serde_json::json!({
+        "month_device_seconds": ys,
         "device_seconds": total,
         "span_seconds": p.span_seconds,
         "gap_seconds": gaps,

@@ -346,6 +346,10 @@ pub struct GpuProfile {
     pub span_seconds: f64,
     /// Submissions with a timed pass.
     pub submissions: u64,
+    /// Device seconds in passes, month by month (the run's steps in order): the months are
+    /// not alike (waiting lists grow, so the services' passes have more requests to go
+    /// through in later years), so a year's profile does not give a decade's device time.
+    pub month_seconds: Vec<f64>,
     /// The least bytes a person-step must move ([`GpuEngine::min_bytes_per_person_step`]).
     pub min_bytes_per_person_step: f64,
 }
@@ -375,6 +379,8 @@ struct Profiler {
     span: f64,
     /// Submissions with a timed pass.
     submissions: u64,
+    /// Device seconds in passes by step (index: the step the passes were recorded in).
+    month_seconds: Vec<f64>,
 }
 
 /// Passes timed per submission (two queries each).
@@ -392,7 +398,7 @@ impl Profiler {
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        Some(Profiler { qs, resolve, period: gpu.queue.get_timestamp_period() as f64, pending: Vec::new(), totals: Vec::new(), untimed: 0, span: 0.0, submissions: 0 })
+        Some(Profiler { qs, resolve, period: gpu.queue.get_timestamp_period() as f64, pending: Vec::new(), totals: Vec::new(), untimed: 0, span: 0.0, submissions: 0, month_seconds: Vec::new() })
     }
 
     /// The query pair for the next pass, if the set has room.
@@ -405,7 +411,8 @@ impl Profiler {
         Some(self.pending.len() as u32 - 1)
     }
 
-    fn add(&mut self, ticks: &[u32]) {
+    /// Add the timestamps of the passes recorded since the last submission, in step `step`.
+    fn add(&mut self, ticks: &[u32], step: u32) {
         let t = |i: usize| ticks[i * 2] as u64 | (ticks[i * 2 + 1] as u64) << 32;
         let n = self.pending.len();
         if n > 0 {
@@ -414,8 +421,12 @@ impl Profiler {
             self.span += last.saturating_sub(first) as f64 * self.period * 1e-9;
             self.submissions += 1;
         }
+        if self.month_seconds.len() <= step as usize {
+            self.month_seconds.resize(step as usize + 1, 0.0);
+        }
         for (k, ep) in self.pending.drain(..).enumerate() {
             let secs = t(2 * k + 1).saturating_sub(t(2 * k)) as f64 * self.period * 1e-9;
+            self.month_seconds[step as usize] += secs;
             match self.totals.iter_mut().find(|e| e.0 == ep) {
                 Some(e) => {
                     e.1 += secs;
@@ -843,7 +854,8 @@ impl GpuEngine {
             let t = Instant::now();
             let ticks = self.gpu.read(&p.resolve, 0, 4 * timed as usize);
             self.waited(t);
-            self.prof.as_mut().expect("profiling").add(&ticks?);
+            let step = self.step;
+            self.prof.as_mut().expect("profiling").add(&ticks?, step);
         }
         Ok(())
     }
@@ -878,6 +890,7 @@ impl GpuEngine {
             untimed: p.untimed,
             span_seconds: p.span,
             submissions: p.submissions,
+            month_seconds: p.month_seconds.clone(),
             min_bytes_per_person_step: self.min_bytes_per_person_step(),
         })
     }
