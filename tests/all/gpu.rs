@@ -496,7 +496,7 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     for _ in 0..2 {
         g.step().unwrap();
     }
-    let Some(policy_twin::sim::GpuProfile { passes, untimed, span_seconds: span, submissions, .. }) = g.profile() else {
+    let Some(policy_twin::sim::GpuProfile { passes, untimed, span_seconds: span, submissions, month_seconds, .. }) = g.profile() else {
         assert!(!has_timestamps, "the adapter has timestamp queries but nothing was timed");
         return;
     };
@@ -527,6 +527,11 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
         assert!(*n >= 2 && *secs >= 0.0, "`{ep}`: {n} passes, {secs} s");
     }
     assert!(passes.iter().map(|p| p.1).sum::<f64>() > 0.0, "{passes:?}");
+    // the same device time month by month: each month's passes, in it
+    let total: f64 = passes.iter().map(|p| p.1).sum();
+    assert_eq!(month_seconds.len(), 2, "{month_seconds:?}");
+    assert!(month_seconds.iter().all(|&m| m > 0.0), "{month_seconds:?}");
+    assert!((month_seconds.iter().sum::<f64>() - total).abs() <= 1e-9 * total.max(1.0), "{month_seconds:?} against {total}");
     // four radix passes a month: the first over every person, three over its list
     assert_eq!(passes.iter().find(|p| p.0 == "services_hist").unwrap().2, 2);
     assert_eq!(passes.iter().find(|p| p.0 == "services_hist_list").unwrap().2, 6);
