@@ -14,8 +14,8 @@
 # then run with carry: ["twin-release", ".gl"], command: bash scripts/device_bench.sh
 #
 # QUICK=1 leaves out the copy bandwidth, the second 1M parity run, the workgroup-256 runs and
-# the sweep (for a last check when little device time is left); the variants and the
-# ablations stay.
+# the sweep (for a last check when little device time is left); the variants, the default's
+# second decade, the combination (`best`), the profiled decade and the ablations stay.
 #
 # VARIANTS lists the variants of the GPU path to compare with the default, as name=flags
 # (names of letters, digits and _, since they name the output files; flags joined by +;
@@ -51,6 +51,12 @@ ABLATIONS="${ABLATIONS-apply-adds apply-hash apply-scan accounting-adds demand-h
 SUM_WORKGROUPS="${SUM_WORKGROUPS-8192 32768}"
 # variant NAME=FLAGS -> the flags, space-separated
 flags() { echo "${1#*=}" | tr '+' ' '; }
+# the script's own runs are named like variants: a variant of the same name would overwrite them
+for v in $VARIANTS; do
+    case "${v%%=*}" in
+        default_again | best | decade | wg256) echo "VARIANTS: the name ${v%%=*} is taken by the script's own runs" >&2; exit 2 ;;
+    esac
+done
 WORK="${WORK:-/tmp/twin-device}"
 J="$WORK/json"
 rm -rf "$J"
@@ -131,7 +137,7 @@ done
 log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
-log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, workgroup size 256 (nvidia-smi dmon alongside)"
+log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, workgroup size 256, the default again, the combination (nvidia-smi dmon alongside, also through the combination's 1M parity run)"
 nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
 DMON=$!
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu.json"

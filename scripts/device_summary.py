@@ -32,17 +32,21 @@ benches/device/), so what changed since shows pass by pass.
     python3 scripts/device_summary.py OUT_DIR [LOG [REF]]
 
 With --best, it prints instead the flags of the combination that the decades so far favour
-(device_bench.sh then times it as the variant `best`), or nothing when no combination of two
-or more options beats the default, or when the one that does was timed already:
+(device_bench.sh then times it as the variant `best`), or nothing when fewer than two
+options have a winning variant, or when a variant with the same options and values was
+timed already:
 
     python3 scripts/device_summary.py --best OUT_DIR "VARIANTS"
 
-The rule (best_flags): a variant that sets one option wins when its decade beat the
-default's by more than the noise, the larger of 2% and the spread between the default's two
-decades (the script times the default again, as `default_again`, after the variants); for
-each option the fastest winner's value is taken. Variants that set several options (such as
-`all_list`) are only compared with: the combination is not timed again if one of them sets
-the same options."""
+The rule (best_flags): a variant that sets one option wins when it passed parity at 1M
+persons (its `bench_1m_NAME.json`, which `twin bench` writes only when the aggregates
+match) and its decade beat the default's by more than the noise: the larger of 2% and
+the spread between the default's two decades (the script times the default again, as
+`default_again`, after the variants), both against the mean of the two. For each option
+the fastest winner's value is taken. The combination itself is not compared with the
+default here: timing it is what the `best` run is for. Variants that set several options
+(such as `all_list`) only stop the combination being timed again, when one of them set the
+same options to the same values and its decade was timed."""
 import json
 import sys
 from pathlib import Path
@@ -73,7 +77,7 @@ def main(out):
     for p in sorted(out.glob("bench_uk_profile_*.json")):
         prof[p.stem.removeprefix("bench_uk_profile_")] = p
     base = None
-    print(f"{'variant':<12} {'decade s':>9} {'ratio':>6} {'device ms/month':>16} {'gaps':>6} {'rest':>6} {'rec':>6} {'subm':>6}  passes (ms a month)")
+    print(f"{'variant':<13} {'decade s':>9} {'ratio':>6} {'device ms/month':>16} {'gaps':>6} {'rest':>6} {'rec':>6} {'subm':>6}  passes (ms a month)")
     for name in decade:
         r = load(decade[name])
         secs = r["seconds"] if r else None
@@ -100,7 +104,7 @@ def main(out):
                     rest = f"{1000 * (secs / r['months'] - g['span_seconds'] / months):6.2f}"
             top = sorted(g["passes"].items(), key=lambda kv: -kv[1]["seconds"])
             passes = ", ".join(f"{k} {1000 * v['seconds'] / months:.2f}" for k, v in top[:8])
-        print(f"{name:<12} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16} {gaps:>6} {rest:>6} {rec:>6} {subm:>6}  {passes}")
+        print(f"{name:<13} {secs if secs is not None else float('nan'):9.3f} {ratio} {dev:>16} {gaps:>6} {rest:>6} {rec:>6} {subm:>6}  {passes}")
 
 
 def per_month(run):
@@ -157,7 +161,7 @@ def targets(out, log):
     copy = copy or COPY_GBS
     print()
     print(f"targets: decade under 2 s; half of the copy bandwidth ({copy:.0f} GB/s, {source})")
-    print(f"{'variant':<12} {'decade s':>9} {'device s (x10)':>15} {'GB/s':>7} {'share':>6}")
+    print(f"{'variant':<13} {'decade s':>9} {'device s (x10)':>15} {'GB/s':>7} {'share':>6}")
     names = ["default"] + sorted(p.stem.removeprefix("bench_uk_gpu_") for p in out.glob("bench_uk_gpu_*.json"))
     for name in names:
         dec = load(out / ("bench_uk_gpu.json" if name == "default" else f"bench_uk_gpu_{name}.json"))
@@ -169,7 +173,7 @@ def targets(out, log):
             dev = f"{g['device_seconds'] * 120 / pr['months']:15.3f}"
             gbs = f"{g['min_bytes_gb_per_device_second']:7.0f}"
             share = f"{100 * g['min_bytes_gb_per_device_second'] / copy:5.1f}%"
-        print(f"{name:<12} {secs} {dev} {gbs} {share}")
+        print(f"{name:<13} {secs} {dev} {gbs} {share}")
 
 
 def decade_profiled(out, log):
@@ -240,21 +244,30 @@ def best_flags(out, variants):
         except (OSError, ValueError, KeyError, IndexError):
             return None
 
-    base = decade("default")
-    if not base:
+    def parity(name):
+        # twin bench writes its JSON only when the CPU's and GPU's aggregates match
+        try:
+            return json.loads((out / f"bench_1m_{name}.json").read_text()).get("aggregates_identical") is True
+        except (OSError, ValueError, AttributeError):
+            return False
+
+    first = decade("default")
+    if not first:
         return None
-    noise = NOISE
     again = decade("default_again")
-    if again:
-        noise = max(noise, abs(base - again) / min(base, again))
+    base = (first + again) / 2 if again else first
+    noise = max(NOISE, abs(first - again) / base) if again else NOISE
     measured = {"wg256": {"--workgroup-size": "256"}}
     for v in variants.split():
         name, _, flags = v.partition("=")
-        measured[name] = parse_flags(flags)
+        try:
+            measured[name] = parse_flags(flags)
+        except ValueError as e:
+            print(f"--best: variant {v!r} left out: {e}", file=sys.stderr)
     chosen = {}  # option -> (seconds, value)
     for name, opts in measured.items():
         secs = decade(name)
-        if len(opts) != 1 or not secs or secs >= base * (1 - noise):
+        if len(opts) != 1 or not secs or secs >= base * (1 - noise) or not parity(name):
             continue
         (opt, val), = opts.items()
         if opt not in chosen or secs < chosen[opt][0]:
@@ -262,7 +275,7 @@ def best_flags(out, variants):
     if len(chosen) < 2:
         return None
     combo = {opt: val for opt, (_, val) in chosen.items()}
-    if any(opts == combo for opts in measured.values()):
+    if any(opts == combo and decade(name) for name, opts in measured.items()):
         return None
     return "+".join(t for opt in sorted(combo) for t in ([opt] if combo[opt] is None else [opt, combo[opt]]))
 

@@ -593,6 +593,7 @@ fn gpu_host_report(h: &policy_twin::sim::HostTimes, months: u32, wall: f64) -> s
         ms(outside)
     );
     serde_json::json!({
+        "in_step_seconds": h.in_step,
         "recording_seconds": h.recording(),
         "submitting_seconds": h.submitting,
         "waiting_seconds": h.waiting,

@@ -346,7 +346,7 @@ pub struct GpuProfile {
     pub span_seconds: f64,
     /// Submissions with a timed pass.
     pub submissions: u64,
-    /// Device seconds in passes, month by month (the run's steps in order): the months are
+    /// Device seconds in passes, month by month from the first month profiled: the months are
     /// not alike (waiting lists grow, so the services' passes have more requests to go
     /// through in later years), so a year's profile does not give a decade's device time.
     pub month_seconds: Vec<f64>,
@@ -379,8 +379,10 @@ struct Profiler {
     span: f64,
     /// Submissions with a timed pass.
     submissions: u64,
-    /// Device seconds in passes by step (index: the step the passes were recorded in).
+    /// Device seconds in passes by step, from the first step profiled.
     month_seconds: Vec<f64>,
+    /// The first step profiled (an engine resumed from a checkpoint starts past 0).
+    first_step: Option<u32>,
 }
 
 /// Passes timed per submission (two queries each).
@@ -398,7 +400,7 @@ impl Profiler {
             usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        Some(Profiler { qs, resolve, period: gpu.queue.get_timestamp_period() as f64, pending: Vec::new(), totals: Vec::new(), untimed: 0, span: 0.0, submissions: 0, month_seconds: Vec::new() })
+        Some(Profiler { qs, resolve, period: gpu.queue.get_timestamp_period() as f64, pending: Vec::new(), totals: Vec::new(), untimed: 0, span: 0.0, submissions: 0, month_seconds: Vec::new(), first_step: None })
     }
 
     /// The query pair for the next pass, if the set has room.
@@ -421,12 +423,13 @@ impl Profiler {
             self.span += last.saturating_sub(first) as f64 * self.period * 1e-9;
             self.submissions += 1;
         }
-        if self.month_seconds.len() <= step as usize {
-            self.month_seconds.resize(step as usize + 1, 0.0);
+        let m = (step - *self.first_step.get_or_insert(step)) as usize;
+        if self.month_seconds.len() <= m {
+            self.month_seconds.resize(m + 1, 0.0);
         }
         for (k, ep) in self.pending.drain(..).enumerate() {
             let secs = t(2 * k + 1).saturating_sub(t(2 * k)) as f64 * self.period * 1e-9;
-            self.month_seconds[step as usize] += secs;
+            self.month_seconds[m] += secs;
             match self.totals.iter_mut().find(|e| e.0 == ep) {
                 Some(e) => {
                     e.1 += secs;

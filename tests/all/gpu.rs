@@ -705,8 +705,8 @@ fn gpu_and_cpu_runs_write_identical_files() {
 }
 
 /// `twin bench` on the GPU says where the host's time in the month loop went (recording,
-/// submitting, waiting on the read-backs, outside the steps), and the parts add up to the
-/// loop's wall time; the CPU row has none.
+/// submitting, waiting on the read-backs, outside the steps): the waits and submits counted
+/// are the month's, inside the steps, and the steps inside the loop; the CPU row has none.
 #[test]
 fn bench_reports_where_the_hosts_time_went() {
     if test_gpu().is_none() {
@@ -732,7 +732,10 @@ fn bench_reports_where_the_hosts_time_went() {
     let parts = ["recording_seconds", "submitting_seconds", "waiting_seconds", "outside_seconds"];
     assert!(parts.iter().all(|k| part(k) >= 0.0), "{h}");
     assert!(part("waiting_seconds") > 0.0 && part("recording_seconds") > 0.0 && part("submitting_seconds") > 0.0, "{h}");
-    let sum: f64 = parts.iter().map(|k| part(k)).sum();
+    // measured, not derived: the waits and the submits within the steps, the steps within
+    // the loop (a wait counted twice, or one outside a step, such as the upload's, fails here)
     let secs = gpu["seconds"].as_f64().unwrap();
-    assert!((sum - secs).abs() <= 1e-3 + 1e-3 * secs, "the parts {sum} s against the loop's {secs} s: {h}");
+    let in_step = part("in_step_seconds");
+    assert!(part("waiting_seconds") + part("submitting_seconds") <= in_step, "{h}");
+    assert!(in_step <= secs, "the steps {in_step} s against the loop's {secs} s: {h}");
 }
