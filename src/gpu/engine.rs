@@ -29,8 +29,8 @@ use crate::state::*;
 use crate::tables::Tables;
 use bytemuck::{Pod, Zeroable};
 use std::collections::HashMap;
-use std::time::Instant;
 use std::num::NonZeroU64;
+use std::time::Instant;
 
 /// Keep in sync with `struct Dispatch` in shaders/common.wgsl (size checked in tests).
 #[repr(C)]
