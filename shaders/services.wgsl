@@ -206,7 +206,7 @@ fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
             if (need) {
                 prio = min(k + 1u, 30u);
             } else {
-                acc_add(copy, c, service_measure(svc, SM_DEMAND), w, 1u);
+                // (demand follows from served + unmet after the month: derive_service_measures)
                 acc_add(copy, c, service_measure(svc, SM_UNMET), w, 1u);
                 acc_add(copy, c, service_measure(svc, SM_LEFT), w, 1u);
             }
@@ -554,8 +554,11 @@ fn apply_person(i: u32, copy: u32) {
             key = key_of(kbase, svc);
         }
         let q = svc * 12u + r;
-        svc_add(copy, c, svc, SM_DEMAND, w, 1u);
-        svc_add(copy, c, svc, SM_UNITS_DEMANDED, w, u);
+        // demand, and for one-unit services units and cost, follow from served and unmet
+        // after the month (src/measures.rs derive_service_measures, on the host)
+        if ((DERIVED_UNITS_DEMANDED >> svc) & 1u) == 0u {
+            svc_add(copy, c, svc, SM_UNITS_DEMANDED, w, u);
+        }
         var is_new = prio == 1u;
         if (svc == S_LETTINGS) { is_new = old_wait == 0u; }
         if (is_new) {
@@ -563,8 +566,10 @@ fn apply_person(i: u32, copy: u32) {
         }
         if (is_served(q, prio, key)) {
             svc_add(copy, c, svc, SM_SERVED, w, 1u);
-            svc_add(copy, c, svc, SM_UNITS, w, u);
-            svc_add(copy, c, svc, SM_COST, w, mul_sat(u, unit_cost(svc)));
+            if ((DERIVED_UNITS >> svc) & 1u) == 0u {
+                svc_add(copy, c, svc, SM_UNITS, w, u);
+                svc_add(copy, c, svc, SM_COST, w, mul_sat(u, unit_cost(svc)));
+            }
             if (svc == S_CARE) {
                 out = set_wait(out, svc, IN_PACKAGE);
             } else if (svc == S_HOMELESS) {

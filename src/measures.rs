@@ -155,6 +155,53 @@ pub fn service_measure(service: u32, k: usize) -> usize {
     SERVICE_BASE + service as usize * SERVICE_MEASURES + k
 }
 
+/// Services whose requests are one unit each (bitmask by service id: all but the hospital's
+/// bed-days and social care's hours). Their units served equal their served requests, and
+/// their cost is the served requests times the unit cost, so neither is added per request
+/// ([`derive_service_measures`]).
+pub const DERIVED_UNITS: u32 = !(1 << crate::codes::S_HOSPITAL | 1 << crate::codes::S_CARE) & ((1 << crate::codes::N_SERVICES) - 1);
+/// Services whose units demanded equal their demand (bitmask): one unit a request, and no
+/// request ends in the demand pass because its need did (those add demand without units
+/// demanded: social care, homelessness, employment support).
+pub const DERIVED_UNITS_DEMANDED: u32 = 1 << crate::codes::S_GP | 1 << crate::codes::S_AE | 1 << crate::codes::S_LETTINGS;
+const _: () = assert!(DERIVED_UNITS_DEMANDED & !DERIVED_UNITS == 0);
+
+/// Whether a service measure follows from others after the month (and so is not added per
+/// request): demand (served + unmet) always, units and cost for [`DERIVED_UNITS`], units
+/// demanded for [`DERIVED_UNITS_DEMANDED`].
+#[inline(always)]
+pub fn derived(service: u32, k: usize) -> bool {
+    k == SM_DEMAND || ((k == SM_UNITS || k == SM_COST) && DERIVED_UNITS >> service & 1 != 0) || (k == SM_UNITS_DEMANDED && DERIVED_UNITS_DEMANDED >> service & 1 != 0)
+}
+
+/// Set the service measures that are not added per request ([`derived`]) from the ones that
+/// are, in every cell: demand = served + unmet (every request is one or the other, the
+/// waiters whose need ended in the demand pass included); for one-unit services units =
+/// served and cost = served × the unit cost (each served request added `w × 1` and
+/// `w × cost`); units demanded = demand where no request ends with its need. The same
+/// sums, in wrapping u64 arithmetic, as adding them per request; the month's passes add
+/// fewer measures a request (a served GP request two instead of six). Assignments, so
+/// deriving twice (a stage's accumulator, then the month's it was merged into) changes
+/// nothing. `unit_cost` is this month's, by service id.
+pub fn derive_service_measures(acc: &mut Acc, unit_cost: &[u32; crate::codes::N_SERVICES]) {
+    for c in 0..N_CELLS {
+        let row = acc.row(c).0;
+        for s in 0..crate::codes::N_SERVICES as u32 {
+            let m = |k: usize| service_measure(s, k);
+            let served = row[m(SM_SERVED)];
+            let demand = served.wrapping_add(row[m(SM_UNMET)]);
+            row[m(SM_DEMAND)] = demand;
+            if DERIVED_UNITS >> s & 1 != 0 {
+                row[m(SM_UNITS)] = served;
+                row[m(SM_COST)] = served.wrapping_mul(unit_cost[s as usize] as u64);
+            }
+            if DERIVED_UNITS_DEMANDED >> s & 1 != 0 {
+                row[m(SM_UNITS_DEMANDED)] = demand;
+            }
+        }
+    }
+}
+
 pub const N_MEASURES: usize = MEASURES.len();
 /// Cells: region × age band × sex.
 pub const N_CELLS: usize = 12 * 8 * 2;

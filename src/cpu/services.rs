@@ -139,8 +139,13 @@ pub fn max_wait(ctx: &Ctx, service: u32) -> u32 {
 
 #[inline(always)]
 pub fn unit_cost(ctx: &Ctx, service: u32) -> u32 {
-    let p = ctx.p;
-    [p.cost_gp, p.cost_ae, p.cost_hospital, p.cost_care, p.cost_homeless, p.cost_employment, p.cost_lettings][service as usize]
+    unit_costs(ctx.p)[service as usize]
+}
+
+/// The month's unit costs by service id.
+#[inline(always)]
+pub fn unit_costs(p: &crate::params::StepParams) -> [u32; N_SERVICES] {
+    [p.cost_gp, p.cost_ae, p.cost_hospital, p.cost_care, p.cost_homeless, p.cost_employment, p.cost_lettings]
 }
 
 /// Whether a request at (priority, key) is served, given its queue's selection. The key is
@@ -239,7 +244,6 @@ pub fn demand_person(ctx: &Ctx, i: usize, persons: &Persons, svc_wait: u32, hh: 
             if need {
                 (k + 1).min(30)
             } else {
-                ev.add_at(c, service_measure(svc, SM_DEMAND), w);
                 ev.add_at(c, service_measure(svc, SM_UNMET), w);
                 ev.add_at(c, service_measure(svc, SM_LEFT), w);
                 0
@@ -312,14 +316,19 @@ fn apply_req(ctx: &Ctx, rq: &Req, h: impl Fn() -> usize, hh: &Households, sel: &
     let (prio, u, w) = (rq.prio as u32, rq.units, rq.w as u64);
     let m = |k: usize| service_measure(svc, k);
     let mut ev = ev.row(rq.cell as usize);
-    ev.add_at(m(SM_DEMAND), w);
-    ev.add_at(m(SM_UNITS_DEMANDED), w * u as u64);
+    // demand, and for one-unit services units and cost, follow from served and unmet after
+    // the month (measures::derive_service_measures)
+    if DERIVED_UNITS_DEMANDED >> svc & 1 == 0 {
+        ev.add_at(m(SM_UNITS_DEMANDED), w * u as u64);
+    }
     // new: priority 1 (a letting request's priority is months in temporary accommodation + 1)
     ev.add_at(m(SM_NEW), w * (prio == 1) as u64);
     if is_served(&sel[q * SEL_WORDS..(q + 1) * SEL_WORDS], prio, || key_of(rq.base, svc)) {
         ev.add_at(m(SM_SERVED), w);
-        ev.add_at(m(SM_UNITS), w * u as u64);
-        ev.add_at(m(SM_COST), w * mul_sat(u, unit_cost(ctx, svc)) as u64);
+        if DERIVED_UNITS >> svc & 1 == 0 {
+            ev.add_at(m(SM_UNITS), w * u as u64);
+            ev.add_at(m(SM_COST), w * mul_sat(u, unit_cost(ctx, svc)) as u64);
+        }
         match svc {
             S_CARE => *wait = set_wait(*wait, svc, IN_PACKAGE),
             S_HOMELESS => {
@@ -407,7 +416,6 @@ fn demand_chunk(ctx: &Ctx, dt: &DemandTables, pp: &Persons, hr: &Households, c: 
                 let mut row = ev.row(cl);
                 for svc in 0..N_PERSON_SERVICES as u32 {
                     if left[k] >> svc & 1 != 0 {
-                        row.add_at(service_measure(svc, SM_DEMAND), w);
                         row.add_at(service_measure(svc, SM_UNMET), w);
                         row.add_at(service_measure(svc, SM_LEFT), w);
                     }
@@ -711,7 +719,9 @@ pub fn services(ctx: &Ctx, persons: &mut Persons, hh: &mut Households) -> Acc {
         hh.wait[h] = ch.wait;
     }
     BUFFERS.with(|b| *b.borrow_mut() = Buffers { lists, cands });
-    acc.merge(&ev)
+    let mut acc = acc.merge(&ev);
+    derive_service_measures(&mut acc, &unit_costs(ctx.p));
+    acc
 }
 
 #[cfg(test)]

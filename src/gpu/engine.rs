@@ -1094,6 +1094,8 @@ impl GpuEngine {
             let words = self.submit_read(enc, &format!("month {}", self.month()), "acc", N_CELLS * N_MEASURES * 2)?;
             let gpu = Acc(words.chunks(2).map(|w| w[0] as u64 | (w[1] as u64) << 32).collect());
             acc = acc.merge(&gpu);
+            // the service measures the passes do not add per request (as the CPU's services)
+            crate::measures::derive_service_measures(&mut acc, &crate::cpu::services::unit_costs(&p));
         } else {
             self.submit(enc, &format!("month {}", self.month()))?;
         }

@@ -141,6 +141,8 @@ pub fn prelude_with(workgroup_size: u32, ablate: u32) -> String {
         ("SM_UNITS", crate::measures::SM_UNITS),
         ("SM_COST", crate::measures::SM_COST),
         ("SM_UNITS_DEMANDED", crate::measures::SM_UNITS_DEMANDED),
+        ("DERIVED_UNITS", crate::measures::DERIVED_UNITS as usize),
+        ("DERIVED_UNITS_DEMANDED", crate::measures::DERIVED_UNITS_DEMANDED as usize),
         ("N_CELLS", N_CELLS),
     ] {
         c(name, v as u64);

@@ -187,3 +187,30 @@ fn capacity_reforms_move_services_the_right_way() {
         }
     }
 }
+
+/// The numpy re-implementation of the month step (scripts/numpy_compare/step.py, which adds
+/// every measure per person and request) gives the same aggregates as twin, every measure in
+/// every cell and month: an oracle written apart from the Rust code, so it also checks the
+/// service measures twin derives after the month instead of adding them per request
+/// (measures::derive_service_measures).
+#[test]
+fn the_numpy_step_agrees_on_every_measure() {
+    let ok = std::process::Command::new("python3").args(["-c", "import numpy, pyarrow"]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        assert!(std::env::var("POLICY_TWIN_REQUIRE_PYTHON").as_deref() != Ok("1"), "POLICY_TWIN_REQUIRE_PYTHON=1 but no numpy and pyarrow");
+        eprintln!("skipped: python3 with numpy and pyarrow not found");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    util::synth_into(&pop, 6_000, 7, 3);
+    let out = std::process::Command::new("python3")
+        .arg(util::root().join("scripts/numpy_compare/compare.py"))
+        .args(["--population", pop.to_str().unwrap(), "--months", "12", "--twin", util::twin().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let n = policy_twin::measures::MEASURES.len();
+    assert!(stdout.contains(&format!("{n}/{n} measures identical in every cell and month")), "{stdout}");
+}
