@@ -496,7 +496,8 @@ var<private> folded: u32;
 // After a block: the workgroup's sums of the GP's measures, added to the block's replica.
 fn flush_gp(lid: vec3<u32>, copy: u32) {
     if ((ABLATE & (ABL_APPLY_ADDS | ABL_APPLY_SCAN)) != 0u && folded == FOLD_KEEP) {
-        // keeps the values an ablated run computes (a value the compiler cannot know)
+        // keeps the values an ablated run computes (a value the compiler cannot know; it
+        // lands in the GP's demand of cell 0, which the host derives over: only the add counts)
         atomicAdd(&gacc[0], 1u);
     }
     workgroupBarrier();

@@ -166,16 +166,8 @@ pub const DERIVED_UNITS: u32 = !(1 << crate::codes::S_HOSPITAL | 1 << crate::cod
 pub const DERIVED_UNITS_DEMANDED: u32 = 1 << crate::codes::S_GP | 1 << crate::codes::S_AE | 1 << crate::codes::S_LETTINGS;
 const _: () = assert!(DERIVED_UNITS_DEMANDED & !DERIVED_UNITS == 0);
 
-/// Whether a service measure follows from others after the month (and so is not added per
-/// request): demand (served + unmet) always, units and cost for [`DERIVED_UNITS`], units
-/// demanded for [`DERIVED_UNITS_DEMANDED`].
-#[inline(always)]
-pub fn derived(service: u32, k: usize) -> bool {
-    k == SM_DEMAND || ((k == SM_UNITS || k == SM_COST) && DERIVED_UNITS >> service & 1 != 0) || (k == SM_UNITS_DEMANDED && DERIVED_UNITS_DEMANDED >> service & 1 != 0)
-}
-
-/// Set the service measures that are not added per request ([`derived`]) from the ones that
-/// are, in every cell: demand = served + unmet (every request is one or the other, the
+/// Set the service measures that are not added per request from the ones that are, in every
+/// cell: demand = served + unmet (every request is one or the other, the
 /// waiters whose need ended in the demand pass included); for one-unit services units =
 /// served and cost = served × the unit cost (each served request added `w × 1` and
 /// `w × cost`); units demanded = demand where no request ends with its need. The same
