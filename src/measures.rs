@@ -180,15 +180,22 @@ pub fn derive_service_measures(acc: &mut Acc, unit_cost: &[u32; crate::codes::N_
         let row = acc.row(c).0;
         for s in 0..crate::codes::N_SERVICES as u32 {
             let m = |k: usize| service_measure(s, k);
+            // a derived measure is 0 before (nothing adds it) or already derived (a stage's
+            // accumulator merged into the month's): an add to it would be lost here, so the
+            // test builds check (a timing run's ablation may fold into one, in release builds)
             let served = row[m(SM_SERVED)];
             let demand = served.wrapping_add(row[m(SM_UNMET)]);
-            row[m(SM_DEMAND)] = demand;
+            let mut set = |k: usize, v: u64| {
+                debug_assert!(row[m(k)] == 0 || row[m(k)] == v, "service {s} measure {k} of cell {c} is added to, and derived: {} before, {v} derived", row[m(k)]);
+                row[m(k)] = v;
+            };
+            set(SM_DEMAND, demand);
             if DERIVED_UNITS >> s & 1 != 0 {
-                row[m(SM_UNITS)] = served;
-                row[m(SM_COST)] = served.wrapping_mul(unit_cost[s as usize] as u64);
+                set(SM_UNITS, served);
+                set(SM_COST, served.wrapping_mul(unit_cost[s as usize] as u64));
             }
             if DERIVED_UNITS_DEMANDED >> s & 1 != 0 {
-                row[m(SM_UNITS_DEMANDED)] = demand;
+                set(SM_UNITS_DEMANDED, demand);
             }
         }
     }
