@@ -301,12 +301,7 @@ fn report_renders_in_headless_chromium() {
 }
 
 fn python_ready() -> bool {
-    let ok = Command::new("python3").args(["-c", "import pyarrow, polars, duckdb, matplotlib"]).output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        assert!(!required("POLICY_TWIN_REQUIRE_PYTHON"), "POLICY_TWIN_REQUIRE_PYTHON=1 but python3 lacks pyarrow, polars, duckdb or matplotlib");
-        eprintln!("skipped: python3 with pyarrow, polars, duckdb and matplotlib not found");
-    }
-    ok
+    util::python_with("pyarrow, polars, duckdb, matplotlib")
 }
 
 #[test]

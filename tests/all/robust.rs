@@ -361,10 +361,7 @@ fn a_run_that_cannot_fit_in_memory_is_refused_before_it_starts() {
 /// damaged checkpoint, changed inputs on resume) exits 2 with a message, and none panics.
 #[test]
 fn every_bad_input_case_is_refused_with_a_message() {
-    let ok = std::process::Command::new("python3").args(["-c", "import pyarrow"]).output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        assert!(std::env::var("POLICY_TWIN_REQUIRE_PYTHON").as_deref() != Ok("1"), "POLICY_TWIN_REQUIRE_PYTHON=1 but no pyarrow");
-        eprintln!("skipped: python3 with pyarrow not found");
+    if !util::python_with("pyarrow") {
         return;
     }
     let out = std::process::Command::new("python3").arg(util::root().join("scripts/bad_inputs.py")).arg(util::twin()).output().unwrap();

@@ -198,10 +198,7 @@ fn capacity_reforms_move_services_the_right_way() {
 /// (the baseline's is zero), so those services' derived units and cost are not 0 = 0.
 #[test]
 fn the_numpy_step_agrees_on_every_measure() {
-    let ok = std::process::Command::new("python3").args(["-c", "import numpy, pyarrow"]).output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        assert!(std::env::var("POLICY_TWIN_REQUIRE_PYTHON").as_deref() != Ok("1"), "POLICY_TWIN_REQUIRE_PYTHON=1 but no numpy and pyarrow");
-        eprintln!("skipped: python3 with numpy and pyarrow not found");
+    if !util::python_with("numpy, pyarrow") {
         return;
     }
     let d = tempfile::tempdir().unwrap();

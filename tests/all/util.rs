@@ -42,6 +42,18 @@ pub fn twin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_twin"))
 }
 
+/// Whether python3 can import `modules` (comma-separated, as in an `import` line). Where it
+/// cannot, a test skips with a message, unless POLICY_TWIN_REQUIRE_PYTHON=1 (set by .ci/run),
+/// where this fails it.
+pub fn python_with(modules: &str) -> bool {
+    let ok = std::process::Command::new("python3").args(["-c", &format!("import {modules}")]).output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        assert!(std::env::var("POLICY_TWIN_REQUIRE_PYTHON").as_deref() != Ok("1"), "POLICY_TWIN_REQUIRE_PYTHON=1 but python3 lacks {modules}");
+        eprintln!("skipped: python3 with {modules} not found");
+    }
+    ok
+}
+
 /// Run `twin` with arguments; returns (exit code, stdout, stderr).
 pub fn run_twin(args: &[&str], cwd: &Path) -> (i32, String, String) {
     let out = std::process::Command::new(twin()).args(args).current_dir(cwd).output().expect("twin runs");
