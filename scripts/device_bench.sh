@@ -13,15 +13,17 @@
 #   (the .gl/*.deb packages as /work/.library/device/README.md says)
 # then run with carry: ["twin-release", ".gl"], command: bash scripts/device_bench.sh
 #
-# QUICK=1 leaves out the copy bandwidth, the second 1M parity run, the workgroup-256 runs and
-# the sweep (for a last check when little device time is left); the variants, the default's
-# second decade, the combination (`best`), the profiled decade and the ablations stay.
+# QUICK=1 leaves out the copy bandwidth and the sweep (for a last check when little device
+# time is left); the variants, the default's second decade, the combination (`best`), the
+# profiled decade and the ablations stay.
 #
 # VARIANTS lists the variants of the GPU path to compare with the default, as name=flags
-# (names of letters, digits and _, since they name the output files; flags joined by +;
-# default: the shaders compiled without wgpu's loop bound and zero-divisor guard, the person
-# passes fused two ways, the services' request list, and both): each is checked
-# for parity at 1M persons, then timed over the national decade right after the default (the
+# (names of letters, digits and _, since they name the output files; flags joined by +).
+# By default each sets one option to another value than the default's (the defaults since
+# H200 run 7: workgroup 256, the three person stages fused, the services' request list,
+# trusted shaders): the shaders with wgpu's loop bound and zero-divisor guard, four person
+# passes, all four fused, the services' passes over every person, workgroups of 64 and 128
+# (the options of runs 1-6 are each one of these). Each is checked for parity at 1M persons, then timed over the national decade right after the default (the
 # ratios measured side by side), and profiled over 12 months. The default's decade is timed
 # again after them (`default_again`, for the noise), and then the combination they favour,
 # when there is one to time (`best`: scripts/device_summary.py --best says how it is chosen;
@@ -46,7 +48,7 @@ NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
-VARIANTS="${VARIANTS-trusted=--gpu-shader-checks+trusted stages=--gpu-fuse-persons+stages all=--gpu-fuse-persons+all list=--gpu-services-list all_list=--gpu-fuse-persons+all+--gpu-services-list}"
+VARIANTS="${VARIANTS-checked=--gpu-shader-checks+checked persons4=--gpu-fuse-persons+none all=--gpu-fuse-persons+all every=--gpu-services-list+false wg64=--workgroup-size+64 wg128=--workgroup-size+128}"
 ABLATIONS="${ABLATIONS-apply-adds apply-hash apply-scan accounting-adds demand-hist household-rules cheap-hash}"
 SUM_WORKGROUPS="${SUM_WORKGROUPS-8192 32768}"
 # variant NAME=FLAGS -> the flags, space-separated
@@ -54,7 +56,7 @@ flags() { echo "${1#*=}" | tr '+' ' '; }
 # the script's own runs are named like variants: a variant of the same name would overwrite them
 for v in $VARIANTS; do
     case "${v%%=*}" in
-        default_again | best | decade | wg256) echo "VARIANTS: the name ${v%%=*} is taken by the script's own runs" >&2; exit 2 ;;
+        default_again | best | decade) echo "VARIANTS: the name ${v%%=*} is taken by the script's own runs" >&2; exit 2 ;;
     esac
 done
 WORK="${WORK:-/tmp/twin-device}"
@@ -128,7 +130,6 @@ step 120 "$B" devices --selftest
 
 log "parity at $PARITY persons, 12 months (twin bench fails if the aggregates differ)"
 step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$J/bench_1m.json"
-[ "$QUICK" = 1 ] || step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --workgroup-size 256 --json "$J/bench_1m_wg256.json"
 for v in $VARIANTS; do
     # shellcheck disable=SC2046
     step 180 "$B" bench --persons "$PARITY" --months 12 --backend both $(flags "$v") --json "$J/bench_1m_${v%%=*}.json"
@@ -137,7 +138,7 @@ done
 log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
-log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, workgroup size 256, the default again, the combination (nvidia-smi dmon alongside, also through the combination's 1M parity run)"
+log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, the default again, the combination (nvidia-smi dmon alongside, also through the combination's 1M parity run)"
 nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
 DMON=$!
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu.json"
@@ -145,7 +146,6 @@ for v in $VARIANTS; do
     # shellcheck disable=SC2046
     step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu $(flags "$v") --json "$J/bench_uk_gpu_${v%%=*}.json"
 done
-[ "$QUICK" = 1 ] || step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --workgroup-size 256 --json "$J/bench_uk_gpu_wg256.json"
 # the default's decade again: the spread of two runs of the same code is the noise the
 # variants' ratios are read against
 step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu_default_again.json"
@@ -193,9 +193,6 @@ if [ -n "$ABLATIONS$SUM_WORKGROUPS" ]; then
         step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --gpu-sum-workgroups "$w" --json "$J/ablate_sum$w.json"
     done
 fi
-
-[ "$QUICK" = 1 ] || log "national, 12 months, workgroup size 256, with the device time of every pass"
-[ "$QUICK" = 1 ] || step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --workgroup-size 256 --json "$J/bench_uk_profile_wg256.json"
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$J/sweep.json"

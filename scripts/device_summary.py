@@ -26,8 +26,9 @@ person-step must move over the device time against half the copy bandwidth (the 
 line of LOG if given and present, else the 4,244 GB/s of runs 1-4); then the default's whole
 decade profiled, where the run has it (the months are not alike, so a year's profile times
 ten is only an estimate). Last, the default's
-device time by pass against a reference run's (REF, by default run 5's profile in
-benches/device/), so what changed since shows pass by pass.
+device time by pass against a reference run's (REF, by default run 6's profile of the
+combination that is the default since run 7, 12 national months, in benches/device/), so what changed since shows
+pass by pass.
 
     python3 scripts/device_summary.py OUT_DIR [LOG [REF]]
 
@@ -45,7 +46,7 @@ the spread between the default's two decades (the script times the default again
 `default_again`, after the variants), both against the mean of the two. For each option
 the fastest winner's value is taken. The combination itself is not compared with the
 default here: timing it is what the `best` run is for. Variants that set several options
-(such as `all_list`) only stop the combination being timed again, when one of them set the
+(such as `fuse+list`) only stop the combination being timed again, when one of them set the
 same options to the same values and its decade was timed."""
 import json
 import sys
@@ -141,7 +142,7 @@ def ablations(out):
 # the copy bandwidth of runs 1-4 on the H200 (benches/device/README.md), when the run did
 # not measure its own (QUICK=1 leaves it out)
 COPY_GBS = 4244.0
-REF = Path(__file__).resolve().parent.parent / "benches/device/2026-11-30-h200-run5/bench_uk_both.json"
+REF = Path(__file__).resolve().parent.parent / "benches/device/2026-12-01-h200-run6/bench_uk_profile_best.json"
 
 
 def copy_bandwidth(log):
@@ -236,8 +237,8 @@ def best_flags(out, variants):
     """The flags ('+'-joined) of the combination the decades favour, or None (see the module's
     docstring for the rule). `variants` is device_bench.sh's VARIANTS string."""
     def decade(name):
-        # quietly: a variant the run left out (wg256 under QUICK=1) has no file, and what
-        # this prints is the flags alone
+        # quietly: a variant whose step failed has no file, and what this prints is the
+        # flags alone
         f = out / ("bench_uk_gpu.json" if name == "default" else f"bench_uk_gpu_{name}.json")
         try:
             return json.loads(f.read_text())["runs"][0]["seconds"]
@@ -257,7 +258,7 @@ def best_flags(out, variants):
     again = decade("default_again")
     base = (first + again) / 2 if again else first
     noise = max(NOISE, abs(first - again) / base) if again else NOISE
-    measured = {"wg256": {"--workgroup-size": "256"}}
+    measured = {}
     for v in variants.split():
         name, _, flags = v.partition("=")
         try:

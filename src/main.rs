@@ -203,28 +203,32 @@ struct GpuArgs {
 }
 
 /// How the GPU path runs, shared by `twin run` and `twin bench`: none of it changes results.
+/// The defaults are the combination the H200 timed fastest (run 7,
+/// `benches/device/2026-12-01-h200-run7`): the national decade in 1.91 s against 2.36 s with
+/// the earlier defaults (workgroup 64, four person passes, every person's services passes,
+/// checked shaders), alternating, two runs each.
 #[derive(Args, Clone)]
 struct GpuTuning {
     /// GPU workgroup size (results do not depend on it).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=256))]
     workgroup_size: u32,
     /// GPU: persons per chunk (default: as many as one storage binding holds).
     #[arg(long)]
     chunk_persons: Option<u32>,
     /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
     /// the three stages as one pass (stages), or all four as one (all, as the CPU path).
-    /// Results do not depend on it; stages and all are not yet timed on a GPU.
-    #[arg(long, value_enum, default_value = "none")]
+    /// Results do not depend on it.
+    #[arg(long, value_enum, default_value = "stages")]
     gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
     /// GPU: the services' demand pass lists the persons with a request, and the first radix
-    /// pass and the apply pass read the list instead of every person (not yet the default:
-    /// not timed on a GPU). Results do not depend on it.
-    #[arg(long)]
+    /// pass and the apply pass read the list instead of every person (true), or they go
+    /// through every person (false). Results do not depend on it.
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     gpu_services_list: bool,
     /// GPU: compile the shaders with wgpu's guards for shaders it cannot trust (checked, as
     /// the H200 runs 1-5 did), or without its loop bound and zero-divisor guard (trusted;
-    /// sound for these shaders, not yet timed on a GPU). Results do not depend on it.
-    #[arg(long, value_enum, default_value = "checked")]
+    /// sound for these shaders: shaders/README.md). Results do not depend on it.
+    #[arg(long, value_enum, default_value = "trusted")]
     gpu_shader_checks: policy_twin::gpu::ShaderChecks,
 }
 
@@ -1229,4 +1233,35 @@ fn summary(a: &SummaryArgs) -> Result<()> {
     };
     print!("{text}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GpuTuning;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Tuning {
+        #[command(flatten)]
+        t: GpuTuning,
+    }
+
+    fn parse(args: &[&str]) -> policy_twin::gpu::engine::GpuOptions {
+        Tuning::parse_from(std::iter::once("twin").chain(args.iter().copied())).t.options()
+    }
+
+    /// `twin run` and `twin bench` default to the engine's own defaults, and the request
+    /// list, on by default, can be turned off.
+    #[test]
+    fn the_clis_gpu_defaults_are_the_engines() {
+        let (cli, engine) = (parse(&[]), policy_twin::gpu::engine::GpuOptions::default());
+        assert_eq!(
+            (cli.workgroup_size, cli.fuse_persons, cli.services_list, cli.shader_checks, cli.chunk_persons),
+            (engine.workgroup_size, engine.fuse_persons, engine.services_list, engine.shader_checks, engine.chunk_persons)
+        );
+        assert!(!parse(&["--gpu-services-list", "false"]).services_list);
+        assert!(parse(&["--gpu-services-list"]).services_list);
+        assert!(parse(&["--gpu-services-list=true"]).services_list);
+        assert_eq!(parse(&["--workgroup-size", "64"]).workgroup_size, 64);
+    }
 }

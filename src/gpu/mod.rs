@@ -13,7 +13,9 @@ use crate::error::{Error, Result};
 use std::sync::{Arc, Mutex};
 
 /// How wgpu compiles the engine's shaders. The results do not depend on it (tested); the
-/// speed may, and which is faster on a real GPU has not been measured yet.
+/// speed does a little: on the H200 (run 6, `benches/device/2026-12-01-h200-run6`) the
+/// national decade took 2.237 s trusted against 2.304 s checked, and trusted is part of the
+/// combination made the default after it (run 7).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShaderChecks {
@@ -21,14 +23,14 @@ pub enum ShaderChecks {
     /// compiled them: among them a 64-bit counter in every loop that breaks out after 2^64
     /// rounds (since wgpu 25), and a guard that makes every integer division by zero a
     /// division by one.
-    #[default]
     Checked,
-    /// Without those two guards, which wgpu adds for shaders it cannot trust. An upstream
-    /// report (gfx-rs/wgpu#7698) measured a pass 100 times slower with the loop counter; on
-    /// lavapipe, leaving it out made the radix select's `services_cut` pass 1.68 times as
-    /// slow. Sound for these shaders: every loop counts over a range that cannot wrap, and
-    /// every divisor is a constant or a value that cannot be zero (shaders/README.md).
-    /// Array and buffer bounds checks stay as wgpu has them.
+    /// Without those two guards, which wgpu adds for shaders it cannot trust (the default
+    /// since run 7). An upstream report (gfx-rs/wgpu#7698) measured a pass 100 times slower
+    /// with the loop counter; on lavapipe, leaving it out made the radix select's
+    /// `services_cut` pass 1.68 times as slow. Sound for these shaders: every loop counts
+    /// over a range that cannot wrap, and every divisor is a constant or a value that cannot
+    /// be zero (shaders/README.md). Array and buffer bounds checks stay as wgpu has them.
+    #[default]
     Trusted,
 }
 

@@ -167,6 +167,14 @@ fn acc_difference(cpu: &Acc, gpu: &Acc) -> Option<String> {
 
 /// Run `months` on the CPU and on the GPU side by side and compare every month's aggregates and
 /// the final state; on a mismatch, report what differs first.
+/// The GPU options that were the default until H200 run 7 (workgroup 64, four person passes,
+/// every person's services passes, shaders with wgpu's guards): still options, so still
+/// checked against the CPU path.
+fn runs_1_to_6() -> GpuOptions {
+    use policy_twin::gpu::{engine::FusePersons, ShaderChecks};
+    GpuOptions { workgroup_size: 64, fuse_persons: FusePersons::None, services_list: false, shader_checks: ShaderChecks::Checked, ..Default::default() }
+}
+
 fn parity(label: &str, months: u32, warmup: u32, opts: GpuOptions) -> usize {
     parity_on(small_pop(), label, months, warmup, opts, &mut |_| {})
 }
@@ -254,10 +262,12 @@ fn every_stage_matches_its_cpu_twin() {
     }
 }
 
-/// Whole months on the GPU: births, deaths and every policy, two years.
+/// Whole months on the GPU: births, deaths and every policy, two years, with the default
+/// options and with those of H200 runs 1-6.
 #[test]
 fn two_years_on_the_gpu_match_the_cpu() {
-    parity("whole run, workgroup 64", 24, 0, GpuOptions::default());
+    parity("whole run, the default options", 24, 0, GpuOptions::default());
+    parity("whole run, the options of runs 1-6", 24, 0, runs_1_to_6());
 }
 
 /// Two years on a population of unweighted households, where the housing queues' small
@@ -292,20 +302,22 @@ fn queues_and_housing_match_and_are_exercised() {
 
 #[test]
 fn workgroup_size_and_small_chunks_do_not_change_results() {
-    parity("workgroup 256", 6, 3, GpuOptions { workgroup_size: 256, ..Default::default() });
+    parity("workgroup 64", 6, 3, GpuOptions { workgroup_size: 64, ..Default::default() });
+    parity("workgroup 96", 3, 0, GpuOptions { workgroup_size: 96, ..Default::default() });
     let chunks = parity("chunks of 1,000 persons", 6, 3, GpuOptions { chunk_persons: Some(1000), ..Default::default() });
     assert!(chunks >= 10 || test_gpu().is_none(), "the chunked path must really be chunked: {chunks} chunks");
     parity("no spare capacity (buffers grow)", 3, 0, GpuOptions { headroom: 0.0, ..Default::default() });
 }
 
-/// The fused person passes (`--gpu-fuse-persons stages|all`) give what the four passes give:
+/// The fused person passes (`--gpu-fuse-persons stages|all`) and the four passes give what
+/// the CPU path gives:
 /// whole months from a year of history, in small chunks, at workgroup 256, with blocks of many
 /// rounds; the fused entry points really run (their passes are timed, the ones they replace
 /// are not); and a person stage on the CPU turns the fusion off rather than running it twice.
 #[test]
 fn fused_person_passes_match_the_cpu() {
     use policy_twin::gpu::engine::FusePersons;
-    for fuse in [FusePersons::Stages, FusePersons::All] {
+    for fuse in [FusePersons::None, FusePersons::Stages, FusePersons::All] {
         parity(&format!("{fuse:?}"), 4, 12, GpuOptions { fuse_persons: fuse, ..Default::default() });
         parity(&format!("{fuse:?}, chunks of 1,000 persons"), 3, 2, GpuOptions { fuse_persons: fuse, chunk_persons: Some(1000), ..Default::default() });
         parity(&format!("{fuse:?}, workgroup 256, blocks of many rounds"), 3, 0, GpuOptions { fuse_persons: fuse, workgroup_size: 256, sum_workgroups: 3, ..Default::default() });
@@ -333,18 +345,21 @@ fn fused_person_passes_match_the_cpu() {
     assert!(!has(&p, "person_month") && has(&p, "labour") && has(&p, "person_policy") && has(&p, "accounting"), "{p:?}");
 }
 
-/// The shaders compiled without wgpu's loop bound and zero-divisor guard
-/// (`--gpu-shader-checks trusted`) give what the default, with them, gives: whole months from
-/// a year of history, with the request list and the fused person pass, and the self-test's
-/// arithmetic.
+/// The shaders compiled with wgpu's loop bound and zero-divisor guard (`--gpu-shader-checks
+/// checked`) and without them (trusted, the default) give what the CPU path gives: whole
+/// months from a year of history, over every person and with the request list, four person
+/// passes and one, and the self-test's arithmetic both ways.
 #[test]
 fn shader_checks_do_not_change_results() {
     use policy_twin::gpu::{engine::FusePersons, ShaderChecks};
-    let trusted = GpuOptions { shader_checks: ShaderChecks::Trusted, ..Default::default() };
-    parity("trusted shaders", 4, 12, trusted.clone());
-    parity("trusted shaders, request list, fused persons", 3, 0, GpuOptions { services_list: true, fuse_persons: FusePersons::All, ..trusted });
+    assert_eq!(GpuOptions::default().shader_checks, ShaderChecks::Trusted);
+    let checked = GpuOptions { shader_checks: ShaderChecks::Checked, ..Default::default() };
+    parity("checked shaders", 4, 12, checked.clone());
+    parity("checked shaders, every person, fused persons", 3, 0, GpuOptions { services_list: false, fuse_persons: FusePersons::All, ..checked });
+    parity("trusted shaders, every person, four person passes", 3, 0, GpuOptions { services_list: false, fuse_persons: FusePersons::None, ..Default::default() });
     let Some(g) = test_gpu() else { return };
     gpu::selftest::run_with(&g, 100_000, 64, ShaderChecks::Trusted).unwrap();
+    gpu::selftest::run_with(&g, 100_000, 64, ShaderChecks::Checked).unwrap();
 }
 
 /// A chunk whose households have all died still runs a workgroup in every pass (every
@@ -381,8 +396,8 @@ fn empty_chunks_run_with_trusted_shaders() {
     assert!(sizes.last() == Some(&0), "the last chunk is not empty: {} chunks, the last {:?}", sizes.len(), sizes.last());
 }
 
-/// The services' request list (`--gpu-services-list`) gives what the passes over every person
-/// give: whole months from a year of history, in small chunks, on a population whose queues
+/// The services' request list (`--gpu-services-list`, the default) and the passes over every
+/// person give what the CPU path gives: whole months from a year of history, in small chunks, on a population whose queues
 /// bind (the radix passes' cut lists are long), with workgroups sharing the list in blocks of
 /// many rounds and on 2D grids (device-written dispatch arguments), with the fused person
 /// pass; and the listing passes are the ones that run.
@@ -390,7 +405,11 @@ fn empty_chunks_run_with_trusted_shaders() {
 fn services_request_list_matches_the_cpu() {
     use policy_twin::gpu::engine::FusePersons;
     let on = GpuOptions { services_list: true, ..Default::default() };
+    assert!(GpuOptions::default().services_list);
     parity("request list", 4, 12, on.clone());
+    let off = GpuOptions { services_list: false, ..Default::default() };
+    parity("every person", 4, 12, off.clone());
+    parity("every person, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..off.clone() });
     let chunks = parity("request list, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..on.clone() });
     assert!(chunks >= 10 || test_gpu().is_none(), "{chunks} chunks");
     parity("request list, fused persons, workgroup 256", 3, 0, GpuOptions { fuse_persons: FusePersons::All, workgroup_size: 256, ..on.clone() });
@@ -417,6 +436,13 @@ fn services_request_list_matches_the_cpu() {
     let has = |ep: &str| p.iter().any(|e| e == ep);
     assert!(has("services_demand_listing") && has("services_hist_requests") && has("services_apply_requests") && has("services_hist_list"), "{p:?}");
     assert!(!has("services_demand") && !has("services_hist") && !has("services_apply"), "{p:?}");
+    let s = crate::util::baseline();
+    let mut g = GpuEngine::from_engine(Engine::new(small_pop().clone(), &s, s.seed, 1).unwrap(), test_gpu().unwrap(), GpuOptions { profile: true, ..off }).unwrap();
+    g.step().unwrap();
+    let p: Vec<String> = g.profile().unwrap().passes.into_iter().map(|p| p.0).collect();
+    let has = |ep: &str| p.iter().any(|e| e == ep);
+    assert!(has("services_demand") && has("services_hist") && has("services_apply") && has("services_hist_list"), "{p:?}");
+    assert!(!has("services_demand_listing") && !has("services_hist_requests") && !has("services_apply_requests"), "{p:?}");
 }
 
 /// The radix select's list passes read shorter lists pass by pass: the last pass reads only
@@ -480,11 +506,13 @@ fn weights_near_the_u32_limit_sum_exactly_on_the_gpu() {
         *w = u32::MAX - (k as u32 % 1000);
     }
     parity_on(&pop, "weights near u32::MAX", 2, 1, GpuOptions::default(), &mut |_| {});
-    parity_on(&pop, "weights near u32::MAX, workgroup 256", 2, 0, GpuOptions { workgroup_size: 256, ..Default::default() }, &mut |_| {});
+    parity_on(&pop, "weights near u32::MAX, the options of runs 1-6", 2, 0, runs_1_to_6(), &mut |_| {});
 }
 
 /// `--gpu-profile`'s timestamps change nothing in the results, and time every pass of the step
-/// (where the adapter has timestamp queries; lavapipe has them).
+/// (where the adapter has timestamp queries; lavapipe has them). The passes named are those
+/// of the options of H200 runs 1-6 (the request list's and the fused pass's are checked in
+/// their own tests).
 #[test]
 fn profiling_the_device_changes_nothing_and_times_every_pass() {
     parity("profiled", 3, 1, GpuOptions { profile: true, ..Default::default() });
@@ -492,7 +520,7 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     let has_timestamps = gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY);
     let s = crate::util::baseline();
     let cpu = Engine::new(small_pop().clone(), &s, s.seed, 2).unwrap();
-    let mut g = GpuEngine::from_engine(cpu, gpu, GpuOptions { profile: true, ..Default::default() }).unwrap();
+    let mut g = GpuEngine::from_engine(cpu, gpu, GpuOptions { profile: true, ..runs_1_to_6() }).unwrap();
     for _ in 0..2 {
         g.step().unwrap();
     }
@@ -684,8 +712,9 @@ fn gpu_and_cpu_runs_write_identical_files() {
     let d = tempfile::tempdir().unwrap();
     let pop = d.path().join("pop");
     crate::util::synth_into(&pop, 6_000, 5, 3);
-    // the GPU's variants too, through the command line
-    let variants: [(&str, &str, &[&str]); 3] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &["--gpu-fuse-persons", "all", "--gpu-services-list", "--gpu-shader-checks", "trusted"])];
+    // the GPU's variants too, through the command line: the options of H200 runs 1-6
+    let runs_1_to_6 = ["--workgroup-size", "64", "--gpu-fuse-persons", "none", "--gpu-services-list", "false", "--gpu-shader-checks", "checked"];
+    let variants: [(&str, &str, &[&str]); 3] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &runs_1_to_6)];
     for (backend, out, extra) in variants {
         let mut args = vec!["run", "-q", "--backend", backend, "--years", "2", "--snapshot-every", "12", "--population", pop.to_str().unwrap(), "--out", out];
         args.extend_from_slice(extra);
@@ -699,9 +728,11 @@ fn gpu_and_cpu_runs_write_identical_files() {
         }
     }
     let manifest = std::fs::read_to_string(d.path().join("g/manifest.json")).unwrap();
-    assert!(manifest.contains("\"backend\": \"gpu\"") && manifest.contains("\"gpu_shader_checks\": \"checked\""), "{manifest}");
+    assert!(manifest.contains("\"backend\": \"gpu\"") && manifest.contains("\"gpu_shader_checks\": \"trusted\""), "{manifest}");
+    assert!(manifest.contains("\"gpu_fuse_persons\": \"stages\"") && manifest.contains("\"gpu_services_list\": true") && manifest.contains("\"gpu_workgroup_size\": 256"), "{manifest}");
     let manifest = std::fs::read_to_string(d.path().join("v/manifest.json")).unwrap();
-    assert!(manifest.contains("\"gpu_fuse_persons\": \"all\"") && manifest.contains("\"gpu_services_list\": true") && manifest.contains("\"gpu_shader_checks\": \"trusted\""), "{manifest}");
+    assert!(manifest.contains("\"gpu_fuse_persons\": \"none\"") && manifest.contains("\"gpu_services_list\": false") && manifest.contains("\"gpu_shader_checks\": \"checked\""), "{manifest}");
+    assert!(manifest.contains("\"gpu_workgroup_size\": 64"), "{manifest}");
 }
 
 /// `twin bench` on the GPU says where the host's time in the month loop went (recording,
