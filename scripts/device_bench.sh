@@ -138,7 +138,7 @@ done
 log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
-log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, the default again, the combination (nvidia-smi dmon alongside, also through the combination's 1M parity run)"
+log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, the default again, the combination (nvidia-smi dmon alongside, on through the profiles below)"
 nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
 DMON=$!
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu.json"
@@ -163,10 +163,6 @@ if [ -n "$BEST" ]; then
 else
     log "no combination of variants to time (none, or only one option, beat the default by more than the noise, or a variant timed it)"
 fi
-kill "$DMON" 2>/dev/null || true
-log "dmon during the national run (1 s samples)"
-cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
-
 log "national parity over 12 months, with the device time of every pass"
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile --json "$J/bench_uk_both.json"
 
@@ -193,6 +189,12 @@ if [ -n "$ABLATIONS$SUM_WORKGROUPS" ]; then
         step 300 "$B" bench --population "$WORK/uk" --months 12 --backend gpu --gpu-profile --gpu-sum-workgroups "$w" --json "$J/ablate_sum$w.json"
     done
 fi
+
+# dmon ran from the national decades through the profiles and ablations: a run whose passes
+# all slow down (run 6's four slow ablations) shows the clocks and power it ran at
+kill "$DMON" 2>/dev/null || true
+log "dmon from the national decades through the profiles (1 s samples)"
+cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$J/sweep.json"
