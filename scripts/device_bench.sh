@@ -56,7 +56,7 @@ flags() { echo "${1#*=}" | tr '+' ' '; }
 # the script's own runs are named like variants: a variant of the same name would overwrite them
 for v in $VARIANTS; do
     case "${v%%=*}" in
-        default_again | best | decade) echo "VARIANTS: the name ${v%%=*} is taken by the script's own runs" >&2; exit 2 ;;
+        default | default_again | best | decade) echo "VARIANTS: the name ${v%%=*} is taken by the script's own runs" >&2; exit 2 ;;
     esac
 done
 WORK="${WORK:-/tmp/twin-device}"
@@ -99,6 +99,7 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
 log "machine"
 {
+    echo "binary: $(sha256sum "$B" | cut -c1-16) (sha256), $("$B" --version 2>&1); commit: $(git rev-parse --short HEAD 2>/dev/null || echo 'not known here')"
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv
     echo "cpus: $(nproc)"
     free -g | head -2
@@ -139,8 +140,10 @@ log "national population: $NATIONAL persons"
 step 300 /usr/bin/time -v "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 
 log "national GPU timing: $NATIONAL persons x 120 months, the default, each variant, the default again, the combination (nvidia-smi dmon alongside, on through the profiles below)"
-nvidia-smi dmon -s pucm -d 1 > "$WORK/dmon.txt" 2>&1 &
+# into the JSON folder, so that every step's pack takes it back, even if the call is cut off
+nvidia-smi dmon -s pucm -d 1 > "$J/dmon.txt" 2>&1 &
 DMON=$!
+trap 'kill "$DMON" 2>/dev/null' EXIT
 step 420 /usr/bin/time -v "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu.json"
 for v in $VARIANTS; do
     # shellcheck disable=SC2046
@@ -194,7 +197,7 @@ fi
 # all slow down (run 6's four slow ablations) shows the clocks and power it ran at
 kill "$DMON" 2>/dev/null || true
 log "dmon from the national decades through the profiles (1 s samples)"
-cat "$WORK/dmon.txt" >> "$LOG" 2>/dev/null || true
+cat "$J/dmon.txt" >> "$LOG" 2>/dev/null || true
 
 [ "$QUICK" = 1 ] || log "scaling sweep, both backends, 12 months"
 [ "$QUICK" = 1 ] || step 420 "$B" bench --sweep --sweep-sizes "$SWEEP_SIZES" --months 12 --backend both --json "$J/sweep.json"

@@ -7,7 +7,9 @@
 # options of H200 runs 1-6 (the defaults until run 7). Run 7 ran this script's first
 # version, with FLAGS the combination that run 6 picked (`best`) and the defaults of then,
 # so its files say `best` where this one's say `flags`. Everything lands in $OUT (at most 8
-# files come back): log.txt and one JSON per run.
+# files come back): log.txt and one JSON per run. The self-test and a 1M-person parity run
+# come first: in run 7 the national run was the machine's first GPU work, and its first six
+# months took 2.7 to 4.4 times as long as the rest.
 set -uo pipefail
 OUT="${OUT:-/tmp/device-out}"
 NATIONAL="${NATIONAL:-67600000}"
@@ -37,7 +39,10 @@ fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -f "$icd" ]; then export VK_DRIVER_FILES="$icd"; fi
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
-log "flags: $FLAGS"
+log "flags: $FLAGS; binary: $(sha256sum "$B" | cut -c1-16) (sha256); commit: $(git rev-parse --short HEAD 2>/dev/null || echo 'not known here')"
+step 120 "$B" devices --selftest
+# shellcheck disable=SC2086
+step 180 "$B" bench --persons 1000000 --months 12 --backend both $FLAGS
 [ -d "$WORK/uk" ] || step 300 "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 # shellcheck disable=SC2086
 step 420 "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile $FLAGS --json "$OUT/uk_both_flags.json"

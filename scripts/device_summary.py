@@ -25,7 +25,8 @@ and its device time (the profiled year's, times ten) against 2 s, and the least 
 person-step must move over the device time against half the copy bandwidth (the `copy:`
 line of LOG if given and present, else the 4,244 GB/s of runs 1-4); then the default's whole
 decade profiled, where the run has it (the months are not alike, so a year's profile times
-ten is only an estimate). Last, the default's
+ten is only an estimate), and where the default's national set-up went (`gpu_setup`:
+preparing, opening the device, compiling, uploading). Last, the default's
 device time by pass against a reference run's (REF, by default run 6's profile of the
 combination that is the default since run 7, 12 national months, in benches/device/), so what changed since shows
 pass by pass.
@@ -46,7 +47,7 @@ the spread between the default's two decades (the script times the default again
 `default_again`, after the variants), both against the mean of the two. For each option
 the fastest winner's value is taken. The combination itself is not compared with the
 default here: timing it is what the `best` run is for. Variants that set several options
-(such as `fuse+list`) only stop the combination being timed again, when one of them set the
+(such as `fuse_list`) only stop the combination being timed again, when one of them set the
 same options to the same values and its decade was timed."""
 import json
 import sys
@@ -177,6 +178,19 @@ def targets(out, log):
         print(f"{name:<13} {secs} {dev} {gbs} {share}")
 
 
+def setup(out):
+    """Where the default's national set-up went (`gpu_setup`, from the eighteenth session on):
+    the set-up took 5.4 s in run 8 against 1.9 s for the decade's month loop."""
+    dec = load(out / "bench_uk_gpu.json")
+    t = dec.get("gpu_setup") if dec else None
+    if not t:
+        return
+    print()
+    print(f"the default's national set-up: {dec['setup_s']:.3f} s: {t['preparing_seconds']:.3f} preparing on the host, "
+          f"{t['opening_seconds']:.3f} opening the device, {t['compiling_seconds']:.3f} compiling, {t['uploading_seconds']:.3f} uploading, "
+          f"{t['other_seconds']:.3f} else")
+
+
 def decade_profiled(out, log):
     """The default's whole decade profiled (bench_uk_profile_decade.json, from the seventeenth
     session on): its device time against 2 s, measured rather than a year's times ten (the
@@ -297,4 +311,5 @@ if __name__ == "__main__":
     ablations(Path(d))
     targets(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
     decade_profiled(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
+    setup(Path(d))
     against_reference(Path(d), sys.argv[3] if len(sys.argv) > 3 else REF)

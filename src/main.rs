@@ -226,7 +226,7 @@ struct GpuTuning {
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     gpu_services_list: bool,
     /// GPU: compile the shaders with wgpu's guards for shaders it cannot trust (checked, as
-    /// the H200 runs 1-5 did), or without its loop bound and zero-divisor guard (trusted;
+    /// the H200 runs 1-6 did), or without its loop bound and zero-divisor guard (trusted;
     /// sound for these shaders: shaders/README.md). Results do not depend on it.
     #[arg(long, value_enum, default_value = "trusted")]
     gpu_shader_checks: policy_twin::gpu::ShaderChecks,
@@ -398,7 +398,7 @@ fn devices(a: &DevicesArgs) -> Result<()> {
     if a.selftest {
         let (g, why) = gpu::Gpu::open(gpu::Backend::Gpu)?;
         let g = g.ok_or_else(|| anyhow::anyhow!(why.unwrap_or_default()))?;
-        gpu::selftest::run(&g, 1 << 20, 64)?;
+        gpu::selftest::run(&g, 1 << 20, policy_twin::gpu::engine::GpuOptions::default().workgroup_size)?;
         println!("self-test on `{}`: integer hash and fixed-point arithmetic match the CPU on 1048576 cases", g.adapter.name);
     }
     Ok(())
@@ -484,8 +484,10 @@ fn bench_backends(
     let mut results: Vec<Vec<Acc>> = Vec::new();
     for &backend in backends {
         let opts = GpuOptions { profile: a.gpu_profile, ablate: a.gpu_ablate.clone(), sum_workgroups: a.gpu_sum_workgroups, ..a.gpu.options() };
+        // the copy each backend takes of the population is the bench's, not a run's: outside the set-up
+        let copy = pop.clone();
         let t_setup = Instant::now();
-        let (mut sim, choice) = Simulation::open(pop.clone(), scenario, scenario.seed, a.months, backend, opts)?;
+        let (mut sim, choice) = Simulation::open(copy, scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();
         let mut pm = 0u64;
         let mut accs = Vec::new();
@@ -505,6 +507,7 @@ fn bench_backends(
         }
         let gpu_profile = sim.gpu_profile().map(|p| gpu_profile_report(&p, pm, a.months, secs));
         let gpu_host = sim.gpu_host_times().map(|h| gpu_host_report(&h, a.months, secs));
+        let gpu_setup = sim.gpu_setup_times().map(|t| gpu_setup_report(&t, setup_s));
         if a.gpu_profile && choice.adapter.is_some() && gpu_profile.is_none() {
             println!("(--gpu-profile: the adapter has no timestamp queries; no device times)");
         }
@@ -520,7 +523,7 @@ fn bench_backends(
             "gpu_sum_workgroups": choice.adapter.as_ref().map(|_| a.gpu_sum_workgroups),
             "stage_seconds": stages.map(|st| st.into_iter().map(|(n, s)| (n.to_string(), serde_json::json!(s))).collect::<serde_json::Map<_, _>>()),
             "gpu_profile": gpu_profile,
-            "gpu_host": gpu_host,
+            "gpu_host": gpu_host, "gpu_setup": gpu_setup,
         }));
         results.push(accs);
     }
@@ -577,6 +580,23 @@ fn gpu_profile_report(p: &policy_twin::sim::GpuProfile, pm: u64, months: u32, wa
         "min_bytes_per_person_step": p.min_bytes_per_person_step,
         "min_bytes_gb_per_device_second": moved / total.max(1e-12) / 1e9,
         "passes": p.passes.iter().map(|(ep, s, n)| (ep.clone(), serde_json::json!({ "seconds": s, "passes": n }))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Print where the GPU path's set-up went and return it as JSON (`SetupTimes`; the rest of
+/// `setup` is what `Simulation::open` does besides, such as choosing the backend).
+fn gpu_setup_report(t: &policy_twin::sim::SetupTimes, setup: f64) -> serde_json::Value {
+    let rest = (setup - t.preparing - t.opening - t.compiling - t.uploading).max(0.0);
+    println!(
+        "GPU path, the set-up: {:.3} s preparing on the host, {:.3} s opening the device, {:.3} s compiling the shaders, {:.3} s uploading, {:.3} s else",
+        t.preparing, t.opening, t.compiling, t.uploading, rest
+    );
+    serde_json::json!({
+        "preparing_seconds": t.preparing,
+        "opening_seconds": t.opening,
+        "compiling_seconds": t.compiling,
+        "uploading_seconds": t.uploading,
+        "other_seconds": rest,
     })
 }
 

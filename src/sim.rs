@@ -3,7 +3,7 @@
 
 use crate::engine::{Engine, StateView};
 use crate::error::Result;
-pub use crate::gpu::engine::{GpuProfile, HostTimes};
+pub use crate::gpu::engine::{GpuProfile, HostTimes, SetupTimes};
 use crate::gpu::engine::{GpuEngine, GpuOptions, Host};
 use crate::gpu::{AdapterSummary, Backend, Gpu};
 use crate::measures::Acc;
@@ -33,11 +33,15 @@ impl Simulation {
 
     /// [`Simulation::open`], continuing from a checkpoint's engine state when one is given.
     pub fn open_from(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions, from: Option<&crate::checkpoint::Checkpoint>) -> Result<(Simulation, Choice)> {
+        let t = std::time::Instant::now();
         let mut engine = Engine::new(pop, scenario, seed, months)?;
         if let Some(ck) = from {
             engine.restore(|| ck.read_state())?;
         }
+        let preparing = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
         let (gpu, why) = Gpu::open(backend)?;
+        let opening = t.elapsed().as_secs_f64();
         let Some(gpu) = gpu else {
             return Ok((Simulation::Cpu(engine), Choice { backend: "cpu", adapter: None, fallback: why }));
         };
@@ -45,7 +49,10 @@ impl Simulation {
         // `auto` keeps a copy to fall back to if the device cannot take the run
         let keep = (backend == Backend::Auto).then(|| engine.clone());
         match GpuEngine::from_engine(engine, gpu, opts) {
-            Ok(g) => Ok((Simulation::Gpu(Box::new(g)), Choice { backend: "gpu", adapter: Some(adapter), fallback: None })),
+            Ok(mut g) => {
+                (g.setup.preparing, g.setup.opening) = (preparing, opening);
+                Ok((Simulation::Gpu(Box::new(g)), Choice { backend: "gpu", adapter: Some(adapter), fallback: None }))
+            }
             Err(e) => match keep {
                 Some(cpu) => Ok((Simulation::Cpu(cpu), Choice { backend: "cpu", adapter: None, fallback: Some(format!("{e}; using the CPU path")) })),
                 None => Err(e),
@@ -108,6 +115,14 @@ impl Simulation {
         match self {
             Simulation::Cpu(_) => None,
             Simulation::Gpu(g) => g.profile(),
+        }
+    }
+
+    /// Where the GPU path's set-up went; `None` on the CPU path.
+    pub fn gpu_setup_times(&self) -> Option<SetupTimes> {
+        match self {
+            Simulation::Cpu(_) => None,
+            Simulation::Gpu(g) => Some(g.setup),
         }
     }
 

@@ -297,6 +297,23 @@ pub struct GpuEngine {
     replans: u32,
     /// Where the host's time in [`GpuEngine::step`] went.
     host: HostTimes,
+    /// Where the set-up's time went (compiling and uploading here; the rest set by
+    /// [`crate::sim::Simulation::open`]).
+    pub setup: SetupTimes,
+}
+
+/// The GPU path's set-up, in seconds (`twin bench` prints it; the national run's set-up on the
+/// H200 took 5.4 s against 1.9 s for the decade's month loop, run 8).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SetupTimes {
+    /// Building the CPU engine the GPU's takes over: tables, parameters, state packed.
+    pub preparing: f64,
+    /// Finding the adapter and opening the device.
+    pub opening: f64,
+    /// Compiling the shaders and building their pipelines.
+    pub compiling: f64,
+    /// Allocating the device buffers and copying the population to them.
+    pub uploading: f64,
 }
 
 /// The host's time in [`GpuEngine::step`], summed over the steps: always measured (a few
@@ -522,6 +539,7 @@ impl GpuEngine {
                 )));
             }
         }
+        let t_compile = Instant::now();
         let mut entries = HashMap::new();
         let ablate = ablate_bits(&opts.ablate);
         for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
@@ -569,11 +587,15 @@ impl GpuEngine {
             prof: None,
             replans: 0,
             host: HostTimes::default(),
+            setup: SetupTimes::default(),
         };
         if e.opts.profile {
             e.prof = Profiler::new(&e.gpu);
         }
+        e.setup.compiling = t_compile.elapsed().as_secs_f64();
+        let t_upload = Instant::now();
         e.upload(&Host { persons, households, pout, hout })?;
+        e.setup.uploading = t_upload.elapsed().as_secs_f64();
         Ok(e)
     }
 

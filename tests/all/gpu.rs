@@ -311,7 +311,7 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
 
 /// The fused person passes (`--gpu-fuse-persons stages|all`) and the four passes give what
 /// the CPU path gives:
-/// whole months from a year of history, in small chunks, at workgroup 256, with blocks of many
+/// whole months from a year of history, in small chunks, at workgroup 64, with blocks of many
 /// rounds; the fused entry points really run (their passes are timed, the ones they replace
 /// are not); and a person stage on the CPU turns the fusion off rather than running it twice.
 #[test]
@@ -320,7 +320,7 @@ fn fused_person_passes_match_the_cpu() {
     for fuse in [FusePersons::None, FusePersons::Stages, FusePersons::All] {
         parity(&format!("{fuse:?}"), 4, 12, GpuOptions { fuse_persons: fuse, ..Default::default() });
         parity(&format!("{fuse:?}, chunks of 1,000 persons"), 3, 2, GpuOptions { fuse_persons: fuse, chunk_persons: Some(1000), ..Default::default() });
-        parity(&format!("{fuse:?}, workgroup 256, blocks of many rounds"), 3, 0, GpuOptions { fuse_persons: fuse, workgroup_size: 256, sum_workgroups: 3, ..Default::default() });
+        parity(&format!("{fuse:?}, workgroup 64, blocks of many rounds"), 3, 0, GpuOptions { fuse_persons: fuse, workgroup_size: 64, sum_workgroups: 3, ..Default::default() });
         parity(&format!("{fuse:?}, health on the CPU"), 2, 1, GpuOptions { fuse_persons: fuse, cpu_stages: vec![Stage::Health], ..Default::default() });
     }
     let Some(gpu) = test_gpu() else { return };
@@ -394,6 +394,8 @@ fn empty_chunks_run_with_trusted_shaders() {
     let Some(g) = parity_engine(&pop, "empty chunks", 3, 0, opts, &mut |_| {}) else { return };
     let sizes = g.chunk_persons();
     assert!(sizes.last() == Some(&0), "the last chunk is not empty: {} chunks, the last {:?}", sizes.len(), sizes.last());
+    // and with the passes over every person, four person passes and the guards
+    parity_engine(&pop, "empty chunks, the options of runs 1-6", 2, 0, GpuOptions { chunk_persons: Some(1), ..runs_1_to_6() }, &mut |_| {});
 }
 
 /// The services' request list (`--gpu-services-list`, the default) and the passes over every
@@ -412,7 +414,7 @@ fn services_request_list_matches_the_cpu() {
     parity("every person, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..off.clone() });
     let chunks = parity("request list, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..on.clone() });
     assert!(chunks >= 10 || test_gpu().is_none(), "{chunks} chunks");
-    parity("request list, fused persons, workgroup 256", 3, 0, GpuOptions { fuse_persons: FusePersons::All, workgroup_size: 256, ..on.clone() });
+    parity("request list, fused persons, workgroup 64", 3, 0, GpuOptions { fuse_persons: FusePersons::All, workgroup_size: 64, ..on.clone() });
     let dir = tempfile::tempdir().unwrap();
     crate::util::synth_into(dir.path(), 40_000, 22, 1);
     let pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
@@ -510,9 +512,9 @@ fn weights_near_the_u32_limit_sum_exactly_on_the_gpu() {
 }
 
 /// `--gpu-profile`'s timestamps change nothing in the results, and time every pass of the step
-/// (where the adapter has timestamp queries; lavapipe has them). The passes named are those
-/// of the options of H200 runs 1-6 (the request list's and the fused pass's are checked in
-/// their own tests).
+/// (where the adapter has timestamp queries; lavapipe has them): those of the options of H200
+/// runs 1-6, and those of the defaults (the request list's and the fused stages' passes, 25
+/// a month at one chunk).
 #[test]
 fn profiling_the_device_changes_nothing_and_times_every_pass() {
     parity("profiled", 3, 1, GpuOptions { profile: true, ..Default::default() });
@@ -577,6 +579,34 @@ fn profiling_the_device_changes_nothing_and_times_every_pass() {
     assert_eq!(submissions, 6);
     let longest = passes.iter().map(|p| p.1 / p.2 as f64).fold(0.0, f64::max);
     assert!(span > 0.0 && span >= longest, "span {span} s, longest pass {longest} s");
+    // the defaults' passes: 16 kinds, 25 passes in a month with births and deaths at one chunk
+    let mut g = GpuEngine::from_engine(Engine::new(small_pop().clone(), &s, s.seed, 1).unwrap(), test_gpu().unwrap(), GpuOptions { profile: true, ..Default::default() }).unwrap();
+    assert_eq!(g.chunk_count(), 1);
+    g.step().unwrap();
+    let passes = g.profile().unwrap().passes;
+    let mut names: Vec<&str> = passes.iter().map(|p| p.0.as_str()).collect();
+    names.sort_unstable();
+    let mut want = vec![
+        "demography",
+        "births_count",
+        "births_scan",
+        "births_scatter",
+        "person_stages_pass",
+        "household_policy",
+        "housing",
+        "services_demand_listing",
+        "services_list_args",
+        "services_hist_requests",
+        "services_hist_list",
+        "services_cut",
+        "services_apply_requests",
+        "accounting",
+        "accounting_households",
+        "acc_reduce",
+    ];
+    want.sort_unstable();
+    assert_eq!(names, want);
+    assert_eq!(passes.iter().map(|p| p.2).sum::<u64>(), 25, "{passes:?}");
 }
 
 /// Each of `twin bench --gpu-ablate`'s pieces of work left out changes the results the way
@@ -737,7 +767,9 @@ fn gpu_and_cpu_runs_write_identical_files() {
 
 /// `twin bench` on the GPU says where the host's time in the month loop went (recording,
 /// submitting, waiting on the read-backs, outside the steps): the waits and submits counted
-/// are the month's, inside the steps, and the steps inside the loop; the CPU row has none.
+/// are the month's, inside the steps, and the steps inside the loop; and where the set-up went
+/// (preparing, opening the device, compiling, uploading), within the set-up; the CPU row has
+/// neither.
 #[test]
 fn bench_reports_where_the_hosts_time_went() {
     if test_gpu().is_none() {
@@ -769,4 +801,16 @@ fn bench_reports_where_the_hosts_time_went() {
     let in_step = part("in_step_seconds");
     assert!(part("waiting_seconds") + part("submitting_seconds") <= in_step, "{h}");
     assert!(in_step <= secs, "the steps {in_step} s against the loop's {secs} s: {h}");
+    // and where the set-up went: each part measured, together within the set-up, the
+    // shaders' compilation and the upload not nothing
+    assert!(cpu["gpu_setup"].is_null(), "{cpu}");
+    let t = &gpu["gpu_setup"];
+    let part = |k: &str| t[k].as_f64().unwrap_or_else(|| panic!("{k}: {t}"));
+    let parts = ["preparing_seconds", "opening_seconds", "compiling_seconds", "uploading_seconds", "other_seconds"];
+    assert!(parts.iter().all(|k| part(k) >= 0.0), "{t}");
+    assert!(part("compiling_seconds") > 0.0 && part("uploading_seconds") > 0.0 && part("opening_seconds") > 0.0, "{t}");
+    let setup = gpu["setup_s"].as_f64().unwrap();
+    let measured: f64 = parts[..4].iter().map(|k| part(k)).sum();
+    assert!(measured <= setup, "the parts {measured} s against the set-up's {setup} s: {t}");
+    assert!(stdout.contains("the set-up:"), "{stdout}");
 }
