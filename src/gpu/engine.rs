@@ -74,6 +74,27 @@ pub fn sum_block(n: u32, workgroups: u32) -> u32 {
     n.div_ceil(workgroups.max(1)).next_multiple_of(256).clamp(256, 16384)
 }
 
+/// Whether a shader global is a per-person column (the state, the births' copies of it, the
+/// outputs, the scratch list, and the lists kept in spare copies) or a per-household one:
+/// what a pass binding it would move if it streamed it (`examples/pass_columns.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnKind {
+    Person,
+    Household,
+}
+
+/// The kind of column the shader global `name` is, if it is one.
+pub fn column_kind(name: &str) -> Option<ColumnKind> {
+    let state = |n: &str| PERSON_STATE.contains(&n);
+    if state(name) || name.strip_prefix("new_").is_some_and(state) || PERSON_OUT.contains(&name) || PERSON_SCRATCH.contains(&name) || SPARE_LISTS.iter().any(|l| l.0 == name) {
+        Some(ColumnKind::Person)
+    } else if HH_COLS.contains(&name) {
+        Some(ColumnKind::Household)
+    } else {
+        None
+    }
+}
+
 const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth", "svc_wait"];
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
 /// Per-person scratch on the device: the services' list of persons in the radix passes.

@@ -501,6 +501,10 @@ fn several_blocks_a_chunk_match_the_cpu() {
 
 /// Weights near u32::MAX: every weighted sum's high word and carries (the accounting pass's
 /// workgroup sums carry out of their low words within a block) match the CPU's u64 sums.
+/// (Not the histograms' carries: a queue's capacity is at most u32::MAX units, so a
+/// workgroup's sum of one bin can carry only where that bin alone is past the capacity, which
+/// no test population reaches; their high words were checked by mutation to change nothing
+/// here.)
 #[test]
 fn weights_near_the_u32_limit_sum_exactly_on_the_gpu() {
     let mut pop = small_pop().clone();
