@@ -63,43 +63,17 @@ WORK="${WORK:-/tmp/twin-device}"
 J="$WORK/json"
 rm -rf "$J"
 mkdir -p "$OUT" "$J"
-LOG="$OUT/log.txt"
-: > "$LOG"
-B=./twin-release
-[ -x "$B" ] || B=target/release/twin
-B="$(cd "$(dirname "$B")" && pwd)/$(basename "$B")"
-log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
-FAILED=0
-# step SECONDS COMMAND...: run with a time limit, everything it prints into the log; a failed
-# step is logged and counted, and the script goes on (it exits 1 at the end if any failed)
-step() {
-    local secs=$1
-    shift
-    log "\$ $* (limit ${secs} s)"
-    timeout --kill-after=10 "$secs" "$@" 2>&1 | tee -a "$LOG"
-    local rc=${PIPESTATUS[0]}
-    log "exit $rc"
-    if [ "$rc" != 0 ]; then FAILED=$((FAILED + 1)); fi
-    pack
-}
-# the JSON files so far, as one file for the trip back (at most 8 files come back)
-# (written beside, then renamed: a run killed while packing keeps the last whole pack)
+# the log, the binary, log and step, the Vulkan loader (shared with device_confirm.sh)
+# shellcheck source=scripts/device_common.sh
+. "$(dirname "$0")/device_common.sh"
+# the JSON files so far, as one file for the trip back (at most 8 files come back), after
+# every step (written beside, then renamed: a run killed while packing keeps the last whole pack)
 pack() { tar czf "$OUT/.results.tar.gz" -C "$WORK" json 2>/dev/null && mv "$OUT/.results.tar.gz" "$OUT/results.tar.gz"; }
-
-# The Vulkan loader, carried as packages (the image may not have one), and NVIDIA's driver file.
-if ls .gl/*.deb >/dev/null 2>&1; then
-    for f in .gl/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-fi
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-if [ -f "$icd" ]; then export VK_DRIVER_FILES="$icd"; fi
-egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-if [ -f "$egl" ]; then export __EGL_VENDOR_LIBRARY_FILENAMES="$egl"; fi
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+after_step() { pack; }
 
 log "machine"
 {
-    echo "binary: $(sha256sum "$B" | cut -c1-16) (sha256), $("$B" --version 2>&1); commit: $(git rev-parse --short HEAD 2>/dev/null || echo 'not known here')"
+    binary_line
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv
     echo "cpus: $(nproc)"
     free -g | head -2

@@ -13,36 +13,16 @@
 set -uo pipefail
 OUT="${OUT:-/tmp/device-out}"
 NATIONAL="${NATIONAL:-67600000}"
+PARITY="${PARITY:-1000000}"
 FLAGS="${FLAGS:---workgroup-size 64 --gpu-fuse-persons none --gpu-services-list false --gpu-shader-checks checked}"
 WORK="${WORK:-/tmp/twin-device}"
 mkdir -p "$OUT" "$WORK"
-LOG="$OUT/log.txt"
-: > "$LOG"
-B=./twin-release
-[ -x "$B" ] || B=target/release/twin
-B="$(cd "$(dirname "$B")" && pwd)/$(basename "$B")"
-log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
-FAILED=0
-step() {
-    local secs=$1
-    shift
-    log "\$ $* (limit ${secs} s)"
-    timeout --kill-after=10 "$secs" "$@" 2>&1 | tee -a "$LOG"
-    local rc=${PIPESTATUS[0]}
-    log "exit $rc"
-    if [ "$rc" != 0 ]; then FAILED=$((FAILED + 1)); fi
-}
-if ls .gl/*.deb >/dev/null 2>&1; then
-    for f in .gl/*.deb; do dpkg -x "$f" /; done
-    ldconfig
-fi
-icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-if [ -f "$icd" ]; then export VK_DRIVER_FILES="$icd"; fi
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
-log "flags: $FLAGS; binary: $(sha256sum "$B" | cut -c1-16) (sha256); commit: $(git rev-parse --short HEAD 2>/dev/null || echo 'not known here')"
+# shellcheck source=scripts/device_common.sh
+. "$(dirname "$0")/device_common.sh"
+log "flags: $FLAGS; $(binary_line)"
 step 120 "$B" devices --selftest
 # shellcheck disable=SC2086
-step 180 "$B" bench --persons 1000000 --months 12 --backend both $FLAGS
+step 180 "$B" bench --persons "$PARITY" --months 12 --backend both $FLAGS
 [ -d "$WORK/uk" ] || step 300 "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"
 # shellcheck disable=SC2086
 step 420 "$B" bench --population "$WORK/uk" --months 12 --backend both --gpu-profile $FLAGS --json "$OUT/uk_both_flags.json"
