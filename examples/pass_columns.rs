@@ -23,7 +23,10 @@ fn main() {
     let hh_per_person = run
         .as_ref()
         .and_then(|r| r["gpu_profile"]["min_bytes_per_person_step"].as_f64())
-        .map_or(28_644_076.0 / 67_600_000.0, |b| (b - 84.0) / 112.0);
+        .map_or(28_644_076.0 / 67_600_000.0, |b| {
+            let (per_person, per_household) = policy_twin::gpu::engine::min_bytes();
+            (b - per_person) / per_household
+        });
     println!("households a person: {hh_per_person:.4}");
     println!("{:<26} {:>4} {:>4} {:>4} {:>4} {:>9}  {:>9} {:>6} {:>8}", "entry point", "p r", "p w", "h r", "h w", "B/person", "ms/month", "GB/s", "dispatch");
     let mut seen = std::collections::HashSet::new();

@@ -65,7 +65,7 @@ rm -rf "$J"
 mkdir -p "$OUT" "$J"
 # the log, the binary, log and step, the Vulkan loader (shared with device_confirm.sh)
 # shellcheck source=scripts/device_common.sh
-. "$(dirname "$0")/device_common.sh"
+. "$(dirname "$0")/device_common.sh" || { echo "scripts/device_common.sh missing" >&2; exit 2; }
 # the JSON files so far, as one file for the trip back (at most 8 files come back), after
 # every step (written beside, then renamed: a run killed while packing keeps the last whole pack)
 pack() { tar czf "$OUT/.results.tar.gz" -C "$WORK" json 2>/dev/null && mv "$OUT/.results.tar.gz" "$OUT/results.tar.gz"; }

@@ -11,7 +11,8 @@ B=./twin-release
 B="$(cd "$(dirname "$B")" && pwd)/$(basename "$B")"
 log() { echo "[$(date +%T)] $*" | tee -a "$LOG"; }
 FAILED=0
-after_step() { :; }
+# (a script may define its own before or after sourcing this)
+declare -F after_step >/dev/null || after_step() { :; }
 # step SECONDS COMMAND...
 step() {
     local secs=$1

@@ -18,7 +18,7 @@ FLAGS="${FLAGS:---workgroup-size 64 --gpu-fuse-persons none --gpu-services-list 
 WORK="${WORK:-/tmp/twin-device}"
 mkdir -p "$OUT" "$WORK"
 # shellcheck source=scripts/device_common.sh
-. "$(dirname "$0")/device_common.sh"
+. "$(dirname "$0")/device_common.sh" || { echo "scripts/device_common.sh missing" >&2; exit 2; }
 log "flags: $FLAGS; $(binary_line)"
 step 120 "$B" devices --selftest
 # shellcheck disable=SC2086

@@ -109,8 +109,9 @@ fn hist_add(copy: u32, q: u32, bin: u32, w: u32, v: u32) {
     if (hi != 0u) { atomicAdd(&qhist[k + 1u], hi); }
 }
 
-// The GP's histogram of pass 0 (its 12 queues, priorities below 32: a GP request's priority
-// is at most 30) summed in workgroup memory first, as the apply pass sums the GP's measures:
+// The GP's histogram of pass 0 (its 12 queues, priorities below 32: a GP wait is 5 bits)
+// summed in workgroup memory first (zeroed at each workgroup's start by wgpu: engine.rs's
+// pipelines keep `zero_initialize_workgroup_memory`), as the apply pass sums the GP's measures:
 // the GP has most of the requests (80% on the shipped sample), and each was a global atomic
 // into a replica. 12 x 32 low words, 1,536 bytes; the high words go straight to the replica.
 const GP_BINS0: u32 = 32u;
@@ -145,9 +146,38 @@ fn has_requests(i: u32, w: u32, h: u32) -> bool {
     return w != 0u || (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY);
 }
 
-// Add a person's requests to this pass's histogram; in the radix passes (hp > 0), whether
-// any of them took part (was at an undecided queue's cut priority, and in passes 2-4 matched
-// the key's bytes chosen so far).
+// The priority of a person's request to service s this month (0: none): for social lettings,
+// from the household's wait when the person is a temporary household's reference person;
+// for the others, the person's wait.
+fn request_prio(s: u32, w0: u32, is_ta_ref: bool, h: u32) -> u32 {
+    if (s == S_LETTINGS) {
+        if (is_ta_ref) { return min(hh_wait[h] + 1u, MAX_LETTING_PRIORITY); }
+        return 0u; // (hh_wait read only for those: a gather saved)
+    }
+    return wait_of(w0, s);
+}
+
+// Pass 0, in the demand passes: a person's requests added to the histogram by priority (the
+// GP's in workgroup memory: hist_add0, which those passes flush).
+fn hist_demand(i: u32, h: u32, copy: u32) {
+    let w0 = svc_wait[i];
+    if (!has_requests(i, w0, h)) { return; }
+    let info = hh_info[h];
+    let r = hh_region(info);
+    let w = hh_weight[h];
+    let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
+    for (var s = 0u; s < N_SERVICES; s++) {
+        let prio = request_prio(s, w0, is_ta_ref, h);
+        if (prio == 0u) { continue; }
+        var u = 1u;
+        if (s != S_LETTINGS) { u = service_units(s, prio, i, w0); }
+        hist_add0(copy, s * 12u + r, prio, w, u);
+    }
+}
+
+// A radix pass (hp 1-4): a person's requests at an undecided queue's cut priority, added to
+// the histogram by their key's byte hp, in passes 2-4 only those whose key matched the
+// bytes chosen so far; whether any of them took part.
 fn hist_person(hp: u32, i: u32, h: u32, copy: u32) -> bool {
     let w0 = svc_wait[i];
     if (!has_requests(i, w0, h)) { return false; }
@@ -159,37 +189,23 @@ fn hist_person(hp: u32, i: u32, h: u32, copy: u32) -> bool {
     var kbase = 0u;
     var have_base = false;
     for (var s = 0u; s < N_SERVICES; s++) {
-        var prio = 0u;
-        if (s == S_LETTINGS) {
-            if (is_ta_ref) { prio = min(hh_wait[h] + 1u, MAX_LETTING_PRIORITY); }
-        } else {
-            prio = wait_of(w0, s);
-        }
+        let prio = request_prio(s, w0, is_ta_ref, h);
         if (prio == 0u) { continue; }
         let q = s * 12u + r;
-        var bin = prio;
-        if (hp > 0u) {
-            // only the requests at an undecided queue's cut priority take part
-            if (sel_word(q, 0u) != SEL_SEARCH || prio != sel_word(q, 1u)) { continue; }
-            if (!have_base) {
-                kbase = queue_base(id_lo[i], id_hi[i]);
-                have_base = true;
-            }
-            let key = key_of(kbase, s);
-            if (hp > 1u) {
-                let shift = 32u - 8u * (hp - 1u);
-                if ((key >> shift) != (sel_word(q, 2u) >> shift)) { continue; }
-            }
-            bin = (key >> (32u - 8u * hp)) & 0xffu;
-            took = true;
+        if (sel_word(q, 0u) != SEL_SEARCH || prio != sel_word(q, 1u)) { continue; }
+        if (!have_base) {
+            kbase = queue_base(id_lo[i], id_hi[i]);
+            have_base = true;
         }
+        let key = key_of(kbase, s);
+        if (hp > 1u) {
+            let shift = 32u - 8u * (hp - 1u);
+            if ((key >> shift) != (sel_word(q, 2u) >> shift)) { continue; }
+        }
+        took = true;
         var u = 1u;
         if (s != S_LETTINGS) { u = service_units(s, prio, i, w0); }
-        if (hp == 0u) {
-            hist_add0(copy, q, bin, w, u); // (the demand passes, which flush it)
-        } else {
-            hist_add(copy, q, bin, w, u);
-        }
+        hist_add(copy, q, (key >> (32u - 8u * hp)) & 0xffu, w, u);
     }
     return took;
 }
@@ -263,7 +279,7 @@ fn demand_at(j: u32, copy: u32) -> bool {
     let w = demand_person(i, h, svc_wait[i], copy);
     svc_wait[i] = w;
     if ((ABLATE & ABL_DEMAND_HIST) == 0u) {
-        _ = hist_person(0u, i, h, copy);
+        hist_demand(i, h, copy);
     }
     return has_requests(i, w, h);
 }
@@ -275,7 +291,9 @@ fn services_demand(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local
     if (j < d.n) {
         _ = demand_at(j, copy);
     }
-    flush_hist0(lid, copy);
+    if ((ABLATE & ABL_DEMAND_HIST) == 0u) {
+        flush_hist0(lid, copy); // (a constant: uniform)
+    }
 }
 
 var<workgroup> list_n: atomic<u32>;
@@ -311,7 +329,9 @@ fn services_demand_listing(@builtin(global_invocation_id) gid: vec3<u32>, @built
     }
     let at = list_slot(asks, lid, d.chunks + d.chunk);
     if (asks) { req_list[at] = j; }
-    flush_hist0(lid, copy);
+    if ((ABLATE & ABL_DEMAND_HIST) == 0u) {
+        flush_hist0(lid, copy); // (a constant: uniform)
+    }
 }
 
 // The first radix pass, over every person of the chunk. It also lists the persons that took

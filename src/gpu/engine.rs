@@ -74,6 +74,13 @@ pub fn sum_block(n: u32, workgroups: u32) -> u32 {
     n.div_ceil(workgroups.max(1)).next_multiple_of(256).clamp(256, 16384)
 }
 
+/// The least bytes a month moves, as [`GpuEngine::min_bytes_per_person_step`] counts them: per
+/// person (its state read and written, its outputs written: 84) and per household (its
+/// columns read and written: 112).
+pub fn min_bytes() -> (f64, f64) {
+    ((PERSON_STATE.len() * 8 + PERSON_OUT.len() * 4) as f64, (HH_COLS.len() * 8) as f64)
+}
+
 /// Whether a shader global is a per-person column (the state, the births' copies of it, the
 /// outputs, the scratch list, and the lists kept in spare copies) or a per-household one:
 /// what a pass binding it would move if it streamed it (`examples/pass_columns.rs`).
@@ -575,6 +582,8 @@ impl GpuEngine {
                     layout: None,
                     module: &module,
                     entry_point: Some(&ep),
+                    // (the defaults zero workgroup memory at each workgroup's start, which
+                    // the shaders' workgroup sums and list counters rely on: keep it)
                     compilation_options: Default::default(),
                     cache: None,
                 });
@@ -948,8 +957,8 @@ impl GpuEngine {
     /// person's 8 state words read and written (64 bytes) and 5 outputs written (20), each
     /// household's 14 words read and written (112 bytes), spread over its members.
     pub fn min_bytes_per_person_step(&self) -> f64 {
-        let p = (PERSON_STATE.len() * 8 + PERSON_OUT.len() * 4) as f64;
-        p + (HH_COLS.len() * 8) as f64 * self.n_h as f64 / (self.n_p.max(1) as f64)
+        let (p, h) = min_bytes();
+        p + h * self.n_h as f64 / (self.n_p.max(1) as f64)
     }
 
     fn base_dispatch(&self, keys: StepKeys) -> Dispatch {

@@ -501,10 +501,8 @@ fn several_blocks_a_chunk_match_the_cpu() {
 
 /// Weights near u32::MAX: every weighted sum's high word and carries (the accounting pass's
 /// workgroup sums carry out of their low words within a block) match the CPU's u64 sums.
-/// (Not the histograms' carries: a queue's capacity is at most u32::MAX units, so a
-/// workgroup's sum of one bin can carry only where that bin alone is past the capacity, which
-/// no test population reaches; their high words were checked by mutation to change nothing
-/// here.)
+/// And weights of 2^31 + 1, where a region's capacity (at most u32::MAX units) takes one
+/// request of a weighted record and not two (the histograms' replicas carry).
 #[test]
 fn weights_near_the_u32_limit_sum_exactly_on_the_gpu() {
     let mut pop = small_pop().clone();
@@ -513,6 +511,48 @@ fn weights_near_the_u32_limit_sum_exactly_on_the_gpu() {
     }
     parity_on(&pop, "weights near u32::MAX", 2, 1, GpuOptions::default(), &mut |_| {});
     parity_on(&pop, "weights near u32::MAX, the options of runs 1-6", 2, 0, runs_1_to_6(), &mut |_| {});
+    for w in pop.households.weight.iter_mut() {
+        *w = 0x8000_0001;
+    }
+    let mut accs: Vec<Acc> = Vec::new();
+    if parity_on(&pop, "weights of 2^31 + 1", 2, 0, GpuOptions::default(), &mut |a| accs.push(a.clone())) > 0 {
+        use policy_twin::codes::S_GP;
+        use policy_twin::measures::{service_measure, SM_SERVED, SM_UNMET};
+        let total = |m: usize| accs.iter().map(|a| a.total_at(m)).sum::<u64>();
+        assert!(total(service_measure(S_GP, SM_SERVED)) > 0 && total(service_measure(S_GP, SM_UNMET)) > 0, "the GP serves some and not all");
+    }
+    parity_on(&pop, "weights of 2^31 + 1, the options of runs 1-6", 2, 0, runs_1_to_6(), &mut |_| {});
+}
+
+/// The demand pass's workgroup sums of the GP's histogram carry out of their low words: 200
+/// persons, all in one region and so in one workgroup's histogram, each weighing 2^31 + 1,
+/// where the region's capacity (u32::MAX units) takes one request and not two. Their sum
+/// of about 70 requests carries about 35 times; a lost carry leaves a total under the
+/// capacity, and every request would be served.
+#[test]
+fn histogram_sums_carry_within_a_workgroup() {
+    let mut pop = small_pop().clone();
+    let keep: Vec<bool> = (0..pop.persons.len()).map(|k| k < 200).collect();
+    let p = &mut pop.persons;
+    for col in [&mut p.id_lo, &mut p.id_hi, &mut p.household, &mut p.age_months, &mut p.status, &mut p.earnings, &mut p.wealth, &mut p.svc_wait] {
+        let mut k = keep.iter();
+        col.retain(|_| *k.next().unwrap());
+    }
+    for info in pop.households.info.iter_mut() {
+        *info &= !policy_twin::state::REGION_MASK; // region 0
+    }
+    for w in pop.households.weight.iter_mut() {
+        *w = 0x8000_0001;
+    }
+    let mut accs: Vec<Acc> = Vec::new();
+    if parity_on(&pop, "200 persons of weight 2^31 + 1 in one region", 2, 0, GpuOptions::default(), &mut |a| accs.push(a.clone())) > 0 {
+        use policy_twin::codes::S_GP;
+        use policy_twin::measures::{service_measure, SM_SERVED, SM_UNMET};
+        let total = |m: usize| accs[0].total_at(m);
+        let (served, unmet) = (total(service_measure(S_GP, SM_SERVED)), total(service_measure(S_GP, SM_UNMET)));
+        // weighted: one request served, the rest not (in weighted units of 2^31 + 1)
+        assert!(served == 0x8000_0001 && unmet >= 2 * 0x8000_0001, "GP served {served}, unmet {unmet}");
+    }
 }
 
 /// `--gpu-profile`'s timestamps change nothing in the results, and time every pass of the step
