@@ -103,10 +103,15 @@ fn is_served(q: u32, prio: u32, key: u32) -> bool {
 fn hist_add(copy: u32, q: u32, bin: u32, w: u32, v: u32) {
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    let k = ((copy * N_QUEUES + q) * BINS + bin) * 2u;
-    let old = atomicAdd(&qhist[k], p.x);
+    hist_high(copy, q, bin, p, atomicAdd(&qhist[((copy * N_QUEUES + q) * BINS + bin) * 2u], p.x));
+}
+
+// The high word of a histogram sum whose low word went where `old` came from (the replica's,
+// or a workgroup's sum first): the product's high word and the carry out of the low word,
+// straight to the replica's high word (as common.wgsl acc_high for the measures).
+fn hist_high(copy: u32, q: u32, bin: u32, p: vec2<u32>, old: u32) {
     let hi = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
-    if (hi != 0u) { atomicAdd(&qhist[k + 1u], hi); }
+    if (hi != 0u) { atomicAdd(&qhist[((copy * N_QUEUES + q) * BINS + bin) * 2u + 1u], hi); }
 }
 
 // The GP's histogram of pass 0 (its 12 queues, priorities below 32: a GP wait is 5 bits)
@@ -127,9 +132,7 @@ fn hist_add0(copy: u32, q: u32, bin: u32, w: u32, v: u32) {
     }
     let p = mul64(w, v);
     if (p.x == 0u && p.y == 0u) { return; }
-    let old = atomicAdd(&gp_hist0[q * GP_BINS0 + bin], p.x);
-    let hi = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
-    if (hi != 0u) { atomicAdd(&qhist[((copy * N_QUEUES + q) * BINS + bin) * 2u + 1u], hi); }
+    hist_high(copy, q, bin, p, atomicAdd(&gp_hist0[q * GP_BINS0 + bin], p.x));
 }
 
 // After the workgroup's persons (every invocation calls it: it has a barrier): the GP's

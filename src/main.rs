@@ -203,14 +203,14 @@ struct GpuArgs {
 }
 
 /// How the GPU path runs, shared by `twin run` and `twin bench`: none of it changes results.
-/// The defaults are the combination the H200 timed fastest (run 7,
+/// The defaults, `GpuOptions::default()`'s, are the combination the H200 timed fastest (run 7,
 /// `benches/device/2026-12-01-h200-run7`): the national decade in 1.91 s against 2.36 s with
 /// the earlier defaults (workgroup 64, four person passes, every person's services passes,
 /// checked shaders), alternating, two runs each.
 #[derive(Args, Clone)]
 struct GpuTuning {
     /// GPU workgroup size (results do not depend on it).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=256))]
+    #[arg(long, default_value_t = policy_twin::gpu::engine::GpuOptions::default().workgroup_size, value_parser = clap::value_parser!(u32).range(1..=256))]
     workgroup_size: u32,
     /// GPU: persons per chunk (default: as many as one storage binding holds).
     #[arg(long)]
@@ -218,17 +218,17 @@ struct GpuTuning {
     /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
     /// the three stages as one pass (stages), or all four as one (all, as the CPU path).
     /// Results do not depend on it.
-    #[arg(long, value_enum, default_value = "stages")]
+    #[arg(long, value_enum, default_value_t = policy_twin::gpu::engine::GpuOptions::default().fuse_persons)]
     gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
     /// GPU: the services' demand pass lists the persons with a request, and the first radix
     /// pass and the apply pass read the list instead of every person (true), or they go
     /// through every person (false). Results do not depend on it.
-    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    #[arg(long, default_value_t = policy_twin::gpu::engine::GpuOptions::default().services_list, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     gpu_services_list: bool,
     /// GPU: compile the shaders with wgpu's guards for shaders it cannot trust (checked, as
     /// the H200 runs 1-6 did), or without its loop bound and zero-divisor guard (trusted;
     /// sound for these shaders: shaders/README.md). Results do not depend on it.
-    #[arg(long, value_enum, default_value = "trusted")]
+    #[arg(long, value_enum, default_value_t = policy_twin::gpu::engine::GpuOptions::default().shader_checks)]
     gpu_shader_checks: policy_twin::gpu::ShaderChecks,
 }
 

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShaderChecks {
-    /// wgpu's defaults for any shader (`create_shader_module`), as runs 1-5 on the H200
+    /// wgpu's defaults for any shader (`create_shader_module`), as runs 1-6 on the H200
     /// compiled them: among them a 64-bit counter in every loop that breaks out after 2^64
     /// rounds (since wgpu 25), and a guard that makes every integer division by zero a
     /// division by one.

@@ -175,6 +175,14 @@ fn runs_1_to_6() -> GpuOptions {
     GpuOptions { workgroup_size: 64, fuse_persons: FusePersons::None, services_list: false, shader_checks: ShaderChecks::Checked, ..Default::default() }
 }
 
+/// Keep the persons whose entry in `keep` is true (their households stay, some now empty).
+fn keep_persons(pop: &mut policy_twin::state::Population, keep: &[bool]) {
+    for col in pop.persons.columns_mut() {
+        let mut k = keep.iter();
+        col.retain(|_| *k.next().unwrap());
+    }
+}
+
 fn parity(label: &str, months: u32, warmup: u32, opts: GpuOptions) -> usize {
     parity_on(small_pop(), label, months, warmup, opts, &mut |_| {})
 }
@@ -385,11 +393,7 @@ fn empty_chunks_run_with_trusted_shaders() {
     }
     let last_big = (0..n_h - 1).rev().find(|&h| len[h] >= 2).unwrap();
     let keep: Vec<bool> = pop.persons.household.iter().map(|&h| h as usize <= last_big).collect();
-    let p = &mut pop.persons;
-    for col in [&mut p.id_lo, &mut p.id_hi, &mut p.household, &mut p.age_months, &mut p.status, &mut p.earnings, &mut p.wealth, &mut p.svc_wait] {
-        let mut k = keep.iter();
-        col.retain(|_| *k.next().unwrap());
-    }
+    keep_persons(&mut pop, &keep);
     let opts = GpuOptions { chunk_persons: Some(1), services_list: true, shader_checks: ShaderChecks::Trusted, ..Default::default() };
     let Some(g) = parity_engine(&pop, "empty chunks", 3, 0, opts, &mut |_| {}) else { return };
     let sizes = g.chunk_persons();
@@ -533,11 +537,7 @@ fn weights_near_the_u32_limit_sum_exactly_on_the_gpu() {
 fn histogram_sums_carry_within_a_workgroup() {
     let mut pop = small_pop().clone();
     let keep: Vec<bool> = (0..pop.persons.len()).map(|k| k < 200).collect();
-    let p = &mut pop.persons;
-    for col in [&mut p.id_lo, &mut p.id_hi, &mut p.household, &mut p.age_months, &mut p.status, &mut p.earnings, &mut p.wealth, &mut p.svc_wait] {
-        let mut k = keep.iter();
-        col.retain(|_| *k.next().unwrap());
-    }
+    keep_persons(&mut pop, &keep);
     for info in pop.households.info.iter_mut() {
         *info &= !policy_twin::state::REGION_MASK; // region 0
     }
