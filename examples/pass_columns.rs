@@ -30,13 +30,13 @@ fn main() {
     println!("households a person: {hh_per_person:.4}");
     println!("{:<26} {:>4} {:>4} {:>4} {:>4} {:>9}  {:>9} {:>6} {:>8}", "entry point", "p r", "p w", "h r", "h w", "B/person", "ms/month", "GB/s", "dispatch");
     let mut seen = std::collections::HashSet::new();
-    for (stage, _) in policy_twin::gpu::wgsl::STAGES {
+    for (stage, body) in policy_twin::gpu::wgsl::STAGES {
         let src = policy_twin::gpu::wgsl::source(stage, 256).expect("listed");
         let module = naga::front::wgsl::parse_str(&src).expect("parses");
         let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all()).validate(&module).expect("validates");
         for (k, ep) in module.entry_points.iter().enumerate() {
-            if !seen.insert(ep.name.clone()) {
-                continue; // an entry point of a stage this one includes
+            if !body.contains(&format!("fn {}(", ep.name)) || !seen.insert(ep.name.clone()) {
+                continue; // an entry point of a stage this one includes (the engine's rule)
             }
             let fi = info.get_entry_point(k);
             let (mut pr, mut pw, mut hr, mut hw) = (0u32, 0u32, 0u32, 0u32);

@@ -7,11 +7,15 @@
 // births_scatter: per block, copy survivors and write babies to their final slots; each
 //                 household's first member writes the household's index (first output slot
 //                 and output count; Households::index_members, births.rs update_index)
+// births_scatter_stages: the scatter, with labour, health and person policy run on each
+//                 person it writes (GpuOptions::fuse_persons scatter; src/gpu/wgsl.rs
+//                 assembles labour.wgsl, health.wgsl and person_policy.wgsl before this file)
 //
-// A block's persons are read in rounds of WG consecutive persons, one per invocation, so that
-// neighbouring invocations touch neighbouring words (the first version gave each invocation a
-// block of its own, and its strided reads took 55% of the device's time on an H200). Within a
-// round, a workgroup prefix sum gives each person its output slot.
+// A block's persons are written in rounds of WG consecutive persons, one per invocation, so
+// that neighbouring invocations touch neighbouring words (the first version gave each
+// invocation a block of its own, and its strided reads took 55% of the device's time on an
+// H200). Each person's output slot comes from the block's slots, counted and summed first
+// (count_block).
 
 const BLOCK: u32 = 4096u;
 
@@ -114,64 +118,163 @@ fn workgroup_scan(t: u32, v: u32) -> u32 {
     return wscan[t];
 }
 
+// Person j of the chunk (i in the bound window), at output slot o with n_slots slots: if
+// the household's first member (chunks begin on a household's first member), the
+// household's outputs start where this person's do, and number the slots of its members,
+// which it walks to the last (households are a few persons). A household left without
+// members gets start 0 and length 0, as on the CPU; one without members before has none in
+// the input and keeps its 0 and 0.
+fn index_household(j: u32, i: u32, o: u32, n_slots: u32) {
+    if (j == 0u || household[i - 1u] != household[i]) {
+        let h = household[i];
+        var len = n_slots;
+        var e = j + 1u;
+        while (e < d.n && household[d.p_skip + e] == h) {
+            len += births_slots(status[d.p_skip + e]);
+            e++;
+        }
+        hh_start[h - d.h_base] = select(0u, d.out_base + o, len > 0u);
+        hh_len[h - d.h_base] = len;
+    }
+}
+
+// Person i's baby: its id (2^63 + the mother's id under the month's permutation, rng.rs
+// baby_id) and status.
+struct Baby { lo: u32, hi: u32, status: u32 }
+
+fn baby_of(i: u32) -> Baby {
+    let st = stream(d.keys, id_lo[i], id_hi[i]);
+    let bb = stream(d.baby_keys, id_lo[i], id_hi[i]);
+    let sx = select(FEMALE, MALE, draw(st, SALT_BIRTH_SEX) < MALE_BIRTH_THRESHOLD);
+    return Baby(bb.l, (bb.r & 0x7fffffffu) | 0x80000000u, pack_status(sx, CHILD, GOOD, CARE_NONE) | BORN);
+}
+
+// A person's state at output slot o.
+fn put_person(o: u32, lo: u32, hi: u32, hh: u32, age: u32, s: u32, earn: u32, wealth_: u32, wait: u32) {
+    new_id_lo[o] = lo;
+    new_id_hi[o] = hi;
+    new_household[o] = hh;
+    new_age_months[o] = age;
+    new_status[o] = s;
+    new_earnings[o] = earn;
+    new_wealth[o] = wealth_;
+    new_svc_wait[o] = wait;
+}
+
+// The scatter with the three person stages run on each person it writes (GpuOptions::
+// fuse_persons scatter): what `births_scatter` then `person_stages_pass` give, in one pass
+// over the persons. The stages read only the person's own state and its household's info,
+// which the scatter does not change, so a person's stages give the same here, on the state
+// the scatter would have written, as in their own pass (src/cpu/fused.rs). Binds the five
+// outputs at the output window (out_income_tax and the rest: engine.rs binding).
+fn put_staged(o: u32, lo: u32, hi: u32, hh: u32, age: u32, s: u32, earn: u32, wealth_: u32, wait: u32) {
+    let info = hh_info[hh - d.h_base];
+    let lab = labour_person(lo, hi, age, s, earn);
+    let pp = person_policy_person(lo, hi, age, health_person(lo, hi, age, lab.status, info), lab.earnings, wealth_);
+    put_person(o, lo, hi, hh, age, pp.status, lab.earnings, wealth_, wait);
+    out_income_tax[o] = pp.tax;
+    out_ni[o] = pp.ni;
+    out_state_pension[o] = pp.sp;
+    out_disability[o] = pp.dis;
+    out_care_tariff[o] = pp.care;
+}
+
+// A block's slots, counted and summed before its persons are written: two bits a person
+// (0, 1 or 2 slots), sixteen persons to a word, and each word's first slot in the block.
+// Then the scatter writes the block's persons in a loop without barriers. (Until the
+// nineteenth session each round of WG persons ran its own prefix sum, 17 barriers a round
+// at 256, each waiting for the slowest invocation's work of the round before: on lavapipe
+// the scatter with the stages took 1.5 times the two passes it replaces that way, and about
+// as long as them this way.)
+const SW: u32 = BLOCK / 16u;
+var<workgroup> bslots: array<u32, SW>;
+var<workgroup> bfirst: array<u32, SW>;
+
+// The sum of a word's sixteen two-bit fields.
+fn field_sum(w: u32) -> u32 {
+    return countOneBits(w & 0x55555555u) + 2u * countOneBits(w & 0xaaaaaaaau);
+}
+
+// Fill bslots and bfirst for block b; every invocation calls it, in uniform control flow.
+// Each invocation packs a run of words, sixteen consecutive persons each (the words of a
+// group of invocations span consecutive cache lines, which the run's later reads find),
+// then one prefix sum over the invocations' runs.
+fn count_block(b: u32, t: u32) {
+    let q = (SW + WG - 1u) / WG;
+    let k0 = min(t * q, SW);
+    let k1 = min(k0 + q, SW);
+    var mine = 0u;
+    for (var k = k0; k < k1; k++) {
+        var w = 0u;
+        for (var f = 0u; f < 16u; f++) {
+            let j = b * BLOCK + 16u * k + f;
+            if (j < d.n) { w |= births_slots(status[d.p_skip + j]) << (2u * f); }
+        }
+        bslots[k] = w;
+        mine += field_sum(w);
+    }
+    var at = workgroup_scan(t, mine) - mine;
+    for (var k = k0; k < k1; k++) {
+        bfirst[k] = at;
+        at += field_sum(bslots[k]);
+    }
+    workgroupBarrier();
+}
+
+// The output slot of the block's person u (after count_block), the block's first at base.
+fn slot_of(base: u32, u: u32) -> u32 {
+    let k = u / 16u;
+    return base + bfirst[k] + field_sum(bslots[k] & ((1u << (2u * (u % 16u))) - 1u));
+}
+
 @compute @workgroup_size(WG)
 fn births_scatter(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let b = block_index(wid, nwg);
     let nblocks = (d.n + BLOCK - 1u) / BLOCK;
     if (b >= nblocks) { return; }
-    let t = lid.x;
-    var base = d.out_skip + blocks[d.blk_skip + 2u * b];
+    count_block(b, lid.x);
+    let base = d.out_skip + blocks[d.blk_skip + 2u * b];
+    // rounds of WG consecutive persons, one an invocation
     for (var r = 0u; r < BLOCK; r += WG) {
-        // every invocation takes part in every round's scan; those past the end add nothing
-        let j = b * BLOCK + r + t;
-        let inside = r + t < BLOCK && j < d.n;
-        let i = d.p_skip + j;
-        var s = 0u;
-        if (inside) { s = status[i]; }
-        let n_slots = select(0u, births_slots(s), inside);
-        let after = workgroup_scan(t, n_slots);
-        let total = wscan[WG - 1u];
-        workgroupBarrier();
-        var o = base + after - n_slots;
-        base += total;
-        if (inside && (j == 0u || household[i - 1u] != household[i])) {
-            // the household's first member (chunks begin on a household's first member):
-            // the household's outputs start where this person's do, and number the slots of
-            // its members, which it walks to the last (households are a few persons). A
-            // household left without members gets start 0 and length 0, as on the CPU; one
-            // without members before has none in the input and keeps its 0 and 0.
-            let h = household[i];
-            var len = n_slots;
-            var e = j + 1u;
-            while (e < d.n && household[d.p_skip + e] == h) {
-                len += births_slots(status[d.p_skip + e]);
-                e++;
+        let u = r + lid.x;
+        let j = b * BLOCK + u;
+        if (u < BLOCK && j < d.n) {
+            let i = d.p_skip + j;
+            let s = status[i];
+            let o = slot_of(base, u);
+            index_household(j, i, o, births_slots(s));
+            if ((s & DEAD) == 0u) {
+                put_person(o, id_lo[i], id_hi[i], household[i], age_months[i], s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
+                if ((s & GIVES_BIRTH) != 0u) {
+                    let bb = baby_of(i);
+                    put_person(o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
+                }
             }
-            hh_start[h - d.h_base] = select(0u, d.out_base + o, len > 0u);
-            hh_len[h - d.h_base] = len;
         }
-        if (inside && (s & DEAD) == 0u) {
-            new_id_lo[o] = id_lo[i];
-            new_id_hi[o] = id_hi[i];
-            new_household[o] = household[i];
-            new_age_months[o] = age_months[i];
-            new_status[o] = s & ~GIVES_BIRTH;
-            new_earnings[o] = earnings[i];
-            new_wealth[o] = wealth[i];
-            new_svc_wait[o] = svc_wait[i];
-            o += 1u;
-            if ((s & GIVES_BIRTH) != 0u) {
-                let st = stream(d.keys, id_lo[i], id_hi[i]);
-                // baby id: 2^63 + the mother's id under the month's permutation (rng.rs baby_id)
-                let bb = stream(d.baby_keys, id_lo[i], id_hi[i]);
-                new_id_lo[o] = bb.l;
-                new_id_hi[o] = (bb.r & 0x7fffffffu) | 0x80000000u;
-                new_household[o] = household[i];
-                new_age_months[o] = 0u;
-                new_status[o] = pack_status(select(FEMALE, MALE, draw(st, SALT_BIRTH_SEX) < MALE_BIRTH_THRESHOLD), CHILD, GOOD, CARE_NONE) | BORN;
-                new_earnings[o] = 0u;
-                new_wealth[o] = 0u;
-                new_svc_wait[o] = 0u;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn births_scatter_stages(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let b = block_index(wid, nwg);
+    let nblocks = (d.n + BLOCK - 1u) / BLOCK;
+    if (b >= nblocks) { return; }
+    count_block(b, lid.x);
+    let base = d.out_skip + blocks[d.blk_skip + 2u * b];
+    for (var r = 0u; r < BLOCK; r += WG) {
+        let u = r + lid.x;
+        let j = b * BLOCK + u;
+        if (u < BLOCK && j < d.n) {
+            let i = d.p_skip + j;
+            let s = status[i];
+            let o = slot_of(base, u);
+            index_household(j, i, o, births_slots(s));
+            if ((s & DEAD) == 0u) {
+                put_staged(o, id_lo[i], id_hi[i], household[i], age_months[i], s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
+                if ((s & GIVES_BIRTH) != 0u) {
+                    let bb = baby_of(i);
+                    put_staged(o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
+                }
             }
         }
     }

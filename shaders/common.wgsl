@@ -228,6 +228,13 @@ struct Dispatch {
 // services: who took part in radix pass 2, listed for pass 3 (kept, like req_list, in a
 // spare copy of a person column the births' scatter leaves free until the next month)
 @group(0) @binding(56) var<storage, read_write> svc_list2: array<u32>;
+// births_scatter_stages: the five outputs, bound at the scatter's output window (the same
+// buffers as income_tax and the rest, which other passes bind at the chunk's persons)
+@group(0) @binding(57) var<storage, read_write> out_income_tax: array<u32>;
+@group(0) @binding(58) var<storage, read_write> out_ni: array<u32>;
+@group(0) @binding(59) var<storage, read_write> out_state_pension: array<u32>;
+@group(0) @binding(60) var<storage, read_write> out_disability: array<u32>;
+@group(0) @binding(61) var<storage, read_write> out_care_tariff: array<u32>;
 
 // linear invocation index over a 2D grid of workgroups
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {

@@ -216,8 +216,8 @@ struct GpuTuning {
     #[arg(long)]
     chunk_persons: Option<u32>,
     /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
-    /// the three stages as one pass (stages), or all four as one (all, as the CPU path).
-    /// Results do not depend on it.
+    /// the three stages as one pass (stages), all four as one (all, as the CPU path), or the
+    /// three inside the births' scatter (scatter). Results do not depend on it.
     #[arg(long, value_enum, default_value_t = policy_twin::gpu::engine::GpuOptions::default().fuse_persons)]
     gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
     /// GPU: the services' demand pass lists the persons with a request, and the first radix
@@ -1194,7 +1194,9 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("backend_fallback".into(), serde_json::json!(choice.fallback));
     extra.insert("adapter".into(), serde_json::json!(choice.adapter));
     extra.insert("gpu_workgroup_size".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.workgroup_size)));
-    extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_fuse_persons)));
+    // the fusion that ran: the one asked for, unless --cpu-stages turned it off (GpuOptions::fusion)
+    let fusion = a.gpu.options().map_or(a.gpu.tuning.gpu_fuse_persons, |o| o.fusion());
+    extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| fusion)));
     extra.insert("gpu_services_list".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_services_list)));
     extra.insert("gpu_shader_checks".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_shader_checks)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));

@@ -81,6 +81,13 @@ pub fn min_bytes() -> (f64, f64) {
     ((PERSON_STATE.len() * 8 + PERSON_OUT.len() * 4) as f64, (HH_COLS.len() * 8) as f64)
 }
 
+/// The output column a shader global `out_<column>` names: the same buffer, bound at the
+/// births' output window instead of the chunk's persons (`births_scatter_stages`).
+fn out_alias(name: &str) -> Option<&'static str> {
+    let col = name.strip_prefix("out_")?;
+    PERSON_OUT.iter().find(|c| **c == col).copied()
+}
+
 /// Whether a shader global is a per-person column (the state, the births' copies of it, the
 /// outputs, the scratch list, and the lists kept in spare copies) or a per-household one:
 /// what a pass binding it would move if it streamed it (`examples/pass_columns.rs`).
@@ -93,7 +100,7 @@ pub enum ColumnKind {
 /// The kind of column the shader global `name` is, if it is one.
 pub fn column_kind(name: &str) -> Option<ColumnKind> {
     let state = |n: &str| PERSON_STATE.contains(&n);
-    if state(name) || name.strip_prefix("new_").is_some_and(state) || PERSON_OUT.contains(&name) || PERSON_SCRATCH.contains(&name) || SPARE_LISTS.iter().any(|l| l.0 == name) {
+    if state(name) || name.strip_prefix("new_").is_some_and(state) || PERSON_OUT.contains(&name) || out_alias(name).is_some() || PERSON_SCRATCH.contains(&name) || SPARE_LISTS.iter().any(|l| l.0 == name) {
         Some(ColumnKind::Person)
     } else if HH_COLS.contains(&name) {
         Some(ColumnKind::Household)
@@ -236,6 +243,27 @@ pub enum FusePersons {
     /// All four as one pass in the accounting's blocks (`person_month`), as the CPU path's
     /// fused pass.
     All,
+    /// The three stages in the births' scatter (`births_scatter_stages`), the accounting
+    /// apart: one pass less over the persons, which reads and writes their state anyway (a
+    /// month nobody died or was born in has no scatter, and runs `person_stages_pass`). Its
+    /// entry point binds 27 storage buffers, so it needs an adapter with that many.
+    Scatter,
+}
+
+impl GpuOptions {
+    /// The fusion of the person stages the engine runs: as asked, unless one of the four
+    /// stages runs on the CPU (then none), or the births do where the scatter would run the
+    /// stages (then the stages' own pass). What a run's manifest records.
+    pub fn fusion(&self) -> FusePersons {
+        let on_cpu = [Stage::Labour, Stage::Health, Stage::PersonPolicy, Stage::Accounting].iter().any(|s| self.cpu_stages.contains(s));
+        if on_cpu {
+            FusePersons::None
+        } else if self.fuse_persons == FusePersons::Scatter && self.cpu_stages.contains(&Stage::Births) {
+            FusePersons::Stages
+        } else {
+            self.fuse_persons
+        }
+    }
 }
 
 impl Default for GpuOptions {
@@ -569,13 +597,23 @@ impl GpuEngine {
         }
         let t_compile = Instant::now();
         let mut entries = HashMap::new();
+        let mut wide = Vec::new();
         let ablate = ablate_bits(&opts.ablate);
-        for (stage, _) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
+        let (max_storage, max_buffers) = (gpu.device.limits().max_storage_buffers_per_shader_stage, gpu.device.limits().max_buffers_and_acceleration_structures_per_shader_stage);
+        for (stage, body) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
             let src = wgsl::source_with(stage, opts.workgroup_size, ablate).expect("listed");
             let module = gpu.compile(&format!("shaders/{stage}.wgsl"), &src, opts.shader_checks)?;
             for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
-                if entries.contains_key(&ep) {
+                if entries.contains_key(&ep) || !body.contains(&format!("fn {ep}(")) {
                     continue; // an entry point of a stage this one includes (wgsl::includes)
+                }
+                let storage = bindings.iter().filter(|(_, name)| name != "d").count() as u32;
+                let all = bindings.len() as u32;
+                if storage > max_storage || all > max_buffers {
+                    // left unbuilt: only an option that runs it needs it (checked below)
+                    let why = if storage > max_storage { format!("binds {storage} storage buffers and adapter `{}` allows {max_storage}", gpu.adapter.name) } else { format!("binds {all} buffers and adapter `{}` allows {max_buffers}", gpu.adapter.name) };
+                    wide.push((ep, why));
+                    continue;
                 }
                 let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(&ep),
@@ -589,6 +627,11 @@ impl GpuEngine {
                 });
                 gpu.check(&format!("building the pipeline of shaders/{stage}.wgsl `{ep}`"))?;
                 entries.insert(ep, Entry { pipeline, bindings });
+            }
+        }
+        if opts.fuse_persons == FusePersons::Scatter {
+            if let Some((ep, why)) = wide.iter().find(|(ep, _)| ep == "births_scatter_stages") {
+                return Err(Error::Gpu(format!("--gpu-fuse-persons scatter: `{ep}` {why} a shader stage: use --gpu-fuse-persons stages")));
             }
         }
         let mut e = GpuEngine {
@@ -840,6 +883,11 @@ impl GpuEngine {
             let buf = &self.bufs[*spare];
             return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.p.0 as u64 * 4, size: NonZeroU64::new(w.p.1 as u64 * 4) });
         }
+        if let Some(col) = out_alias(name) {
+            // births_scatter_stages writes the outputs at its output slots
+            let buf = &self.bufs[col];
+            return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.out.0 as u64 * 4, size: NonZeroU64::new(w.out.1 as u64 * 4) });
+        }
         let buf = &self.bufs[name];
         let range = if name.starts_with("new_") {
             Some(w.out)
@@ -1045,6 +1093,8 @@ impl GpuEngine {
         let mut acc = Acc::default();
         let mut gpu_acc = false;
         let fusion = self.fusion();
+        // whether the births' scatter ran the person stages (FusePersons::Scatter)
+        let mut staged = false;
         let mut enc = self.encoder();
         enc.clear_buffer(&self.bufs["acc"], 0, None);
         for info in ORDER.iter() {
@@ -1061,8 +1111,14 @@ impl GpuEngine {
                     self.per_person(&mut enc, "demography", keys);
                 }
                 Stage::Births => {
-                    self.births(keys, enc)?;
+                    staged = self.births(keys, enc, fusion == FusePersons::Scatter)?;
                     enc = self.encoder();
+                }
+                Stage::Labour if fusion == FusePersons::Scatter => {
+                    if !staged {
+                        // no scatter this month (nobody died or was born): the stages' own pass
+                        self.per_person(&mut enc, "person_stages_pass", keys);
+                    }
                 }
                 Stage::Labour if fusion == FusePersons::All => {
                     gpu_acc = true;
@@ -1158,22 +1214,17 @@ impl GpuEngine {
         Ok(acc)
     }
 
-    /// The fusion of the person stages this step runs: as asked, unless one of the four
-    /// stages runs on the CPU.
+    /// The fusion of the person stages this step runs ([`GpuOptions::fusion`]).
     fn fusion(&self) -> FusePersons {
-        let on_cpu = [Stage::Labour, Stage::Health, Stage::PersonPolicy, Stage::Accounting].iter().any(|s| self.opts.cpu_stages.contains(s));
-        if on_cpu {
-            FusePersons::None
-        } else {
-            self.opts.fuse_persons
-        }
+        self.opts.fusion()
     }
 
     /// The births stage: count, scan (one readback of chunk totals), scatter (which also
-    /// writes the household index); the chunks planned again if one outgrew its bound (a
-    /// read-back of the member counts). `enc` holds the month's work so far (demography),
-    /// submitted with the count.
-    fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder) -> Result<()> {
+    /// writes the household index, and with `stages` runs the three person stages on each
+    /// person it writes); the chunks planned again if one outgrew its bound (a read-back of
+    /// the member counts). `enc` holds the month's work so far (demography), submitted with
+    /// the count. Whether the scatter ran: not if nobody died or was born.
+    fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder, stages: bool) -> Result<bool> {
         // block windows: each chunk's blocks start on an aligned word
         let mut blk = Vec::with_capacity(self.chunks.len());
         let mut at = 0u32;
@@ -1195,7 +1246,7 @@ impl GpuEngine {
         let out_total: u64 = totals.chunks(2).map(|t| t[0] as u64).sum();
         let born: u64 = totals.chunks(2).map(|t| t[1] as u64).sum();
         if out_total == self.n_p as u64 && born == 0 {
-            return Ok(()); // nobody died or was born: order and ids unchanged (as the CPU path)
+            return Ok(false); // nobody died or was born: order and ids unchanged (as the CPU path)
         }
         if out_total > self.max_capacity() {
             return Err(Error::Gpu(format!("{out_total} persons exceed what the device buffers can hold")));
@@ -1219,7 +1270,8 @@ impl GpuEngine {
             d.out_skip = oskip;
             d.out_base = oa;
             d.baby_keys = crate::rng::baby_keys(self.params[self.step as usize].month).0;
-            self.dispatch(&mut enc, "births_scatter", d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
+            let ep = if stages { "births_scatter_stages" } else { "births_scatter" };
+            self.dispatch(&mut enc, ep, d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
             next_chunks.push(Chunk { h0: c.h0, h1: c.h1, p0: q, p1: q + n_out });
             q += n_out;
             self.born += n_babies as u64;
@@ -1245,7 +1297,7 @@ impl GpuEngine {
             self.chunks = Self::plan(&lens, self.target_chunk());
             self.ensure_chunk_buffers()?;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn max_capacity(&self) -> u64 {

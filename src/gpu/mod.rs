@@ -67,7 +67,8 @@ impl std::str::FromStr for Backend {
     }
 }
 
-/// Storage buffers the widest stage binds (household_policy).
+/// Storage buffers the widest entry point of the default options binds (household_policy;
+/// `births_scatter_stages`, `--gpu-fuse-persons scatter`, binds 27).
 pub const NEEDED_STORAGE_BUFFERS: u32 = 24;
 
 /// What the user sees of an adapter.
@@ -85,6 +86,13 @@ pub struct AdapterSummary {
     pub max_compute_workgroups_per_dimension: u32,
     /// The largest device-local memory heap, in bytes (Vulkan adapters; `None` elsewhere).
     pub device_memory: Option<u64>,
+}
+
+/// The storage buffers a shader stage may bind, as asked of the device: what the adapter has,
+/// or in tests as little as `POLICY_TWIN_TEST_MAX_STORAGE_BUFFERS` says (an adapter with too
+/// few for an option's entry point, on any machine).
+fn storage_limit(have: u32) -> u32 {
+    std::env::var("POLICY_TWIN_TEST_MAX_STORAGE_BUFFERS").ok().and_then(|v| v.parse().ok()).map_or(have, |t: u32| t.clamp(NEEDED_STORAGE_BUFFERS, have))
 }
 
 /// The largest device-local memory heap of a Vulkan adapter (its video memory; on lavapipe,
@@ -226,7 +234,10 @@ impl Gpu {
         let have = adapter.limits();
         check_limits(&s)?;
         let limits = wgpu::Limits {
-            max_storage_buffers_per_shader_stage: NEEDED_STORAGE_BUFFERS,
+            // what the adapter has (at least NEEDED_STORAGE_BUFFERS, checked): an entry point
+            // that binds more is left unbuilt (engine.rs), and only an option that needs it fails
+            max_storage_buffers_per_shader_stage: storage_limit(have.max_storage_buffers_per_shader_stage),
+            max_buffers_and_acceleration_structures_per_shader_stage: have.max_buffers_and_acceleration_structures_per_shader_stage,
             max_storage_buffer_binding_size: have.max_storage_buffer_binding_size,
             max_buffer_size: have.max_buffer_size,
             max_compute_workgroups_per_dimension: have.max_compute_workgroups_per_dimension,

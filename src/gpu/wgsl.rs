@@ -194,12 +194,13 @@ fn upper_snake(camel: &str) -> String {
 }
 
 /// Stages whose shaders a stage's shader uses, assembled before it: the fused passes
-/// (`person_stages_pass` in person_policy.wgsl, `person_month` in accounting.wgsl) run the
-/// per-person functions of the three person stages.
+/// (`person_stages_pass` in person_policy.wgsl, `person_month` in accounting.wgsl,
+/// `births_scatter_stages` in births.wgsl) run the per-person functions of the three person
+/// stages.
 pub fn includes(stage: &str) -> &'static [&'static str] {
     match stage {
         "person_policy" => &["labour", "health"],
-        "accounting" => &["labour", "health", "person_policy"],
+        "accounting" | "births" => &["labour", "health", "person_policy"],
         _ => &[],
     }
 }

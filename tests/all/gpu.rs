@@ -317,7 +317,7 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
     parity("no spare capacity (buffers grow)", 3, 0, GpuOptions { headroom: 0.0, ..Default::default() });
 }
 
-/// The fused person passes (`--gpu-fuse-persons stages|all`) and the four passes give what
+/// The fused person passes (`--gpu-fuse-persons stages|all|scatter`) and the four passes give what
 /// the CPU path gives:
 /// whole months from a year of history, in small chunks, at workgroup 64, with blocks of many
 /// rounds; the fused entry points really run (their passes are timed, the ones they replace
@@ -325,7 +325,7 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
 #[test]
 fn fused_person_passes_match_the_cpu() {
     use policy_twin::gpu::engine::FusePersons;
-    for fuse in [FusePersons::None, FusePersons::Stages, FusePersons::All] {
+    for fuse in [FusePersons::None, FusePersons::Stages, FusePersons::All, FusePersons::Scatter] {
         parity(&format!("{fuse:?}"), 4, 12, GpuOptions { fuse_persons: fuse, ..Default::default() });
         parity(&format!("{fuse:?}, chunks of 1,000 persons"), 3, 2, GpuOptions { fuse_persons: fuse, chunk_persons: Some(1000), ..Default::default() });
         parity(&format!("{fuse:?}, workgroup 64, blocks of many rounds"), 3, 0, GpuOptions { fuse_persons: fuse, workgroup_size: 64, sum_workgroups: 3, ..Default::default() });
@@ -351,6 +351,64 @@ fn fused_person_passes_match_the_cpu() {
     assert!(has(&p, "person_month") && has(&p, "accounting_households") && !has(&p, "accounting") && !has(&p, "labour"), "{p:?}");
     let p = passes(GpuOptions { fuse_persons: FusePersons::All, cpu_stages: vec![Stage::Health], ..Default::default() });
     assert!(!has(&p, "person_month") && has(&p, "labour") && has(&p, "person_policy") && has(&p, "accounting"), "{p:?}");
+    let p = passes(GpuOptions { fuse_persons: FusePersons::Scatter, ..Default::default() });
+    assert!(has(&p, "births_scatter_stages") && has(&p, "accounting") && !has(&p, "births_scatter") && !has(&p, "person_stages_pass") && !has(&p, "labour"), "{p:?}");
+    // the births on the CPU: the stages' own pass
+    let p = passes(GpuOptions { fuse_persons: FusePersons::Scatter, cpu_stages: vec![Stage::Births], ..Default::default() });
+    assert!(has(&p, "person_stages_pass") && !has(&p, "births_scatter_stages"), "{p:?}");
+}
+
+/// An adapter whose shader stages bind fewer storage buffers than the scatter with the person
+/// stages does (27; the default options need 24): the default options run, and `--gpu-fuse-persons
+/// scatter` is refused, naming the entry point, the limit and the way out (through the binary,
+/// the device asked for 24 by the test hook).
+#[test]
+fn too_few_storage_buffers_refuse_only_the_scatter_with_stages() {
+    if test_gpu().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    crate::util::synth_into(&d.path().join("pop"), 500, 3, 1);
+    let run = |extra: &[&str]| {
+        let mut c = std::process::Command::new(crate::util::twin());
+        c.args(["run", "-q", "--population", "pop", "--years", "1", "--backend", "gpu", "--out", &format!("out-{}", extra.len())]).args(extra);
+        c.current_dir(d.path()).env("POLICY_TWIN_TEST_MAX_STORAGE_BUFFERS", "24");
+        let o = c.output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, err) = run(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = run(&["--gpu-fuse-persons", "scatter"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("`births_scatter_stages` binds 27 storage buffers") && err.contains("allows 24 a shader stage") && err.contains("use --gpu-fuse-persons stages"), "{err}");
+}
+
+/// The person stages in the births' scatter (`--gpu-fuse-persons scatter`): a month nobody
+/// dies or is born in has no scatter, and runs the stages' own pass instead (young men only);
+/// months with births whose chunks are planned again after them; both give what the CPU
+/// path gives.
+#[test]
+fn person_stages_in_the_scatter_match_the_cpu() {
+    use policy_twin::gpu::engine::FusePersons;
+    let opts = GpuOptions { fuse_persons: FusePersons::Scatter, ..Default::default() };
+    let mut pop = small_pop().clone();
+    let keep: Vec<bool> = pop.persons.status.iter().zip(&pop.persons.age_months).map(|(&s, &a)| policy_twin::state::sex(s) == policy_twin::codes::MALE && (240..360).contains(&a)).collect();
+    let kept = keep.iter().filter(|&&k| k).count();
+    assert!(kept >= 50, "{kept} young men");
+    let few: Vec<bool> = keep.iter().scan(0, |n, &k| {
+        *n += k as u32;
+        Some(k && *n <= 50)
+    }).collect();
+    keep_persons(&mut pop, &few);
+    let Some(g) = parity_engine(&pop, "scatter, young men", 3, 0, GpuOptions { profile: true, ..opts.clone() }, &mut |_| {}) else { return };
+    assert_eq!(g.persons(), 50, "somebody died in three months: the test needs a month without");
+    if let Some(p) = g.profile() {
+        let ran: Vec<&str> = p.passes.iter().map(|p| p.0.as_str()).collect();
+        assert!(ran.contains(&"person_stages_pass") && !ran.contains(&"births_scatter_stages"), "{ran:?}");
+    }
+    let replan = GpuOptions { chunk_persons: Some(1000), replan_above: Some(1000), ..opts };
+    let Some(g) = parity_engine(small_pop(), "scatter, chunks planned again", 12, 0, replan, &mut |_| {}) else { return };
+    assert!(g.replans() > 0, "no chunk outgrew 1,000 persons in 12 months");
 }
 
 /// The shaders compiled with wgpu's loop bound and zero-divisor guard (`--gpu-shader-checks
@@ -777,7 +835,8 @@ fn no_adapter_fails_for_gpu_and_falls_back_for_auto() {
     assert!(manifest.contains("\"backend\": \"cpu\"") && manifest.contains("no hardware GPU adapter"), "{manifest}");
 }
 
-/// The binary on the GPU writes the same files, byte for byte, as on the CPU.
+/// The binary on the GPU writes the same files, byte for byte, as on the CPU, with the
+/// defaults and other options; its manifest records the GPU options that ran.
 #[test]
 fn gpu_and_cpu_runs_write_identical_files() {
     if test_gpu().is_none() {
@@ -788,7 +847,10 @@ fn gpu_and_cpu_runs_write_identical_files() {
     crate::util::synth_into(&pop, 6_000, 5, 3);
     // the GPU's variants too, through the command line: the options of H200 runs 1-6
     let runs_1_to_6 = ["--workgroup-size", "64", "--gpu-fuse-persons", "none", "--gpu-services-list", "false", "--gpu-shader-checks", "checked"];
-    let variants: [(&str, &str, &[&str]); 3] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &runs_1_to_6)];
+    // and the stages asked into the births' scatter with the births on the CPU: the manifest
+    // records the fusion that ran (the stages' own pass)
+    let births_on_cpu = ["--gpu-fuse-persons", "scatter", "--cpu-stages", "births"];
+    let variants: [(&str, &str, &[&str]); 4] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &runs_1_to_6), ("gpu", "b", &births_on_cpu)];
     for (backend, out, extra) in variants {
         let mut args = vec!["run", "-q", "--backend", backend, "--years", "2", "--snapshot-every", "12", "--population", pop.to_str().unwrap(), "--out", out];
         args.extend_from_slice(extra);
@@ -797,7 +859,7 @@ fn gpu_and_cpu_runs_write_identical_files() {
     }
     for f in ["aggregates.parquet", "snapshots.parquet"] {
         let c = std::fs::read(d.path().join("c").join(f)).unwrap();
-        for out in ["g", "v"] {
+        for out in ["g", "v", "b"] {
             assert!(std::fs::read(d.path().join(out).join(f)).unwrap() == c, "{f} differs between the GPU run `{out}` and --backend cpu");
         }
     }
@@ -807,6 +869,8 @@ fn gpu_and_cpu_runs_write_identical_files() {
     let manifest = std::fs::read_to_string(d.path().join("v/manifest.json")).unwrap();
     assert!(manifest.contains("\"gpu_fuse_persons\": \"none\"") && manifest.contains("\"gpu_services_list\": false") && manifest.contains("\"gpu_shader_checks\": \"checked\""), "{manifest}");
     assert!(manifest.contains("\"gpu_workgroup_size\": 64"), "{manifest}");
+    let manifest = std::fs::read_to_string(d.path().join("b/manifest.json")).unwrap();
+    assert!(manifest.contains("\"gpu_fuse_persons\": \"stages\""), "{manifest}");
 }
 
 /// `twin bench` on the GPU says where the host's time in the month loop went (recording,
