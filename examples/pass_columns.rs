@@ -1,6 +1,6 @@
 //! What each GPU pass would move if it streamed every person and household column it binds:
 //! for each entry point (the shaders as the engine assembles them, workgroup 256), the
-//! per-person and per-household columns it reads and writes (naga's usage of each global),
+//! storage buffers it binds, the per-person and per-household columns it reads and writes (naga's usage of each global),
 //! and the bytes a person-step that makes at the population's households per person. With a
 //! `twin bench --gpu-profile` JSON, each pass's device time turns that into GB/s: against
 //! the copy bandwidth, a pass near it is bound by its bytes, one far below by something else
@@ -28,7 +28,7 @@ fn main() {
             (b - per_person) / per_household
         });
     println!("households a person: {hh_per_person:.4}");
-    println!("{:<26} {:>4} {:>4} {:>4} {:>4} {:>9}  {:>9} {:>6} {:>8}", "entry point", "p r", "p w", "h r", "h w", "B/person", "ms/month", "GB/s", "dispatch");
+    println!("{:<26} {:>4} {:>4} {:>4} {:>4} {:>4} {:>9}  {:>9} {:>6} {:>8}", "entry point", "sto", "p r", "p w", "h r", "h w", "B/person", "ms/month", "GB/s", "dispatch");
     let mut seen = std::collections::HashSet::new();
     for (stage, body) in policy_twin::gpu::wgsl::STAGES {
         let src = policy_twin::gpu::wgsl::source(stage, 256).expect("listed");
@@ -40,9 +40,12 @@ fn main() {
             }
             let fi = info.get_entry_point(k);
             let (mut pr, mut pw, mut hr, mut hw) = (0u32, 0u32, 0u32, 0u32);
+            // storage buffers bound (all but the uniform `d`), against the adapter's limit
+            let mut sto = 0u32;
             for (h, var) in module.global_variables.iter() {
                 let (Some(_), Some(name)) = (&var.binding, &var.name) else { continue };
                 let used = fi[h];
+                sto += (!used.is_empty() && name != "d") as u32;
                 let (r, w) = (used.contains(naga::valid::GlobalUse::READ) as u32, used.contains(naga::valid::GlobalUse::WRITE) as u32);
                 match column_kind(name) {
                     Some(ColumnKind::Person) => (pr, pw) = (pr + r, pw + w),
@@ -58,8 +61,8 @@ fn main() {
                 Some((1000.0 * secs / months, bytes * persons * n / secs / 1e9, n / months))
             });
             match timed {
-                Some((ms, gbs, per_month)) => println!("{:<26} {pr:>4} {pw:>4} {hr:>4} {hw:>4} {bytes:>9.1}  {ms:>9.3} {gbs:>6.0} {per_month:>8.0}", ep.name),
-                None => println!("{:<26} {pr:>4} {pw:>4} {hr:>4} {hw:>4} {bytes:>9.1}", ep.name),
+                Some((ms, gbs, per_month)) => println!("{:<26} {sto:>4} {pr:>4} {pw:>4} {hr:>4} {hw:>4} {bytes:>9.1}  {ms:>9.3} {gbs:>6.0} {per_month:>8.0}", ep.name),
+                None => println!("{:<26} {sto:>4} {pr:>4} {pw:>4} {hr:>4} {hw:>4} {bytes:>9.1}", ep.name),
             }
         }
     }

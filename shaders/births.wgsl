@@ -182,7 +182,7 @@ fn put_staged(o: u32, lo: u32, hi: u32, hh: u32, age: u32, s: u32, earn: u32, we
 // A block's slots, counted and summed before its persons are written: two bits a person
 // (0, 1 or 2 slots), sixteen persons to a word, and each word's first slot in the block.
 // Then the scatter writes the block's persons in a loop without barriers. (Until the
-// nineteenth session each round of WG persons ran its own prefix sum, 17 barriers a round
+// nineteenth session each round of WG persons ran its own prefix sum, 18 barriers a round
 // at 256, each waiting for the slowest invocation's work of the round before: on lavapipe
 // the scatter with the stages took 1.5 times the two passes it replaces that way, and about
 // as long as them this way.)

@@ -629,8 +629,13 @@ impl GpuEngine {
                 entries.insert(ep, Entry { pipeline, bindings });
             }
         }
-        if opts.fuse_persons == FusePersons::Scatter {
-            if let Some((ep, why)) = wide.iter().find(|(ep, _)| ep == "births_scatter_stages") {
+        // an entry point left unbuilt is an error when this run can use it: the scatter with
+        // the stages where the stages run inside it, any other always
+        for (ep, why) in &wide {
+            if ep != "births_scatter_stages" {
+                return Err(Error::Gpu(format!("`{ep}` {why} a shader stage: this adapter cannot run the GPU path")));
+            }
+            if opts.fusion() == FusePersons::Scatter {
                 return Err(Error::Gpu(format!("--gpu-fuse-persons scatter: `{ep}` {why} a shader stage: use --gpu-fuse-persons stages")));
             }
         }

@@ -67,8 +67,10 @@ impl std::str::FromStr for Backend {
     }
 }
 
-/// Storage buffers the widest entry point of the default options binds (household_policy;
-/// `births_scatter_stages`, `--gpu-fuse-persons scatter`, binds 27).
+/// Storage buffers a shader stage must be able to bind: the widest entry point but one,
+/// `household_policy`, binds 20 (`examples/pass_columns.rs` counts them); the one,
+/// `births_scatter_stages` (`--gpu-fuse-persons scatter`), binds 27 and is left unbuilt on an
+/// adapter with fewer (engine.rs).
 pub const NEEDED_STORAGE_BUFFERS: u32 = 24;
 
 /// What the user sees of an adapter.
