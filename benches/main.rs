@@ -24,7 +24,8 @@ fn population(n: u64) -> policy_twin::state::Population {
 /// bytes of compressed Parquet input).
 fn load(c: &mut Criterion) {
     let mut g = c.benchmark_group("load");
-    for n in [1_000_000u64] {
+    {
+        let n = 1_000_000u64;
         let dir = synth_dir(n);
         let (pp, hp) = policy_twin::input::paths(dir.path());
         let bytes = std::fs::metadata(pp).unwrap().len() + std::fs::metadata(hp).unwrap().len();

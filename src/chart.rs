@@ -94,9 +94,9 @@ fn frame(o: &mut String, kind: &str, title: &str) {
 }
 
 fn axes_labels(o: &mut String, x_label: &str, y_label: &str, source: &str) {
-    let _ = write!(o, "<text class=\"x-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (LEFT + W - RIGHT) / 2.0, H - BOTTOM + 38.0, esc(x_label));
-    let _ = write!(o, "<text class=\"y-label\" transform=\"translate(16,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n", (TOP + H - BOTTOM) / 2.0, esc(y_label));
-    let _ = write!(o, "<text class=\"source\" x=\"8\" y=\"{}\" font-size=\"10\" fill=\"#555\">{}</text>\n", H - 8.0, esc(source));
+    let _ = writeln!(o, "<text class=\"x-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", (LEFT + W - RIGHT) / 2.0, H - BOTTOM + 38.0, esc(x_label));
+    let _ = writeln!(o, "<text class=\"y-label\" transform=\"translate(16,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>", (TOP + H - BOTTOM) / 2.0, esc(y_label));
+    let _ = writeln!(o, "<text class=\"source\" x=\"8\" y=\"{}\" font-size=\"10\" fill=\"#555\">{}</text>", H - 8.0, esc(source));
 }
 
 /// The y range and ticks for values `ys`: from zero, unless every value is on one side of
@@ -126,12 +126,12 @@ fn y_axis(o: &mut String, t: &[f64], py: &dyn Fn(f64) -> f64) {
     let step = if t.len() > 1 { t[1] - t[0] } else { 1.0 };
     for &y in t {
         let v = py(y);
-        let _ = write!(o, "<line x1=\"{LEFT}\" y1=\"{v:.1}\" x2=\"{}\" y2=\"{v:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n", W - RIGHT, LEFT - 6.0, v + 4.0, fmt_num(y, step));
+        let _ = writeln!(o, "<line x1=\"{LEFT}\" y1=\"{v:.1}\" x2=\"{}\" y2=\"{v:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", W - RIGHT, LEFT - 6.0, v + 4.0, fmt_num(y, step));
     }
-    let _ = write!(o, "<line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{}\" stroke=\"black\"/>\n", H - BOTTOM);
+    let _ = writeln!(o, "<line x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{}\" stroke=\"black\"/>", H - BOTTOM);
     if t[0] < 0.0 && *t.last().expect("ticks") > 0.0 {
         let z = py(0.0);
-        let _ = write!(o, "<line x1=\"{LEFT}\" y1=\"{z:.1}\" x2=\"{}\" y2=\"{z:.1}\" stroke=\"#444\"/>\n", W - RIGHT);
+        let _ = writeln!(o, "<line x1=\"{LEFT}\" y1=\"{z:.1}\" x2=\"{}\" y2=\"{z:.1}\" stroke=\"#444\"/>", W - RIGHT);
     }
 }
 
@@ -146,7 +146,7 @@ fn legend(o: &mut String, items: &[(String, usize, bool)]) {
         }
         let c = COLOURS[colour % COLOURS.len()];
         let dash = if *dashed { " stroke-dasharray=\"5 3\"" } else { "" };
-        let _ = write!(o, "<line x1=\"{x}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{c}\" stroke-width=\"3\"{dash}/><text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>\n", y - 4.0, x + 20.0, y - 4.0, x + 24.0, y, esc(name));
+        let _ = writeln!(o, "<line x1=\"{x}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{c}\" stroke-width=\"3\"{dash}/><text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>", y - 4.0, x + 20.0, y - 4.0, x + 24.0, y, esc(name));
         x += w;
     }
 }
@@ -172,7 +172,7 @@ impl LineChart {
         let py = |y: f64| H - BOTTOM - (y - y0) / (y1 - y0) * (H - TOP - BOTTOM);
         y_axis(&mut o, &yt, &py);
         // x axis and ticks
-        let _ = write!(o, "<line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", H - BOTTOM, W - RIGHT, H - BOTTOM);
+        let _ = writeln!(o, "<line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>", H - BOTTOM, W - RIGHT, H - BOTTOM);
         let xt: Vec<(f64, String)> = match self.x_axis {
             XAxis::Log10 => (x0 as i32..=x1 as i32).map(|e| (10f64.powi(e), format!("10^{e}"))).collect(),
             XAxis::Linear => {
@@ -196,7 +196,7 @@ impl LineChart {
         };
         for (x, label) in xt {
             let v = px(x);
-            let _ = write!(o, "<line x1=\"{v:.1}\" y1=\"{}\" x2=\"{v:.1}\" y2=\"{}\" stroke=\"black\"/><text x=\"{v:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", H - BOTTOM, H - BOTTOM + 5.0, H - BOTTOM + 18.0, esc(&label));
+            let _ = writeln!(o, "<line x1=\"{v:.1}\" y1=\"{}\" x2=\"{v:.1}\" y2=\"{}\" stroke=\"black\"/><text x=\"{v:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>", H - BOTTOM, H - BOTTOM + 5.0, H - BOTTOM + 18.0, esc(&label));
         }
         let n = self.series.len();
         for (k, s) in self.series.iter().enumerate() {
@@ -205,10 +205,10 @@ impl LineChart {
             let width = (2.0 + (n - 1 - k) as f64).min(4.5);
             let dash = if s.dashed { " stroke-dasharray=\"6 4\"" } else { "" };
             let pts: Vec<String> = s.points.iter().filter(|p| p.1.is_finite()).map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y))).collect();
-            let _ = write!(o, "<polyline class=\"series\" fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\"{dash} points=\"{}\"><title>{}</title></polyline>\n", pts.join(" "), esc(&s.name));
+            let _ = writeln!(o, "<polyline class=\"series\" fill=\"none\" stroke=\"{c}\" stroke-width=\"{width}\"{dash} points=\"{}\"><title>{}</title></polyline>", pts.join(" "), esc(&s.name));
             if s.points.len() <= 24 {
                 for &(x, y) in &s.points {
-                    let _ = write!(o, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{c}\"><title>{}: {}</title></circle>\n", px(x), py(y), esc(&s.name), fmt_num(y, 0.001));
+                    let _ = writeln!(o, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{c}\"><title>{}: {}</title></circle>", px(x), py(y), esc(&s.name), fmt_num(y, 0.001));
                 }
             }
         }
@@ -226,14 +226,14 @@ impl BarChart {
         let (y0, y1, yt) = y_scale(self.groups.iter().flat_map(|g| g.1.iter().copied()), false);
         let py = |y: f64| H - BOTTOM - (y - y0) / (y1 - y0) * (H - TOP - BOTTOM);
         y_axis(&mut o, &yt, &py);
-        let _ = write!(o, "<line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n", H - BOTTOM, W - RIGHT, H - BOTTOM);
+        let _ = writeln!(o, "<line x1=\"{LEFT}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>", H - BOTTOM, W - RIGHT, H - BOTTOM);
         let n = self.categories.len().max(1) as f64;
         let slot = (W - LEFT - RIGHT) / n;
         let g = self.groups.len().max(1) as f64;
         let bar = slot * 0.8 / g;
         for (k, cat) in self.categories.iter().enumerate() {
             let cx = LEFT + slot * (k as f64 + 0.5);
-            let _ = write!(o, "<text x=\"{cx:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n", H - BOTTOM + 16.0, esc(cat));
+            let _ = writeln!(o, "<text x=\"{cx:.1}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>", H - BOTTOM + 16.0, esc(cat));
             for (j, (name, vals)) in self.groups.iter().enumerate() {
                 let v = vals.get(k).copied().unwrap_or(0.0);
                 if !v.is_finite() {
@@ -244,7 +244,7 @@ impl BarChart {
                 // a bar of value 0 is drawn one pixel high so it can be seen as zero
                 let h = (b - a).max(1.0);
                 let c = COLOURS[j % COLOURS.len()];
-                let _ = write!(o, "<rect class=\"bar\" x=\"{x:.1}\" y=\"{a:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{c}\"><title>{} · {}: {}</title></rect>\n", bar.max(1.0), esc(cat), esc(name), fmt_num(v, 0.001));
+                let _ = writeln!(o, "<rect class=\"bar\" x=\"{x:.1}\" y=\"{a:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{c}\"><title>{} · {}: {}</title></rect>", bar.max(1.0), esc(cat), esc(name), fmt_num(v, 0.001));
             }
         }
         axes_labels(&mut o, &self.x_label, &self.y_label, &self.source);

@@ -23,7 +23,7 @@ pub fn mul_bp(a: u32, bp: u32) -> u32 {
 /// a * b, or u32::MAX if the product does not fit (tariff steps × tariff amounts).
 #[inline(always)]
 pub fn mul_sat(a: u32, b: u32) -> u32 {
-    a.checked_mul(b).unwrap_or(u32::MAX)
+    a.saturating_mul(b)
 }
 
 /// floor(a * m / 10_000), saturating: an amount or threshold times a multiplier in basis
@@ -42,7 +42,7 @@ pub fn mul_mult(a: u32, m: u32) -> u32 {
 /// ceil(a / b), b > 0.
 #[inline(always)]
 pub fn ceil_div(a: u32, b: u32) -> u32 {
-    a / b + (a % b != 0) as u32
+    a / b + !a.is_multiple_of(b) as u32
 }
 
 /// The same floor(a * b / c) as [`mul_div`] using only 32-bit operations, for

@@ -391,7 +391,7 @@ fn write_intervals(out: &Path, replicates: u32, scenarios: &[String], start: Mon
                 intervals_schema(),
                 vec![
                     output::dict(vec![s as i32; n], &scen_names),
-                    output::dict(vec![stat as i32; n], &["level", "reform_minus_baseline"]),
+                    output::dict(vec![stat; n], &["level", "reform_minus_baseline"]),
                     Arc::new(Date32Array::from(cols.0)),
                     output::dict(cols.1, &regions),
                     output::dict(cols.2, &names),

@@ -19,6 +19,7 @@ impl Month {
     pub fn month(self) -> u32 {
         self.0 % 12 + 1
     }
+    #[allow(clippy::should_implement_trait)] // a month plus a count of months, not Month + Month
     pub fn add(self, months: u32) -> Month {
         Month(self.0 + months)
     }

@@ -144,7 +144,7 @@ pub fn comparison_batch(reform: &str, replicate: u32, start: Month, reform_accs:
 fn cells_batch(schema: SchemaRef, scenario: &str, replicate: u32, start: Month, n_months: usize, value: &dyn Fn(usize, usize) -> Result<i64>) -> Result<RecordBatch> {
     let rows = n_months * 12 * 8 * 2;
     let (mut month, mut region, mut band, mut sex) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
-    let mut measures: Vec<Vec<i64>> = vec![Vec::with_capacity(rows); N_MEASURES];
+    let mut measures: Vec<Vec<i64>> = (0..N_MEASURES).map(|_| Vec::with_capacity(rows)).collect();
     for m in 0..n_months {
         let d = start.add(m as u32).date32();
         for r in 0..12u32 {

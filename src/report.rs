@@ -160,7 +160,7 @@ pub fn html(r: &Results) -> Result<String> {
     // reforms
     for s in 1..r.scenarios.len() {
         let name = &r.scenarios[s];
-        let _ = write!(o, "<h2>Reform `{}` against `{}`</h2>\n", esc(name), esc(r.baseline()));
+        let _ = writeln!(o, "<h2>Reform `{}` against `{}`</h2>", esc(name), esc(r.baseline()));
         let mut shown = 0;
         o.push_str("<div class=\"grid\">\n");
         for (label, unit, terms, scale) in COMPARED {

@@ -11,6 +11,7 @@ use crate::month::Month;
 use crate::scenario::Scenario;
 use crate::state::Population;
 
+#[allow(clippy::large_enum_variant)] // one a run, held for the run: its size does not matter
 pub enum Simulation {
     Cpu(Engine),
     Gpu(Box<GpuEngine>),

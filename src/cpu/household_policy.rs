@@ -214,7 +214,7 @@ pub fn finances(
 /// largest household). A test compares it with the per-household functions.
 pub fn household_policy(ctx: &Ctx, persons: &Persons, pout: &PersonOut, hh: &Households, out: &mut HouseholdOut) {
     out.resize(hh.count());
-    if persons.len() == 0 {
+    if persons.is_empty() {
         // no members anywhere: every household's finances are empty
         let f = Finances::default();
         for h in 0..hh.count() {
@@ -487,7 +487,7 @@ mod tests {
                 }
             }
             hh.index_members(&pp.household);
-            if pp.len() == 0 {
+            if pp.is_empty() {
                 continue;
             }
             let want: Vec<[u32; 6]> = (0..n_h)

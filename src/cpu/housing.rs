@@ -50,7 +50,7 @@ pub fn arrears_step(ctx: &Ctx, tenure: u32, rent: u32, arrears: u32, net: u32, p
 /// [`arrears_step`]: a branch on the tenure mispredicted at most households), then the few
 /// evictions counted.
 pub fn housing(ctx: &Ctx, persons: &Persons, hh: &mut Households, hout: &HouseholdOut) -> Acc {
-    if persons.len() == 0 {
+    if persons.is_empty() {
         return Acc::default(); // every household empty: nothing changes
     }
     let last = persons.len() - 1;

@@ -77,19 +77,6 @@ pub(crate) fn bits_of(flags: &[u8; 64]) -> u64 {
     m
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn bits_of_packs_each_flag_to_its_bit() {
-        let mut r = crate::rng::SplitMix64::new(3, 0);
-        for trial in 0..2000 {
-            let flags: [u8; 64] = std::array::from_fn(|t| if trial < 64 { (t == trial) as u8 } else { r.below(2) as u8 });
-            let want = flags.iter().enumerate().fold(0u64, |m, (t, &f)| m | (f as u64) << t);
-            assert_eq!(super::bits_of(&flags), want, "trial {trial}");
-        }
-    }
-}
-
 /// The shipped baseline scenario and its rate tables, for the kernel tests.
 #[cfg(test)]
 pub(crate) fn baseline_for_tests() -> (crate::scenario::Scenario, Tables) {
@@ -139,5 +126,18 @@ impl<T: Send> PerThread<T> {
     /// The sum of the threads' accumulators (`acc` picks a value's accumulator).
     pub fn sum(self, acc: impl Fn(T) -> crate::measures::Acc) -> crate::measures::Acc {
         self.into_values().map(acc).reduce(|a, b| a.merge(&b)).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bits_of_packs_each_flag_to_its_bit() {
+        let mut r = crate::rng::SplitMix64::new(3, 0);
+        for trial in 0..2000 {
+            let flags: [u8; 64] = std::array::from_fn(|t| if trial < 64 { (t == trial) as u8 } else { r.below(2) as u8 });
+            let want = flags.iter().enumerate().fold(0u64, |m, (t, &f)| m | (f as u64) << t);
+            assert_eq!(super::bits_of(&flags), want, "trial {trial}");
+        }
     }
 }

@@ -573,7 +573,7 @@ impl GpuEngine {
     pub fn from_engine(engine: Engine, gpu: Gpu, opts: GpuOptions) -> Result<GpuEngine> {
         let (persons, households, pout, hout, tables, params, seed, start, step, born, persistent) = engine.into_parts();
         let align = (gpu.limits.min_storage_buffer_offset_alignment / 4).max(1);
-        let binding_words = (gpu.limits.max_storage_buffer_binding_size / 4) as u64;
+        let binding_words = gpu.limits.max_storage_buffer_binding_size / 4;
         let max_window = (binding_words.min(u32::MAX as u64) as u32).saturating_sub(align);
         let n_p = persons.len() as u32;
         let n_h = households.count() as u32;

@@ -131,7 +131,7 @@ fn summary(a: &wgpu::Adapter) -> AdapterSummary {
         driver: i.driver.clone(),
         driver_info: i.driver_info.clone(),
         software: i.device_type == wgpu::DeviceType::Cpu,
-        max_storage_buffer_binding_size: l.max_storage_buffer_binding_size as u64,
+        max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
         max_buffer_size: l.max_buffer_size,
         max_storage_buffers_per_shader_stage: l.max_storage_buffers_per_shader_stage,
         max_compute_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,

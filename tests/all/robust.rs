@@ -388,7 +388,7 @@ fn a_population_that_dies_out_runs_to_the_end() {
     let mut months_with_none = 0;
     for _ in 0..120 {
         e.step();
-        months_with_none += (e.persons.len() == 0) as u32;
+        months_with_none += (e.persons.is_empty()) as u32;
     }
     assert!(months_with_none >= 12, "the population should die out with a year or more to run: {months_with_none} months with no one");
     crate::gpu::parity_on(&pop, "a population that dies out", 120, 0, Default::default(), &mut |_| {});
