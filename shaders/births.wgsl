@@ -195,11 +195,12 @@ fn field_sum(w: u32) -> u32 {
     return countOneBits(w & 0x55555555u) + 2u * countOneBits(w & 0xaaaaaaaau);
 }
 
-// Fill bslots and bfirst for block b; every invocation calls it, in uniform control flow.
+// Fill bslots and bfirst for block b, and return the block's first output slot; every
+// invocation calls it, in uniform control flow.
 // Each invocation packs a run of words, sixteen consecutive persons each (the words of a
 // group of invocations span consecutive cache lines, which the run's later reads find),
 // then one prefix sum over the invocations' runs.
-fn count_block(b: u32, t: u32) {
+fn count_block(b: u32, t: u32) -> u32 {
     let q = (SW + WG - 1u) / WG;
     let k0 = min(t * q, SW);
     let k1 = min(k0 + q, SW);
@@ -219,6 +220,7 @@ fn count_block(b: u32, t: u32) {
         at += field_sum(bslots[k]);
     }
     workgroupBarrier();
+    return d.out_skip + blocks[d.blk_skip + 2u * b];
 }
 
 // The output slot of the block's person u (after count_block), the block's first at base.
@@ -227,54 +229,54 @@ fn slot_of(base: u32, u: u32) -> u32 {
     return base + bfirst[k] + field_sum(bslots[k] & ((1u << (2u * (u % 16u))) - 1u));
 }
 
+// The block's person u, in a round of WG consecutive persons (one an invocation): where it is
+// (i in the bound window), its status and output slot, whether it is in the chunk and alive
+// (then the caller writes it, and its baby if it gives birth); the household index written.
+struct Slot { i: u32, s: u32, o: u32, alive: bool }
+
+fn scatter_slot(b: u32, base: u32, u: u32) -> Slot {
+    let j = b * BLOCK + u;
+    if (u >= BLOCK || j >= d.n) { return Slot(0u, 0u, 0u, false); }
+    let i = d.p_skip + j;
+    let s = status[i];
+    let o = slot_of(base, u);
+    index_household(j, i, o, births_slots(s));
+    return Slot(i, s, o, (s & DEAD) == 0u);
+}
+
 @compute @workgroup_size(WG)
 fn births_scatter(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let b = block_index(wid, nwg);
-    let nblocks = (d.n + BLOCK - 1u) / BLOCK;
-    if (b >= nblocks) { return; }
-    count_block(b, lid.x);
-    let base = d.out_skip + blocks[d.blk_skip + 2u * b];
-    // rounds of WG consecutive persons, one an invocation
+    if (b >= (d.n + BLOCK - 1u) / BLOCK) { return; }
+    let base = count_block(b, lid.x);
     for (var r = 0u; r < BLOCK; r += WG) {
-        let u = r + lid.x;
-        let j = b * BLOCK + u;
-        if (u < BLOCK && j < d.n) {
-            let i = d.p_skip + j;
-            let s = status[i];
-            let o = slot_of(base, u);
-            index_household(j, i, o, births_slots(s));
-            if ((s & DEAD) == 0u) {
-                put_person(o, id_lo[i], id_hi[i], household[i], age_months[i], s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
-                if ((s & GIVES_BIRTH) != 0u) {
-                    let bb = baby_of(i);
-                    put_person(o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
-                }
+        let x = scatter_slot(b, base, r + lid.x);
+        if (x.alive) {
+            let i = x.i;
+            put_person(x.o, id_lo[i], id_hi[i], household[i], age_months[i], x.s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
+            if ((x.s & GIVES_BIRTH) != 0u) {
+                let bb = baby_of(i);
+                put_person(x.o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
             }
         }
     }
 }
 
+// births_scatter with put_staged for put_person (its own entry point, so that the plain
+// scatter binds none of the stages' buffers)
 @compute @workgroup_size(WG)
 fn births_scatter_stages(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
     let b = block_index(wid, nwg);
-    let nblocks = (d.n + BLOCK - 1u) / BLOCK;
-    if (b >= nblocks) { return; }
-    count_block(b, lid.x);
-    let base = d.out_skip + blocks[d.blk_skip + 2u * b];
+    if (b >= (d.n + BLOCK - 1u) / BLOCK) { return; }
+    let base = count_block(b, lid.x);
     for (var r = 0u; r < BLOCK; r += WG) {
-        let u = r + lid.x;
-        let j = b * BLOCK + u;
-        if (u < BLOCK && j < d.n) {
-            let i = d.p_skip + j;
-            let s = status[i];
-            let o = slot_of(base, u);
-            index_household(j, i, o, births_slots(s));
-            if ((s & DEAD) == 0u) {
-                put_staged(o, id_lo[i], id_hi[i], household[i], age_months[i], s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
-                if ((s & GIVES_BIRTH) != 0u) {
-                    let bb = baby_of(i);
-                    put_staged(o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
-                }
+        let x = scatter_slot(b, base, r + lid.x);
+        if (x.alive) {
+            let i = x.i;
+            put_staged(x.o, id_lo[i], id_hi[i], household[i], age_months[i], x.s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
+            if ((x.s & GIVES_BIRTH) != 0u) {
+                let bb = baby_of(i);
+                put_staged(x.o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
             }
         }
     }
