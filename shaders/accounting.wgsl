@@ -17,40 +17,46 @@
 // person_policy.wgsl before this file for it.
 
 // The accounting pass's own workgroup size, whatever WG is: the workgroup-memory table is
-// 15 KB a workgroup, so at 64 invocations too few run at once (an H200 took 24 ms a month
+// 13 KB a workgroup (15 KB until the twentieth session), so at 64 invocations too few run at once (an H200 took 24 ms a month
 // at national scale with 64 and 6 ms with 256).
 const ACC_WG: u32 = 256u;
-// local measures: 0 population, 1-6 employment, 7-9 health, 10-12 care, then these
-const L_EARNINGS: u32 = 13u;
-const L_INCOME_TAX: u32 = 14u;
-const L_NI: u32 = 15u;
-const L_SP_CASELOAD: u32 = 16u;
-const L_SP_PENCE: u32 = 17u;
-const L_DIS_CASELOAD: u32 = 18u;
-const L_DIS_PENCE: u32 = 19u;
-const N_LOCAL: u32 = 20u;
-// Local measure l is measure local_measure(l): the population, then the 19 measures from
-// M_CHILD on, in the order the measures have (asserted here). Computed, not looked up in a
-// constant array: SPIR-V indexes a constant array by a value only through a copy of it in
-// the invocation's own memory, made at every lookup (naga writes it so, inside local_add:
-// at each of a person's adds; a driver that inlines local_add can fold the copy where the
-// index is a constant, but not for the three adds by value, the employment, health and
+// Local measures: 0-5 employment, 6-7 health limiting and severe, 8-9 care moderate and
+// substantial, then these. The population, good health and no care need are not summed
+// here: each is a sum or difference of the others (every person has one employment state,
+// one health state and one care need), derived on the host after the read-back
+// (measures::derive_person_counts): three workgroup atomics a person fewer than adding
+// them, or about two and three quarters, since most persons' health is good and care need
+// none (the table had 20 rows, 15,360 bytes, until the twentieth session).
+const L_EARNINGS: u32 = 10u;
+const L_INCOME_TAX: u32 = 11u;
+const L_NI: u32 = 12u;
+const L_SP_CASELOAD: u32 = 13u;
+const L_SP_PENCE: u32 = 14u;
+const L_DIS_CASELOAD: u32 = 15u;
+const L_DIS_PENCE: u32 = 16u;
+const N_LOCAL: u32 = 17u;
+// Local measure l is measure local_measure(l): the 19 measures from M_CHILD on, in the order
+// the measures have (asserted here), less M_HEALTH_GOOD and M_CARE_NONE. Computed, not looked
+// up in a constant array: SPIR-V indexes a constant array by a value only through a copy of
+// it in the invocation's own memory, made at every lookup (naga writes it so, inside
+// local_add: at each of a person's adds; a driver that inlines local_add can fold the copy
+// where the index is a constant, but not for the adds by value, the employment, health and
 // care states).
-const_assert M_POPULATION == 0u;
 const_assert M_IN_EDUCATION == M_CHILD + 1u && M_EMPLOYED == M_CHILD + 2u && M_UNEMPLOYED == M_CHILD + 3u;
 const_assert M_INACTIVE == M_CHILD + 4u && M_RETIRED == M_CHILD + 5u;
 const_assert M_HEALTH_GOOD == M_CHILD + 6u && M_HEALTH_LIMITING == M_CHILD + 7u && M_HEALTH_SEVERE == M_CHILD + 8u;
 const_assert M_CARE_NONE == M_CHILD + 9u && M_CARE_MODERATE == M_CHILD + 10u && M_CARE_SUBSTANTIAL == M_CHILD + 11u;
-const_assert M_EARNINGS_PENCE == M_CHILD - 1u + L_EARNINGS && M_INCOME_TAX_PENCE == M_CHILD - 1u + L_INCOME_TAX;
-const_assert M_NATIONAL_INSURANCE_PENCE == M_CHILD - 1u + L_NI;
-const_assert M_STATE_PENSION_CASELOAD == M_CHILD - 1u + L_SP_CASELOAD && M_STATE_PENSION_PENCE == M_CHILD - 1u + L_SP_PENCE;
-const_assert M_DISABILITY_BENEFIT_CASELOAD == M_CHILD - 1u + L_DIS_CASELOAD && M_DISABILITY_BENEFIT_PENCE == M_CHILD - 1u + L_DIS_PENCE;
+const_assert M_EARNINGS_PENCE == M_CHILD + 2u + L_EARNINGS && M_INCOME_TAX_PENCE == M_CHILD + 2u + L_INCOME_TAX;
+const_assert M_NATIONAL_INSURANCE_PENCE == M_CHILD + 2u + L_NI;
+const_assert M_STATE_PENSION_CASELOAD == M_CHILD + 2u + L_SP_CASELOAD && M_STATE_PENSION_PENCE == M_CHILD + 2u + L_SP_PENCE;
+const_assert M_DISABILITY_BENEFIT_CASELOAD == M_CHILD + 2u + L_DIS_CASELOAD && M_DISABILITY_BENEFIT_PENCE == M_CHILD + 2u + L_DIS_PENCE;
 const_assert L_DIS_PENCE + 1u == N_LOCAL;
+const_assert GOOD == 0u && LIMITING == 1u && SEVERE == 2u && CARE_NONE == 0u && CARE_MODERATE == 1u && CARE_SUBSTANTIAL == 2u;
 fn local_measure(l: u32) -> u32 {
-    return select(M_CHILD - 1u + l, M_POPULATION, l == 0u);
+    return M_CHILD + l + select(0u, 1u, l >= 6u) + select(0u, 1u, l >= 8u);
 }
 
-// 20 x 192 low words: 15,360 bytes, under the 16,352 bytes of workgroup memory every adapter has
+// 17 x 192 low words: 13,056 bytes, under the 16,352 bytes of workgroup memory every adapter has
 // (each pass has its own table)
 var<workgroup> lacc: array<atomic<u32>, N_LOCAL * N_CELLS>;
 
@@ -112,10 +118,16 @@ fn accounting_person(i: u32, copy: u32) -> u32 {
 
 // A person's measures in cell c at weight w, from their status, earnings and policy results.
 fn person_measures(copy: u32, c: u32, w: u32, s: u32, earn: u32, o: PersonPolicy) {
-    local_add(copy, c, 0u, w, 1u);
-    local_add(copy, c, 1u + st_employment(s), w, 1u);
-    local_add(copy, c, 7u + st_health(s), w, 1u);
-    local_add(copy, c, 10u + st_care(s), w, 1u);
+    // the population, good health and no care need: derived (local_measure)
+    local_add(copy, c, st_employment(s), w, 1u);
+    let health = st_health(s);
+    if (health != GOOD) {
+        local_add(copy, c, 5u + health, w, 1u);
+    }
+    let care = st_care(s);
+    if (care != CARE_NONE) {
+        local_add(copy, c, 7u + care, w, 1u);
+    }
     local_add(copy, c, L_EARNINGS, w, earn);
     local_add(copy, c, L_INCOME_TAX, w, o.tax);
     local_add(copy, c, L_NI, w, o.ni);

@@ -201,6 +201,30 @@ pub fn derive_service_measures(acc: &mut Acc, unit_cost: &[u32; crate::codes::N_
     }
 }
 
+/// Set the persons' counts that the GPU's accounting does not add from the ones it does, in
+/// every cell: the population is the sum of the six employment states (each person is in
+/// exactly one), good health the population less limiting and severe, no care need the
+/// population less moderate and substantial (`shaders/accounting.wgsl` `local_measure`: three
+/// workgroup atomics a person fewer). Assignments in wrapping u64 arithmetic, so exact, and
+/// where the three were added (the CPU's accounting) they already hold these values: deriving
+/// again changes nothing.
+pub fn derive_person_counts(acc: &mut Acc) {
+    const EMP: [M; 6] = [M::Child, M::InEducation, M::Employed, M::Unemployed, M::Inactive, M::Retired];
+    for c in 0..N_CELLS {
+        let row = acc.row(c);
+        let r = row.0;
+        let population = EMP.iter().fold(0u64, |a, &m| a.wrapping_add(r[m as usize]));
+        let good = population.wrapping_sub(r[M::HealthLimiting as usize]).wrapping_sub(r[M::HealthSevere as usize]);
+        let none = population.wrapping_sub(r[M::CareModerate as usize]).wrapping_sub(r[M::CareSubstantial as usize]);
+        for (m, v) in [(M::Population, population), (M::HealthGood, good), (M::CareNone, none)] {
+            // 0 before (the GPU adds none of them) or already these values (added per person):
+            // anything else is a pass adding to a derived measure, which would be lost here
+            debug_assert!(r[m as usize] == 0 || r[m as usize] == v, "measure {m:?} of cell {c} is added to, and derived: {} before, {v} derived", r[m as usize]);
+            r[m as usize] = v;
+        }
+    }
+}
+
 pub const N_MEASURES: usize = MEASURES.len();
 /// Cells: region × age band × sex.
 pub const N_CELLS: usize = 12 * 8 * 2;

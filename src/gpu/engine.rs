@@ -1210,8 +1210,10 @@ impl GpuEngine {
             let words = self.submit_read(enc, &format!("month {}", self.month()), "acc", N_CELLS * N_MEASURES * 2)?;
             let gpu = Acc(words.chunks(2).map(|w| w[0] as u64 | (w[1] as u64) << 32).collect());
             acc = acc.merge(&gpu);
-            // the service measures the passes do not add per request (as the CPU's services)
+            // the service measures the passes do not add per request (as the CPU's services),
+            // and the persons' counts the accounting does not add
             crate::measures::derive_service_measures(&mut acc, &crate::cpu::services::unit_costs(&p));
+            crate::measures::derive_person_counts(&mut acc);
         } else {
             self.submit(enc, &format!("month {}", self.month()))?;
         }
