@@ -103,6 +103,11 @@ fi
 log "adapters and self-test"
 step 60 "$B" devices --json
 step 120 "$B" devices --selftest
+# what the driver's compiler made of each entry point: registers a thread, and the workgroups
+# an SM keeps resident (twin devices --shader-stats; nothing runs on the device)
+log "shader statistics (the driver's, for each entry point, at the defaults)"
+step 120 "$B" devices --shader-stats
+step 120 bash -c '"$1" devices --shader-stats --json > "$2"' _ "$B" "$J/shader_stats.json"
 
 log "parity at $PARITY persons, 12 months (twin bench fails if the aggregates differ)"
 step 180 "$B" bench --persons "$PARITY" --months 12 --backend both --json "$J/bench_1m.json"

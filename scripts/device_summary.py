@@ -227,6 +227,39 @@ def against_reference(out, ref):
         print(f"  {k:<26} {then[1].get(k, 0):7.2f} -> {now[1].get(k, 0):7.2f}")
 
 
+def shader_stats(out):
+    """The driver's statistics of each entry point (shader_stats.json, `twin devices
+    --shader-stats --json`, from the twentieth session on), beside the pass's device time a
+    month in the national profile: the registers a thread and the workgroups an SM keeps
+    resident say whether a slow pass is short of warps to hide its memory latency."""
+    try:
+        s = json.loads((out / "shader_stats.json").read_text())["shader_stats"]
+    except (OSError, ValueError, KeyError) as e:
+        print(f"\n  (shader statistics: {e})")
+        return
+    prof = per_month(gpu_row(out / "bench_uk_both.json"))
+    ms = prof[1] if prof else {}
+    print()
+    print(f"shader statistics from {s['adapter']} (driver {s['driver']}), checks {s['checks']}")
+    names = []
+    for e in s["entries"]:
+        for n, _, _ in e["statistics"]:
+            if n not in names:
+                names.append(n)
+    short = names[:4]
+    print(f"  {'entry point':<26} {'ms/month':>8} {'wg':>4} {'wg bytes':>8} {'sto':>4} {'resident (sm_90)':>22}  " + "  ".join(short))
+    for e in s["entries"]:
+        vals = {n: v for n, v, _ in e["statistics"]}
+        res = e.get("sm90_resident")
+        res = f"{res[0]} ({res[1]})" if res else ""
+        t = ms.get(e["entry_point"])
+        t = f"{t:8.3f}" if t is not None else f"{'':>8}"
+        print(f"  {e['entry_point']:<26} {t} {e['workgroup_size']:>4} {e['workgroup_bytes']:>8} {e['storage_buffers']:>4} {res:>22}  "
+              + "  ".join(f"{vals.get(n, ''):>{len(n)}}" for n in short))
+    if len(names) > len(short):
+        print(f"  (the other statistics, in shader_stats.json: {', '.join(names[len(short):])})")
+
+
 def parse_flags(flags):
     """{option: value} of a variant's flags ('+'-joined, as in VARIANTS): `--gpu-services-list`
     -> {'--gpu-services-list': None}, `--gpu-fuse-persons+all` -> {'--gpu-fuse-persons': 'all'}."""
@@ -312,4 +345,5 @@ if __name__ == "__main__":
     targets(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
     decade_profiled(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
     setup(Path(d))
+    shader_stats(Path(d))
     against_reference(Path(d), sys.argv[3] if len(sys.argv) > 3 else REF)

@@ -129,6 +129,21 @@ struct DevicesArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Also compile every entry point of the engine with the driver of the adapter the GPU
+    /// path picks, and print the driver's statistics of each (Vulkan's
+    /// VK_KHR_pipeline_executable_properties: on NVIDIA the registers a thread, with the
+    /// workgroups an H100/H200 multiprocessor would keep resident), beside the workgroup size
+    /// and workgroup memory the shader asks for. Nothing is run on the device.
+    #[arg(long)]
+    shader_stats: bool,
+    /// The workgroup size the entry points are compiled at, for --shader-stats (as `twin run
+    /// --workgroup-size`).
+    #[arg(long, default_value_t = policy_twin::gpu::engine::GpuOptions::default().workgroup_size, value_parser = clap::value_parser!(u32).range(1..=256))]
+    workgroup_size: u32,
+    /// The runtime checks the entry points are compiled with, for --shader-stats (as `twin
+    /// run --gpu-shader-checks`).
+    #[arg(long, value_enum, default_value_t = policy_twin::gpu::engine::GpuOptions::default().shader_checks)]
+    gpu_shader_checks: policy_twin::gpu::ShaderChecks,
 }
 
 #[derive(Args)]
@@ -371,6 +386,12 @@ fn validate(a: &ValidateArgs, quiet: bool) -> Result<()> {
 fn devices(a: &DevicesArgs) -> Result<()> {
     use policy_twin::gpu;
     let list = gpu::list_adapters();
+    if a.json && a.shader_stats {
+        // one document: the adapters, and the statistics
+        let stats = shader_stats(a)?;
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "adapters": list, "shader_stats": stats }))?);
+        return Ok(());
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&list)?);
     } else if list.is_empty() {
@@ -401,8 +422,39 @@ fn devices(a: &DevicesArgs) -> Result<()> {
         gpu::selftest::run(&g, 1 << 20, policy_twin::gpu::engine::GpuOptions::default().workgroup_size)?;
         println!("self-test on `{}`: integer hash and fixed-point arithmetic match the CPU on 1048576 cases", g.adapter.name);
     }
+    if a.shader_stats {
+        print_shader_stats(a, &shader_stats(a)?);
+    }
     Ok(())
 }
+
+#[cfg(not(any(target_vendor = "apple", target_arch = "wasm32")))]
+fn shader_stats(a: &DevicesArgs) -> Result<policy_twin::gpu::stats::ShaderStats> {
+    Ok(policy_twin::gpu::stats::shader_stats(a.workgroup_size, a.gpu_shader_checks)?)
+}
+
+#[cfg(not(any(target_vendor = "apple", target_arch = "wasm32")))]
+fn print_shader_stats(a: &DevicesArgs, s: &policy_twin::gpu::stats::ShaderStats) {
+    println!("\nshader statistics from `{}` (driver {}), workgroup size {}, shader checks {:?}:", s.adapter, s.driver, a.workgroup_size, s.checks);
+    for e in &s.entries {
+        let resident = e.sm90_resident.as_ref().map(|(n, why)| format!(", {n} workgroups resident an SM if sm_90 (bound by {why})")).unwrap_or_default();
+        println!("{:<24} {:<26} {:>4} invocations, {:>6} bytes of workgroup memory, {:>2} storage buffers{resident}", e.stage, e.entry_point, e.workgroup_size, e.workgroup_bytes, e.storage_buffers);
+        for (name, value, _) in &e.statistics {
+            println!("    {name}: {value}");
+        }
+    }
+    if s.entries.iter().all(|e| e.statistics.is_empty()) {
+        println!("(the driver reported no statistics)");
+    }
+}
+
+#[cfg(any(target_vendor = "apple", target_arch = "wasm32"))]
+fn shader_stats(_: &DevicesArgs) -> Result<serde_json::Value> {
+    anyhow::bail!("--shader-stats reads Vulkan's pipeline statistics, which this platform's build does not include")
+}
+
+#[cfg(any(target_vendor = "apple", target_arch = "wasm32"))]
+fn print_shader_stats(_: &DevicesArgs, _: &serde_json::Value) {}
 
 fn bench(a: &BenchArgs, quiet: bool) -> Result<()> {
     use policy_twin::gpu::Backend;

@@ -7,6 +7,8 @@
 
 pub mod engine;
 pub mod selftest;
+#[cfg(not(any(target_vendor = "apple", target_arch = "wasm32")))]
+pub mod stats;
 pub mod wgsl;
 
 use crate::error::{Error, Result};
@@ -151,6 +153,13 @@ fn instance() -> wgpu::Instance {
 fn all_adapters() -> Vec<wgpu::Adapter> {
     let inst = instance();
     pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()))
+}
+
+/// The adapter `--backend gpu` opens: the first by [`rank`], software included.
+pub(crate) fn pick_adapter() -> Result<wgpu::Adapter> {
+    let mut adapters = all_adapters();
+    adapters.sort_by_key(rank);
+    adapters.into_iter().next().ok_or_else(|| Error::Gpu("no GPU adapter found".into()))
 }
 
 /// Every adapter wgpu finds, for `twin devices`.

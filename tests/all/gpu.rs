@@ -949,3 +949,60 @@ fn bench_reports_where_the_hosts_time_went() {
     assert!(measured <= setup, "the parts {measured} s against the set-up's {setup} s: {t}");
     assert!(stdout.contains("the set-up:"), "{stdout}");
 }
+
+/// `twin devices --shader-stats` builds every entry point the engine builds, from the SPIR-V
+/// and pipeline layouts it makes itself, with the driver of the adapter the runs use, and
+/// reports what each shader asks for. lavapipe does not offer
+/// VK_KHR_pipeline_executable_properties, so here the pipelines are built without statistics
+/// (a test hook); a driver that offers it must report some for every entry point.
+#[test]
+fn shader_statistics_build_every_entry_point() {
+    let Some(g) = test_gpu() else { return };
+    if g.adapter.backend != "Vulkan" {
+        eprintln!("skipped: --shader-stats needs a Vulkan adapter, not {}", g.adapter.backend);
+        return;
+    }
+    let run = |hook: bool| {
+        let mut c = std::process::Command::new(crate::util::twin());
+        c.args(["devices", "--shader-stats", "--json"]);
+        if hook {
+            c.env("POLICY_TWIN_TEST_SHADER_STATS_WITHOUT_EXTENSION", "1");
+        }
+        let out = c.output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, stdout, stderr) = run(false);
+    if ok {
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        for e in v["shader_stats"]["entries"].as_array().unwrap() {
+            assert!(!e["statistics"].as_array().unwrap().is_empty(), "the driver offers the extension and reports nothing for {e}");
+        }
+    } else {
+        assert!(stderr.contains("does not offer VK_KHR_pipeline_executable_properties"), "{stderr}");
+    }
+    let (ok, stdout, stderr) = run(true);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let entries = v["shader_stats"]["entries"].as_array().unwrap();
+    // every entry point of a stage's own body, once (the engine's rule), and no other
+    let mut want = Vec::new();
+    for (stage, body) in gpu::wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
+        for ep in &parse(stage, 256).entry_points {
+            if body.contains(&format!("fn {}(", ep.name)) && !want.contains(&ep.name) {
+                want.push(ep.name.clone());
+            }
+        }
+    }
+    let got: Vec<String> = entries.iter().map(|e| e["entry_point"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, want);
+    let entry = |name: &str| entries.iter().find(|e| e["entry_point"] == name).unwrap();
+    // what the shaders ask for: the persons' accounting's table (17 measures by cell, u32),
+    // the households' (16), the scatter with the stages' 27 storage buffers
+    let cells = policy_twin::measures::N_CELLS as u64;
+    assert_eq!(entry("accounting")["workgroup_bytes"], 17 * cells * 4);
+    assert_eq!(entry("person_month")["workgroup_bytes"], 17 * cells * 4);
+    assert_eq!(entry("accounting_households")["workgroup_bytes"], 16 * cells * 4);
+    assert_eq!(entry("births_scatter_stages")["storage_buffers"], 27);
+    assert_eq!(entry("accounting")["workgroup_size"], 256);
+    assert!(entry("demography")["sm90_resident"].is_null(), "an occupancy for sm_90 only on NVIDIA");
+}
