@@ -103,8 +103,20 @@ unsafe fn collect(instance: &ash::Instance, pd: vk::PhysicalDevice, vendor: u32,
     let api = props.api_version;
     // as wgpu-hal: robust buffer access 2 where offered (then naga leaves buffer indices
     // unchecked), workgroup memory zeroed natively from Vulkan 1.3
-    let robust2 = has(ash::ext::robustness2::NAME);
-    let native_zero = api >= vk::API_VERSION_1_3;
+    // (each only where the device has the feature, as wgpu-hal asks for them)
+    let mut rb2_have = vk::PhysicalDeviceRobustness2FeaturesEXT::default();
+    let mut v13_have = vk::PhysicalDeviceVulkan13Features::default();
+    let mut have = vk::PhysicalDeviceFeatures2::default();
+    if has(ash::ext::robustness2::NAME) {
+        have = have.push_next(&mut rb2_have);
+    }
+    if api >= vk::API_VERSION_1_3 {
+        have = have.push_next(&mut v13_have);
+    }
+    instance.get_physical_device_features2(pd, &mut have);
+    let robust = have.features.robust_buffer_access == vk::TRUE;
+    let robust2 = rb2_have.robust_buffer_access2 == vk::TRUE;
+    let native_zero = v13_have.shader_zero_initialize_workgroup_memory == vk::TRUE;
     let families = instance.get_physical_device_queue_family_properties(pd);
     let family = families.iter().position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE)).ok_or_else(|| Error::Gpu("no compute queue".into()))? as u32;
     let priorities = [1.0f32];
@@ -113,7 +125,7 @@ unsafe fn collect(instance: &ash::Instance, pd: vk::PhysicalDevice, vendor: u32,
     let mut exec = vk::PhysicalDevicePipelineExecutablePropertiesFeaturesKHR::default().pipeline_executable_info(true);
     let mut rb2 = vk::PhysicalDeviceRobustness2FeaturesEXT::default().robust_buffer_access2(true);
     let mut v13 = vk::PhysicalDeviceVulkan13Features::default().shader_zero_initialize_workgroup_memory(true);
-    let features = vk::PhysicalDeviceFeatures::default().robust_buffer_access(true);
+    let features = vk::PhysicalDeviceFeatures::default().robust_buffer_access(robust);
     let mut create = vk::DeviceCreateInfo::default().queue_create_infos(&queues).enabled_features(&features);
     if capture {
         names.push(ext.as_ptr());
