@@ -195,7 +195,10 @@ unsafe fn entries(instance: &ash::Instance, device: &ash::Device, vendor: u32, a
                     _ => {}
                 }
             }
-            let spv = spv::write_vec(&module, &info, &options, Some(&spv::PipelineOptions { shader_stage: naga::ShaderStage::Compute, entry_point: ep.name.clone() }))
+            // as wgpu-hal: the module cut down to what the entry point reaches, then written
+            let (cut, cut_info) = naga::back::pipeline_constants::process_overrides(&module, &info, Some((naga::ShaderStage::Compute, &ep.name)), &Default::default())
+                .map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}`: {e}", ep.name)))?;
+            let spv = spv::write_vec(&cut, &cut_info, &options, Some(&spv::PipelineOptions { shader_stage: naga::ShaderStage::Compute, entry_point: ep.name.clone() }))
                 .map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}` to SPIR-V: {e}", ep.name)))?;
             let statistics = pipeline_statistics(device, capture.then_some(&exec), &spv, &ep.name, &bindings).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}`: {e}", ep.name)))?;
             let threads = ep.workgroup_size.iter().product::<u32>();
