@@ -161,9 +161,10 @@ fn request_prio(s: u32, w0: u32, is_ta_ref: bool, h: u32) -> u32 {
 }
 
 // Pass 0, in the demand passes: a person's requests added to the histogram by priority (the
-// GP's in workgroup memory: hist_add0, which those passes flush).
-fn hist_demand(i: u32, h: u32, copy: u32) {
-    let w0 = svc_wait[i];
+// GP's in workgroup memory: hist_add0, which those passes flush). `w0`: the waits the demand
+// pass has just written (passed, not read back: a load after the invocation's own store to
+// the same word, which a compiler may not forward, as buffers can alias).
+fn hist_demand(i: u32, h: u32, w0: u32, copy: u32) {
     if (!has_requests(i, w0, h)) { return; }
     let info = hh_info[h];
     let r = hh_region(info);
@@ -282,7 +283,7 @@ fn demand_at(j: u32, copy: u32) -> bool {
     let w = demand_person(i, h, svc_wait[i], copy);
     svc_wait[i] = w;
     if ((ABLATE & ABL_DEMAND_HIST) == 0u) {
-        hist_demand(i, h, copy);
+        hist_demand(i, h, w, copy);
     }
     return has_requests(i, w, h);
 }
