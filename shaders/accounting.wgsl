@@ -13,8 +13,10 @@
 //
 // A third pass, `person_month`, runs labour, health and person policy before each person's
 // measures, in the same blocks: the four person passes as one (GpuOptions::fuse_persons), as
-// the CPU path's fused pass. src/gpu/wgsl.rs assembles labour.wgsl, health.wgsl and
-// person_policy.wgsl before this file for it.
+// the CPU path's fused pass. A fourth, `household_month`, runs household policy and housing
+// before each household's measures (GpuOptions::fuse_households). src/gpu/wgsl.rs assembles
+// labour.wgsl, health.wgsl, person_policy.wgsl, household_policy.wgsl and housing.wgsl
+// before this file for them.
 
 // The accounting pass's own workgroup size, whatever WG is: the workgroup-memory table is
 // 13 KB a workgroup (15 KB until the twentieth session), so at 64 invocations too few run at once (an H200 took 24 ms a month
@@ -173,40 +175,54 @@ fn accounting_household(h: u32, copy: u32) {
     let i = hh_start[h] - d.p_base;
     let info = hh_info[h];
     let c = cell(hh_region(info), age_band(age_months[i] / 12u), st_sex(status[i]));
-    let w = hh_weight[h];
+    let b = Benefits(universal_credit[h], pension_credit[h], child_benefit[h], hicbc[h], cap_reduction[h]);
+    household_measures(copy, c, hh_weight[h], net_income[h], b, hh_tenure(info), hh_arrears[h]);
+}
+
+// A household's measures in cell c at weight w, from its net income, benefits, tenure and
+// arrears (the benefits' struct is household_policy.wgsl's, kept here in its order).
+fn household_measures(copy: u32, c: u32, w: u32, net: u32, b: Benefits, tenure: u32, arrears: u32) {
     hlocal_add(copy, c, M_HOUSEHOLDS, w, 1u);
-    hlocal_add(copy, c, M_HOUSEHOLD_NET_INCOME_PENCE, w, net_income[h]);
-    let uc = universal_credit[h];
-    if (uc > 0u) {
+    hlocal_add(copy, c, M_HOUSEHOLD_NET_INCOME_PENCE, w, net);
+    if (b.universal_credit > 0u) {
         hlocal_add(copy, c, M_UNIVERSAL_CREDIT_CASELOAD, w, 1u);
-        hlocal_add(copy, c, M_UNIVERSAL_CREDIT_PENCE, w, uc);
+        hlocal_add(copy, c, M_UNIVERSAL_CREDIT_PENCE, w, b.universal_credit);
     }
-    let pc = pension_credit[h];
-    if (pc > 0u) {
+    if (b.pension_credit > 0u) {
         hlocal_add(copy, c, M_PENSION_CREDIT_CASELOAD, w, 1u);
-        hlocal_add(copy, c, M_PENSION_CREDIT_PENCE, w, pc);
+        hlocal_add(copy, c, M_PENSION_CREDIT_PENCE, w, b.pension_credit);
     }
-    let cb = child_benefit[h];
-    if (cb > 0u) {
+    if (b.child_benefit > 0u) {
         hlocal_add(copy, c, M_CHILD_BENEFIT_CASELOAD, w, 1u);
-        hlocal_add(copy, c, M_CHILD_BENEFIT_PENCE, w, cb);
+        hlocal_add(copy, c, M_CHILD_BENEFIT_PENCE, w, b.child_benefit);
     }
-    let cap = cap_reduction[h];
-    if (cap > 0u) {
+    if (b.cap_reduction > 0u) {
         hlocal_add(copy, c, M_BENEFIT_CAP_CASELOAD, w, 1u);
-        hlocal_add(copy, c, M_BENEFIT_CAP_REDUCTION_PENCE, w, cap);
+        hlocal_add(copy, c, M_BENEFIT_CAP_REDUCTION_PENCE, w, b.cap_reduction);
     }
-    hlocal_add(copy, c, M_CHILD_BENEFIT_CHARGE_PENCE, w, hicbc[h]);
-    let ten = hh_tenure(info);
-    if ((ten == PRIVATE_RENT || ten == SOCIAL_RENT) && hh_arrears[h] > 0u) {
-        hlocal_add(copy, c, M_HOUSEHOLDS_IN_ARREARS, w, 1u);
-        hlocal_add(copy, c, M_RENT_ARREARS_PENCE, w, hh_arrears[h]);
-    } else if (ten == HOMELESS) {
-        hlocal_add(copy, c, M_HOMELESS_HOUSEHOLDS, w, 1u);
-    } else if (ten == TEMPORARY) {
-        hlocal_add(copy, c, M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS, w, 1u);
-        hlocal_add(copy, c, M_TEMPORARY_ACCOMMODATION_COST_PENCE, w, params.ta_cost);
-    }
+    hlocal_add(copy, c, M_CHILD_BENEFIT_CHARGE_PENCE, w, b.hicbc);
+    let t = tenure_adds(tenure, arrears);
+    if (t.m0 < N_MEASURES) { hlocal_add(copy, c, t.m0, w, t.v0); }
+    if (t.m1 < N_MEASURES) { hlocal_add(copy, c, t.m1, w, t.v1); }
+}
+
+// The households' month in one pass (GpuOptions::fuse_households): household h's benefit
+// rules, its rent arrears and eviction, then its measures, from the values in hand (the
+// three passes household_policy, housing and accounting_households read them again from
+// memory). The measures are those of the households before the services: a change of
+// tenure there (a placement, a letting, a household that leaves the homelessness service)
+// takes the old tenure's measures away and adds the new one's (services.wgsl retenure, with
+// d.hh_delta), which nothing else in the services changes. Needs household_policy.wgsl and
+// housing.wgsl assembled before this file (src/gpu/wgsl.rs includes).
+fn household_month_household(h: u32, copy: u32) {
+    let n = hh_len[h];
+    let first = hh_start[h] - d.p_base;
+    let info = hh_info[h];
+    let rules = household_rules(h, first, n, info);
+    if (n == 0u) { return; } // (no housing nor measures: as the passes it replaces)
+    let after = housing_household(h, first, rules.net, info, copy);
+    let c = cell(hh_region(info), age_band(age_months[first] / 12u), st_sex(status[first]));
+    household_measures(copy, c, hh_weight[h], rules.net, rules.b, hh_tenure(after.y), after.x);
 }
 
 // One workgroup per block of d.block persons (common.wgsl block_range).
@@ -260,6 +276,23 @@ fn accounting_households(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(
     for (var j = r.x + lid.x; j < r.y; j += ACC_WG) {
         accounting_household(d.h_skip + j, copy);
     }
+    flush_household_measures(lid, copy);
+}
+
+// The households' fused pass, in the same blocks.
+@compute @workgroup_size(ACC_WG)
+fn household_month(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let r = block_range(wid, nwg, d.block, d.n);
+    if (r.x >= r.y) { return; }
+    let copy = acc_copy(wid, nwg);
+    for (var j = r.x + lid.x; j < r.y; j += ACC_WG) {
+        household_month_household(d.h_skip + j, copy);
+    }
+    flush_household_measures(lid, copy);
+}
+
+// After a block: the workgroup's sums of the household measures, added to the block's replica.
+fn flush_household_measures(lid: vec3<u32>, copy: u32) {
     workgroupBarrier();
     for (var e = lid.x; e < N_HLOCAL * N_CELLS; e += ACC_WG) {
         let v = atomicLoad(&hacc[e]);

@@ -165,7 +165,7 @@ struct Dispatch {
     persistent: vec4<u32>,
     baby_keys: vec4<u32>, // births: keys of the month's baby-id permutation (rng.rs baby_keys)
     out_base: u32, // births: global index of the bound output window's first person
-    _pad0: u32,
+    hh_delta: u32, // apply: 1 when the households were counted before the services (a change of tenure corrects them)
     _pad1: u32,
     _pad2: u32,
 }
@@ -283,10 +283,41 @@ fn acc_high(copy: u32, c: u32, m: u32, p: vec2<u32>, old: u32) {
 }
 
 fn acc_add(copy: u32, c: u32, m: u32, w: u32, v: u32) {
+    acc_add64(copy, c, m, mul64(w, v));
+}
+
+// Take w * v from (cell c, measure m): its two's complement added, so the sum over the
+// replicas (u64, wrapping) loses it. Exact wherever the true total is a count or an amount
+// (0 to 2^64 - 1), whatever a replica holds on the way (the households' tenure measures
+// corrected after the services, GpuOptions::fuse_households).
+fn acc_sub(copy: u32, c: u32, m: u32, w: u32, v: u32) {
     let p = mul64(w, v);
+    let lo = ~p.x + 1u;
+    acc_add64(copy, c, m, vec2<u32>(lo, ~p.y + select(0u, 1u, lo == 0u)));
+}
+
+fn acc_add64(copy: u32, c: u32, m: u32, p: vec2<u32>) {
     if (p.x == 0u && p.y == 0u) { return; }
     let k = ((copy * N_CELLS + c) * N_MEASURES + m) * 2u;
     let old = atomicAdd(&acc[k], p.x);
     let hi = p.y + select(0u, 1u, old > 0xffffffffu - p.x);
     if (hi != 0u) { atomicAdd(&acc[k + 1u], hi); }
+}
+
+// The measures a household's tenure adds (at most two (measure, value) pairs at its weight,
+// N_MEASURES for none): rent arrears for renters who owe, homelessness, temporary
+// accommodation and its cost. One definition for the households' accounting and for the
+// correction after a change of tenure in the services (services.wgsl retenure).
+struct TenureAdds { m0: u32, v0: u32, m1: u32, v1: u32 }
+fn tenure_adds(tenure: u32, arrears: u32) -> TenureAdds {
+    if ((tenure == PRIVATE_RENT || tenure == SOCIAL_RENT) && arrears > 0u) {
+        return TenureAdds(M_HOUSEHOLDS_IN_ARREARS, 1u, M_RENT_ARREARS_PENCE, arrears);
+    }
+    if (tenure == HOMELESS) {
+        return TenureAdds(M_HOMELESS_HOUSEHOLDS, 1u, N_MEASURES, 0u);
+    }
+    if (tenure == TEMPORARY) {
+        return TenureAdds(M_TEMPORARY_ACCOMMODATION_HOUSEHOLDS, 1u, M_TEMPORARY_ACCOMMODATION_COST_PENCE, params.ta_cost);
+    }
+    return TenureAdds(N_MEASURES, 0u, N_MEASURES, 0u);
 }

@@ -135,13 +135,11 @@ fn finances(first: u32, len: u32) -> Finances {
     return f;
 }
 
-@compute @workgroup_size(WG)
-fn household_policy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-    let j = linear(gid, nwg);
-    if (j >= d.n) { return; }
-    let h = d.h_skip + j;
-    let f = finances(hh_start[h] - d.p_base, hh_len[h]);
-    let info = hh_info[h];
+// The benefit rules of household h (window-relative), whose members are `len` persons from
+// `first`, written; the benefits and the net income.
+struct HouseholdRules { b: Benefits, net: u32 }
+fn household_rules(h: u32, first: u32, len: u32, info: u32) -> HouseholdRules {
+    let f = finances(first, len);
     var b: Benefits;
     if ((ABLATE & ABL_HOUSEHOLD_RULES) != 0u) {
         // a timing run without the benefit rules: the household's finances and columns
@@ -156,5 +154,15 @@ fn household_policy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     child_benefit[h] = b.child_benefit;
     hicbc[h] = b.hicbc;
     cap_reduction[h] = b.cap_reduction;
-    net_income[h] = sat_sub(sat_add(sat_add(sat_add(f.person_net, b.universal_credit), b.pension_credit), b.child_benefit), b.hicbc);
+    let net = sat_sub(sat_add(sat_add(sat_add(f.person_net, b.universal_credit), b.pension_credit), b.child_benefit), b.hicbc);
+    net_income[h] = net;
+    return HouseholdRules(b, net);
+}
+
+@compute @workgroup_size(WG)
+fn household_policy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let j = linear(gid, nwg);
+    if (j >= d.n) { return; }
+    let h = d.h_skip + j;
+    _ = household_rules(h, hh_start[h] - d.p_base, hh_len[h], hh_info[h]);
 }

@@ -573,6 +573,22 @@ fn flush_gp(lid: vec3<u32>, copy: u32) {
     }
 }
 
+// After household h (cell c, weight w) changed tenure from `was` to `now` in the services,
+// where its measures were added before them (d.hh_delta: GpuOptions::fuse_households): the
+// old tenure's measures taken away and the new one's added (common.wgsl tenure_adds, as
+// accounting.wgsl's household_measures adds them). Its reference person asks, so c is the
+// household's cell too (a household counts in its first member's).
+fn retenure(copy: u32, c: u32, w: u32, h: u32, was: u32, now: u32) {
+    if (d.hh_delta == 0u || was == now) { return; }
+    let arrears = hh_arrears[h];
+    let a = tenure_adds(was, arrears);
+    if (a.m0 < N_MEASURES) { acc_sub(copy, c, a.m0, w, a.v0); }
+    if (a.m1 < N_MEASURES) { acc_sub(copy, c, a.m1, w, a.v1); }
+    let b = tenure_adds(now, arrears);
+    if (b.m0 < N_MEASURES) { acc_add(copy, c, b.m0, w, b.v0); }
+    if (b.m1 < N_MEASURES) { acc_add(copy, c, b.m1, w, b.v1); }
+}
+
 fn apply_person(i: u32, copy: u32) {
     let h = household[i] - d.h_base;
     let wv = svc_wait[i];
@@ -596,6 +612,7 @@ fn apply_person(i: u32, copy: u32) {
     }
     let old_wait = hh_wait[h];
     let old_rent = hh_rent[h];
+    var tenure = hh_tenure(info); // as written so far (retenure)
     var out = wv;
     for (var svc = 0u; svc < N_SERVICES; svc++) {
         // this person's request to the service (requests() without the array)
@@ -644,10 +661,14 @@ fn apply_person(i: u32, copy: u32) {
                 hh_info[h] = r | (TEMPORARY << TENURE_SHIFT);
                 hh_rent[h] = params.ta_rent[r];
                 hh_wait[h] = 0u;
+                retenure(copy, c, w, h, tenure, TEMPORARY);
+                tenure = TEMPORARY;
             } else if (svc == S_LETTINGS) {
                 hh_info[h] = r | (SOCIAL_RENT << TENURE_SHIFT);
                 hh_rent[h] = params.social_rent[r];
                 hh_wait[h] = 0u;
+                retenure(copy, c, w, h, tenure, SOCIAL_RENT);
+                tenure = SOCIAL_RENT;
             } else {
                 out = set_wait(out, svc, 0u);
             }
@@ -658,6 +679,8 @@ fn apply_person(i: u32, copy: u32) {
                 hh_info[h] = info;
                 hh_rent[h] = old_rent;
                 hh_wait[h] = sat_add(old_wait, 1u);
+                retenure(copy, c, w, h, tenure, hh_tenure(info));
+                tenure = hh_tenure(info);
                 continue;
             }
             let waited = select(prio, 1u, prio == IN_PACKAGE);
@@ -668,6 +691,8 @@ fn apply_person(i: u32, copy: u32) {
                     hh_info[h] = r | (PRIVATE_RENT << TENURE_SHIFT);
                     hh_rent[h] = params.ta_rent[r];
                     hh_wait[h] = 0u;
+                    retenure(copy, c, w, h, tenure, PRIVATE_RENT);
+                    tenure = PRIVATE_RENT;
                 }
             } else {
                 svc_add(copy, c, svc, SM_WAITING, w, 1u);

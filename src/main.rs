@@ -245,12 +245,17 @@ struct GpuTuning {
     /// sound for these shaders: shaders/README.md). Results do not depend on it.
     #[arg(long, value_enum, default_value_t = policy_twin::gpu::engine::GpuOptions::default().shader_checks)]
     gpu_shader_checks: policy_twin::gpu::ShaderChecks,
+    /// GPU: household policy, housing and the households' measures as one pass, the measures
+    /// taken before the services and corrected where they change a household's tenure (true),
+    /// or as three passes (false). Results do not depend on it.
+    #[arg(long, default_value_t = policy_twin::gpu::engine::GpuOptions::default().fuse_households, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    gpu_fuse_households: bool,
 }
 
 impl GpuTuning {
     /// These settings as engine options (the rest as default).
     fn options(&self) -> policy_twin::gpu::engine::GpuOptions {
-        policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, fuse_persons: self.gpu_fuse_persons, services_list: self.gpu_services_list, shader_checks: self.gpu_shader_checks, ..Default::default() }
+        policy_twin::gpu::engine::GpuOptions { workgroup_size: self.workgroup_size, chunk_persons: self.chunk_persons, fuse_persons: self.gpu_fuse_persons, services_list: self.gpu_services_list, shader_checks: self.gpu_shader_checks, fuse_households: self.gpu_fuse_households, ..Default::default() }
     }
 }
 
@@ -570,6 +575,7 @@ fn bench_backends(
             "workgroup_size": choice.adapter.as_ref().map(|_| a.gpu.workgroup_size),
             "gpu_fuse_persons": choice.adapter.as_ref().map(|_| a.gpu.gpu_fuse_persons),
             "gpu_services_list": choice.adapter.as_ref().map(|_| a.gpu.gpu_services_list),
+            "gpu_fuse_households": choice.adapter.as_ref().map(|_| a.gpu.gpu_fuse_households),
             "gpu_shader_checks": choice.adapter.as_ref().map(|_| a.gpu.gpu_shader_checks),
             "gpu_ablate": choice.adapter.as_ref().map(|_| &a.gpu_ablate),
             "gpu_sum_workgroups": choice.adapter.as_ref().map(|_| a.gpu_sum_workgroups),
@@ -1250,6 +1256,9 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     let fusion = a.gpu.options().map_or(a.gpu.tuning.gpu_fuse_persons, |o| o.fusion());
     extra.insert("gpu_fuse_persons".into(), serde_json::json!(choice.adapter.as_ref().map(|_| fusion)));
     extra.insert("gpu_services_list".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_services_list)));
+    // (likewise: as asked, unless --cpu-stages turned it off, GpuOptions::households_fused)
+    let households = a.gpu.options().map_or(a.gpu.tuning.gpu_fuse_households, |o| o.households_fused());
+    extra.insert("gpu_fuse_households".into(), serde_json::json!(choice.adapter.as_ref().map(|_| households)));
     extra.insert("gpu_shader_checks".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_shader_checks)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
@@ -1330,9 +1339,11 @@ mod tests {
     fn the_clis_gpu_defaults_are_the_engines() {
         let (cli, engine) = (parse(&[]), policy_twin::gpu::engine::GpuOptions::default());
         assert_eq!(
-            (cli.workgroup_size, cli.fuse_persons, cli.services_list, cli.shader_checks, cli.chunk_persons),
-            (engine.workgroup_size, engine.fuse_persons, engine.services_list, engine.shader_checks, engine.chunk_persons)
+            (cli.workgroup_size, cli.fuse_persons, cli.services_list, cli.shader_checks, cli.chunk_persons, cli.fuse_households),
+            (engine.workgroup_size, engine.fuse_persons, engine.services_list, engine.shader_checks, engine.chunk_persons, engine.fuse_households)
         );
+        assert!(parse(&["--gpu-fuse-households"]).fuse_households);
+        assert!(!parse(&["--gpu-fuse-households", "false"]).fuse_households);
         assert!(!parse(&["--gpu-services-list", "false"]).services_list);
         assert!(parse(&["--gpu-services-list"]).services_list);
         assert!(parse(&["--gpu-services-list=true"]).services_list);

@@ -58,7 +58,10 @@ pub struct Dispatch {
     pub baby_keys: [u32; 4],
     /// Births: global index of the bound output window's first person.
     pub out_base: u32,
-    pub _pad: [u32; 3],
+    /// Services' apply: 1 when the households' measures were added before the services
+    /// ([`GpuOptions::households_fused`]), so that a change of tenure corrects them.
+    pub hh_delta: u32,
+    pub _pad: [u32; 2],
 }
 
 const SLOT: u64 = 256;
@@ -179,6 +182,11 @@ pub struct GpuOptions {
     /// --gpu-ablate`). Not the model: a run with any of these gives wrong results, so only
     /// `twin bench --backend gpu` sets them. Empty by default.
     pub ablate: Vec<Ablation>,
+    /// Household policy, housing and the households' measures as one pass (`household_month`,
+    /// `twin bench --gpu-fuse-households`), the measures taken before the services and
+    /// corrected where the services change a household's tenure. The results are the same
+    /// (tested). Off by default until a GPU times it (not timed yet).
+    pub fuse_households: bool,
 }
 
 /// A piece of work a timing run leaves out of the GPU passes ([`GpuOptions::ablate`]), so
@@ -264,11 +272,18 @@ impl GpuOptions {
             self.fuse_persons
         }
     }
+
+    /// Whether the households' passes run fused ([`GpuOptions::fuse_households`]): as asked,
+    /// unless one of the stages from household policy to the accounting runs on the CPU.
+    /// What a run's manifest records.
+    pub fn households_fused(&self) -> bool {
+        self.fuse_households && ![Stage::HouseholdPolicy, Stage::Housing, Stage::Services, Stage::Accounting].iter().any(|s| self.cpu_stages.contains(s))
+    }
 }
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 256, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::Stages, services_list: true, shader_checks: super::ShaderChecks::Trusted, replan_above: None, ablate: Vec::new() }
+        GpuOptions { workgroup_size: 256, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::Stages, services_list: true, shader_checks: super::ShaderChecks::Trusted, replan_above: None, ablate: Vec::new(), fuse_households: false }
     }
 }
 
@@ -629,14 +644,16 @@ impl GpuEngine {
                 entries.insert(ep, Entry { pipeline, bindings });
             }
         }
-        // an entry point left unbuilt is an error when this run can use it: the scatter with
-        // the stages where the stages run inside it, any other always
+        // an entry point left unbuilt is an error when this run can use it: an option's own
+        // entry point where the option is on, any other always
         for (ep, why) in &wide {
-            if ep != "births_scatter_stages" {
-                return Err(Error::Gpu(format!("`{ep}` {why} a shader stage: this adapter cannot run the GPU path")));
-            }
-            if opts.fusion() == FusePersons::Scatter {
-                return Err(Error::Gpu(format!("--gpu-fuse-persons scatter: `{ep}` {why} a shader stage: use --gpu-fuse-persons stages")));
+            let (on, option, instead) = match ep.as_str() {
+                "births_scatter_stages" => (opts.fusion() == FusePersons::Scatter, "--gpu-fuse-persons scatter", "use --gpu-fuse-persons stages"),
+                "household_month" => (opts.households_fused(), "--gpu-fuse-households", "leave it off"),
+                _ => return Err(Error::Gpu(format!("`{ep}` {why} a shader stage: this adapter cannot run the GPU path"))),
+            };
+            if on {
+                return Err(Error::Gpu(format!("{option}: `{ep}` {why} a shader stage: {instead}")));
             }
         }
         let mut e = GpuEngine {
@@ -1015,7 +1032,8 @@ impl GpuEngine {
     }
 
     fn base_dispatch(&self, keys: StepKeys) -> Dispatch {
-        Dispatch { keys: keys.0, persistent: self.persistent.0, groups_x: self.groups_x(), chunks: self.chunks.len() as u32, ..Default::default() }
+        let hh_delta = self.opts.households_fused() as u32;
+        Dispatch { keys: keys.0, persistent: self.persistent.0, groups_x: self.groups_x(), chunks: self.chunks.len() as u32, hh_delta, ..Default::default() }
     }
 
     /// Most workgroups in x of one dispatch.
@@ -1134,6 +1152,11 @@ impl GpuEngine {
                 Stage::Labour => self.per_person(&mut enc, "labour", keys),
                 Stage::Health => self.per_person(&mut enc, "health", keys),
                 Stage::PersonPolicy => self.per_person(&mut enc, "person_policy", keys),
+                Stage::HouseholdPolicy if self.opts.households_fused() => {
+                    gpu_acc = true;
+                    self.per_chunk(&mut enc, "household_month", keys, 0, Over::HouseholdBlocks);
+                }
+                Stage::Housing if self.opts.households_fused() => {}
                 Stage::HouseholdPolicy | Stage::Housing => {
                     gpu_acc |= stage == Stage::Housing;
                     self.per_chunk(&mut enc, info.name, keys, 0, Over::Households);
@@ -1198,7 +1221,9 @@ impl GpuEngine {
                     if fusion != FusePersons::All {
                         self.per_chunk(&mut enc, "accounting", keys, 0, Over::PersonBlocks);
                     }
-                    self.per_chunk(&mut enc, "accounting_households", keys, 0, Over::HouseholdBlocks);
+                    if !self.opts.households_fused() {
+                        self.per_chunk(&mut enc, "accounting_households", keys, 0, Over::HouseholdBlocks);
+                    }
                 }
             }
         }

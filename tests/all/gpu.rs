@@ -302,6 +302,9 @@ fn queues_and_housing_match_and_are_exercised() {
     crate::util::synth_into(dir.path(), 12_000, 22, 1);
     let pop = policy_twin::input::load_dir(dir.path(), &|_, _| {}).unwrap();
     let mut accs: Vec<Acc> = Vec::new();
+    // the households' passes fused too: their measures taken before the services, and
+    // corrected for every eviction's household placed, rehoused or gone (the same months)
+    parity_on(&pop, "households fused, 24 months", 24, 0, GpuOptions { fuse_households: true, ..Default::default() }, &mut |_| {});
     if parity_on(&pop, "unweighted, 24 months", 24, 0, GpuOptions::default(), &mut |a| accs.push(a.clone())) == 0 {
         // no adapter here: check the CPU run alone
         let s = crate::util::baseline();
@@ -375,13 +378,48 @@ fn fused_person_passes_match_the_cpu() {
     assert!(has(&p, "person_stages_pass") && !has(&p, "births_scatter_stages"), "{p:?}");
 }
 
+/// The households' passes as one (`--gpu-fuse-households`: household policy, housing and
+/// the households' measures, corrected after the services' changes of tenure) give what the
+/// CPU path gives: whole months from a year of history, in small chunks, at workgroup 64
+/// with blocks of many rounds; the fused pass really runs in place of the three; and a stage
+/// from household policy to the accounting on the CPU turns it off. (The months with
+/// evictions, placements and lettings: `queues_and_housing_match_and_are_exercised`.)
+#[test]
+fn fused_household_passes_match_the_cpu() {
+    let fused = GpuOptions { fuse_households: true, ..Default::default() };
+    parity("households fused", 4, 12, fused.clone());
+    parity("households fused, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..fused.clone() });
+    parity("households fused, workgroup 64, blocks of many rounds", 3, 0, GpuOptions { workgroup_size: 64, sum_workgroups: 3, ..fused.clone() });
+    parity("households fused, with every person fused", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::All, ..fused.clone() });
+    for stage in [Stage::Housing, Stage::Services] {
+        parity(&format!("households fused, {stage:?} on the CPU"), 2, 1, GpuOptions { cpu_stages: vec![stage], ..fused.clone() });
+        assert!(!GpuOptions { cpu_stages: vec![stage], ..fused.clone() }.households_fused());
+    }
+    let Some(gpu) = test_gpu() else { return };
+    if !gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
+        return;
+    }
+    drop(gpu);
+    let s = crate::util::baseline();
+    let passes = |opts: GpuOptions| {
+        let mut g = GpuEngine::from_engine(Engine::new(small_pop().clone(), &s, s.seed, 1).unwrap(), test_gpu().unwrap(), GpuOptions { profile: true, ..opts }).unwrap();
+        g.step().unwrap();
+        g.profile().unwrap().passes.into_iter().map(|p| p.0).collect::<Vec<String>>()
+    };
+    let has = |p: &[String], ep: &str| p.iter().any(|e| e == ep);
+    let p = passes(fused.clone());
+    assert!(has(&p, "household_month") && !has(&p, "household_policy") && !has(&p, "housing") && !has(&p, "accounting_households") && has(&p, "accounting"), "{p:?}");
+    let p = passes(GpuOptions { cpu_stages: vec![Stage::Services], ..fused.clone() });
+    assert!(!has(&p, "household_month") && has(&p, "household_policy") && has(&p, "housing") && has(&p, "accounting_households"), "{p:?}");
+}
+
 /// An adapter whose shader stages bind fewer storage buffers than the scatter with the person
 /// stages does (27; the engine needs 24): the default options run, `--gpu-fuse-persons
 /// scatter` is refused, naming the entry point, the limit and the way out, and runs with the
 /// births on the CPU, which leave the scatter to the CPU (through the binary, the device asked
-/// for 24 by the test hook).
+/// for 24 by the test hook); `--gpu-fuse-households` the same.
 #[test]
-fn too_few_storage_buffers_refuse_only_the_scatter_with_stages() {
+fn too_few_storage_buffers_refuse_only_the_fusions_that_need_them() {
     if test_gpu().is_none() {
         return;
     }
@@ -401,6 +439,12 @@ fn too_few_storage_buffers_refuse_only_the_scatter_with_stages() {
     assert!(err.contains("`births_scatter_stages` binds 27 storage buffers") && err.contains("allows 24 a shader stage") && err.contains("use --gpu-fuse-persons stages"), "{err}");
     // with the births on the CPU the scatter with the stages would not run: not refused
     let (code, err) = run(&["--gpu-fuse-persons", "scatter", "--cpu-stages", "births"]);
+    assert_eq!(code, Some(0), "{err}");
+    // the households' fused pass (26) likewise, unless a stage of it runs on the CPU
+    let (code, err) = run(&["--gpu-fuse-households"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--gpu-fuse-households: `household_month` binds 26 storage buffers") && err.contains("leave it off"), "{err}");
+    let (code, err) = run(&["--gpu-fuse-households", "--cpu-stages", "housing"]);
     assert_eq!(code, Some(0), "{err}");
 }
 
