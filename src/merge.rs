@@ -364,7 +364,7 @@ fn write_intervals(out: &Path, replicates: u32, scenarios: &[String], start: Mon
             let (mut rf, mut bs) = (vec![0f64; replicates as usize], vec![0f64; replicates as usize]);
             for m in 0..months {
                 for g in 0..13 {
-                    for c in 0..nc {
+                    for (c, &unit) in unit_code.iter().enumerate() {
                         let at = idx(s, m, g, c);
                         let b0 = idx(0, m, g, c);
                         for (r, v) in values.iter().enumerate() {
@@ -380,7 +380,7 @@ fn write_intervals(out: &Path, replicates: u32, scenarios: &[String], start: Mon
                         cols.0.push(start.add(m as u32).date32());
                         cols.1.push(g as i32);
                         cols.2.push(c as i32);
-                        cols.3.push(unit_code[c]);
+                        cols.3.push(unit);
                     }
                 }
             }

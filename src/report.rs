@@ -38,8 +38,12 @@ pub const DEPARTMENTS: &[(&str, &[(&str, i64)])] = &[
     ),
 ];
 
+/// A line of the report: its label, its unit, the measures it sums (each with a sign), and the
+/// divisor into its unit.
+type Line = (&'static str, &'static str, &'static [(&'static str, i64)], f64);
+
 /// Measures compared line by line for a reform (shown when the reform changes them).
-const COMPARED: &[(&str, &str, &[(&str, i64)], f64)] = &[
+const COMPARED: &[Line] = &[
     ("Universal Credit paid", "£ million a month", &[("universal_credit_pence", 1)], 1e8),
     ("Pension Credit paid", "£ million a month", &[("pension_credit_pence", 1)], 1e8),
     ("State pension paid", "£ million a month", &[("state_pension_pence", 1)], 1e8),
@@ -237,7 +241,9 @@ pub fn html(r: &Results) -> Result<String> {
     // regional table
     let last = summary::periods(r).1;
     let _ = write!(o, "<h2>By region, {} </h2>\n<table class=\"regions\"><tr><th>region</th>", if r.years() == 0 { format!("{} months", r.months) } else { format!("year {} ({})", r.years(), last.label_year) });
-    let cols: Vec<(&str, Agg, Vec<(&str, i64)>, f64)> = vec![
+    // (label, how months add up, the measures summed with their signs, the divisor)
+    type Column<'a> = (&'a str, Agg, Vec<(&'a str, i64)>, f64);
+    let cols: Vec<Column> = vec![
         ("population", Agg::End, vec![("population", 1)], 1.0),
         ("employed", Agg::End, vec![("employed", 1)], 1.0),
         ("UC caseload", Agg::End, vec![("universal_credit_caseload", 1)], 1.0),

@@ -103,6 +103,9 @@ pub(crate) fn typed<'a, T: arrow_array::ArrowPrimitiveType>(path: &Path, b: &'a 
     a.as_primitive_opt::<T>().ok_or_else(|| bad(path, name, format!("type {}, expected {}", a.data_type(), T::DATA_TYPE)))
 }
 
+/// What [`fold_cells`] calls for each row: (replicate, scenario, month, region, values).
+pub(crate) type CellVisitor<'a> = &'a mut dyn FnMut(usize, usize, usize, usize, &[i64]);
+
 /// Visit every row of a table in the aggregates' layout (`path`, read as `batches`): with its
 /// replicate, the index of its scenario in `scenarios`, its month (0-based from `start`), its
 /// region's index in [`codes::REGIONS`], and the values of the measure `columns`. A scenario,
@@ -114,7 +117,7 @@ pub(crate) fn fold_cells(
     start: Month,
     months: usize,
     columns: &[&str],
-    f: &mut dyn FnMut(usize, usize, usize, usize, &[i64]),
+    f: CellVisitor<'_>,
 ) -> Result<()> {
     let month_of: HashMap<i32, usize> = (0..months).map(|m| (start.add(m as u32).date32(), m)).collect();
     let mut vals = vec![0i64; columns.len()];

@@ -70,8 +70,11 @@ pub struct Control<'a> {
     /// Kept in every checkpoint and given back on resume (the command line, input hashes).
     pub config: serde_json::Value,
     /// Called with the path of each checkpoint written.
-    pub on_checkpoint: Option<&'a mut dyn FnMut(&std::path::Path, u32) -> Result<()>>,
+    pub on_checkpoint: Option<OnCheckpoint<'a>>,
 }
+
+/// Called with the path of each checkpoint written, and the month.
+pub type OnCheckpoint<'a> = &'a mut dyn FnMut(&std::path::Path, u32) -> Result<()>;
 
 /// Run the baseline (`scenarios[0]`) and each reform.
 pub fn run_all(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_month: &mut OnMonth) -> Result<Vec<ScenarioRun>> {

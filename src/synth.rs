@@ -308,11 +308,11 @@ fn stratified_counts(t: &SynthTables, n: u64) -> [[u32; AGES]; 2] {
     let mut out = [[0u32; AGES]; 2];
     let mut rem: Vec<(f64, usize, usize)> = Vec::with_capacity(2 * AGES);
     let mut assigned = 0u64;
-    for s in 0..2 {
-        for a in 0..AGES {
-            let x = t.age_sex[s][a] * n as f64;
-            out[s][a] = x.floor() as u32;
-            assigned += out[s][a] as u64;
+    for (s, (row, shares)) in out.iter_mut().zip(&t.age_sex).enumerate() {
+        for (a, (o, &share)) in row.iter_mut().zip(shares).enumerate() {
+            let x = share * n as f64;
+            *o = x.floor() as u32;
+            assigned += *o as u64;
             rem.push((x - x.floor(), s, a));
         }
     }

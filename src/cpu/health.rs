@@ -74,9 +74,9 @@ pub fn health_person_st(ctx: &Ctx, d: u32, dc: u32, age_months: u32, status: &mu
 pub fn health(ctx: &Ctx, persons: &mut Persons, hh: &Households) {
     let Persons { id_lo, id_hi, age_months, status, household, .. } = persons;
     status.par_chunks_mut(CHUNK).enumerate().for_each(|(c, st)| {
-        for j in 0..st.len() {
+        for (j, s) in st.iter_mut().enumerate() {
             let i = c * CHUNK + j;
-            health_person(ctx, id_lo[i], id_hi[i], age_months[i], &mut st[j], hh.info[household[i] as usize]);
+            health_person(ctx, id_lo[i], id_hi[i], age_months[i], s, hh.info[household[i] as usize]);
         }
     });
 }

@@ -298,7 +298,7 @@ struct Chunk {
 struct Entry {
     pipeline: wgpu::ComputePipeline,
     /// (binding, variable name) of every global the entry point uses.
-    bindings: Vec<(u32, String)>,
+    bindings: Bindings,
 }
 
 /// How a dispatch's workgroups are counted.
@@ -547,7 +547,10 @@ impl Host {
     }
 }
 
-fn reflect(src: &str) -> Result<Vec<(String, Vec<(u32, String)>)>> {
+/// (binding, variable name) of each global an entry point uses.
+type Bindings = Vec<(u32, String)>;
+
+fn reflect(src: &str) -> Result<Vec<(String, Bindings)>> {
     use wgpu::naga;
     let module = naga::front::wgsl::parse_str(src).map_err(|e| Error::Gpu(format!("shader does not parse: {}", e.emit_to_string(src))))?;
     let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())

@@ -41,6 +41,7 @@ fn utf8(v: Vec<&str>) -> ArrayRef {
 }
 
 /// The population as the two record batches of the input format (plain strings, int64 ids).
+#[allow(clippy::type_complexity)] // the columns as a tuple of vectors, one per column, in the file's order
 fn batches(hhs: &[H]) -> (RecordBatch, RecordBatch) {
     let mut p: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<&str>, Vec<&str>, Vec<f64>, Vec<&str>, Vec<&str>, Vec<f64>) = Default::default();
     let mut h: (Vec<i64>, Vec<&str>, Vec<&str>, Vec<f64>, Vec<i64>) = Default::default();

@@ -180,10 +180,10 @@ fn capacity_reforms_move_services_the_right_way() {
         assert_eq!(runs[3].accs[m], runs[0].accs[m], "month {m}: the GP cut starts in April 2026");
         assert_eq!(runs[2].accs[m], runs[0].accs[m], "month {m}: the care rise starts in April 2026");
     }
-    for k in 0..N_MEASURES {
+    for (k, m) in MEASURES.iter().enumerate() {
         let gp_block = service_measure(S_GP, 0)..service_measure(S_GP, 0) + SERVICE_MEASURES;
         if !gp_block.contains(&k) {
-            assert_eq!(sum(3, k), sum(0, k), "a GP cut changes only GP measures (no GP spillover is modelled): {}", MEASURES[k].name);
+            assert_eq!(sum(3, k), sum(0, k), "a GP cut changes only GP measures (no GP spillover is modelled): {}", m.name);
         }
     }
 }
