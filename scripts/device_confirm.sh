@@ -7,7 +7,7 @@
 # options of H200 runs 1-6 (the defaults until run 7). Run 7 ran this script's first
 # version, with FLAGS the combination that run 6 picked (`best`) and the defaults of then,
 # so its files say `best` where this one's say `flags`. Everything lands in $OUT (at most 8
-# files come back): log.txt, one JSON per run, and shader_stats.json. The self-test and a 1M-person parity run
+# files come back): log.txt and one JSON per run (the shader statistics in the log). The self-test and a 1M-person parity run
 # come first: in run 7 the national run was the machine's first GPU work, and its first six
 # months took 2.7 to 4.4 times as long as the rest.
 set -uo pipefail
@@ -21,8 +21,9 @@ mkdir -p "$OUT" "$WORK"
 . "$(dirname "$0")/device_common.sh" || { echo "scripts/device_common.sh missing" >&2; exit 2; }
 log "flags: $FLAGS; $(binary_line)"
 step 120 "$B" devices --selftest
-# the driver's statistics of each entry point (registers, and the workgroups an SM keeps)
-step 60 bash -c '"$1" devices --shader-stats --json > "$2"' _ "$B" "$OUT/shader_stats.json"
+# the driver's statistics of each entry point (registers, and the workgroups an SM keeps),
+# into the log (at most 8 files come back, and the runs below take 7)
+step 60 "$B" devices --shader-stats
 # shellcheck disable=SC2086
 step 180 "$B" bench --persons "$PARITY" --months 12 --backend both $FLAGS
 [ -d "$WORK/uk" ] || step 300 "$B" synth --persons "$NATIONAL" --seed 1 --out "$WORK/uk"

@@ -81,14 +81,14 @@ pub fn shader_stats(workgroup_size: u32, checks: ShaderChecks) -> Result<ShaderS
     // create a device of our own (destroyed before returning) and to read properties.
     let stats = unsafe {
         let hal = adapter.as_hal::<wgpu::hal::api::Vulkan>().ok_or_else(|| Error::Gpu("not a Vulkan adapter".into()))?;
-        let instance = hal.shared_instance().raw_instance();
-        collect(instance, hal.raw_physical_device(), info.vendor, workgroup_size, checks)
+        let shared = hal.shared_instance();
+        collect(shared.raw_instance(), shared.instance_api_version(), hal.raw_physical_device(), info.vendor, workgroup_size, checks)
     }?;
     Ok(ShaderStats { adapter: info.name.clone(), driver: format!("{} {}", info.driver, info.driver_info), checks, entries: stats })
 }
 
 /// A device with the extension, then each entry point built and asked for its statistics.
-unsafe fn collect(instance: &ash::Instance, pd: vk::PhysicalDevice, vendor: u32, workgroup_size: u32, checks: ShaderChecks) -> Result<Vec<EntryStats>> {
+unsafe fn collect(instance: &ash::Instance, instance_api: u32, pd: vk::PhysicalDevice, vendor: u32, workgroup_size: u32, checks: ShaderChecks) -> Result<Vec<EntryStats>> {
     let exts = instance.enumerate_device_extension_properties(pd).map_err(|e| Error::Gpu(format!("listing the device's extensions: {e}")))?;
     let has = |name: &std::ffi::CStr| exts.iter().any(|e| e.extension_name_as_c_str() == Ok(name));
     let ext = ash::khr::pipeline_executable_properties::NAME;
@@ -99,8 +99,11 @@ unsafe fn collect(instance: &ash::Instance, pd: vk::PhysicalDevice, vendor: u32,
     if !capture && std::env::var("POLICY_TWIN_TEST_SHADER_STATS_WITHOUT_EXTENSION").as_deref() != Ok("1") {
         return Err(Error::Gpu("the driver does not offer VK_KHR_pipeline_executable_properties: it reports no statistics of compiled shaders".into()));
     }
-    let props = instance.get_physical_device_properties(pd);
-    let api = props.api_version;
+    // the version both the instance and the device speak (as wgpu-hal's device)
+    let api = instance.get_physical_device_properties(pd).api_version.min(instance_api);
+    if api < vk::API_VERSION_1_1 {
+        return Err(Error::Gpu("--shader-stats needs Vulkan 1.1 (the device's features are read through vkGetPhysicalDeviceFeatures2)".into()));
+    }
     // as wgpu-hal: robust buffer access 2 where offered (then naga leaves buffer indices
     // unchecked), workgroup memory zeroed natively from Vulkan 1.3
     // (each only where the device has the feature, as wgpu-hal asks for them)
@@ -115,7 +118,8 @@ unsafe fn collect(instance: &ash::Instance, pd: vk::PhysicalDevice, vendor: u32,
     }
     instance.get_physical_device_features2(pd, &mut have);
     let robust = have.features.robust_buffer_access == vk::TRUE;
-    let robust2 = rb2_have.robust_buffer_access2 == vk::TRUE;
+    // (robust buffer access 2 requires robust buffer access on)
+    let robust2 = robust && rb2_have.robust_buffer_access2 == vk::TRUE;
     let native_zero = v13_have.shader_zero_initialize_workgroup_memory == vk::TRUE;
     let families = instance.get_physical_device_queue_family_properties(pd);
     let family = families.iter().position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE)).ok_or_else(|| Error::Gpu("no compute queue".into()))? as u32;
@@ -202,7 +206,7 @@ unsafe fn entries(instance: &ash::Instance, device: &ash::Device, vendor: u32, a
                 .map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}` to SPIR-V: {e}", ep.name)))?;
             let statistics = pipeline_statistics(device, capture.then_some(&exec), &spv, &ep.name, &bindings).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}`: {e}", ep.name)))?;
             let threads = ep.workgroup_size.iter().product::<u32>();
-            let regs = statistics.iter().find(|s| s.0.to_ascii_lowercase().contains("register")).and_then(|s| s.1.parse::<u32>().ok());
+            let regs = register_count(&statistics);
             out.push(EntryStats {
                 stage: stage.to_string(),
                 entry_point: ep.name.clone(),
@@ -215,6 +219,16 @@ unsafe fn entries(instance: &ash::Instance, device: &ash::Device, vendor: u32, a
         }
     }
     Ok(out)
+}
+
+/// The registers a thread among a driver's statistics: the one named "register count"
+/// (NVIDIA's name, in any case), else the only one whose name speaks of registers and not of
+/// spills; None if neither.
+fn register_count(statistics: &[(String, String, String)]) -> Option<u32> {
+    let name = |s: &(String, String, String)| s.0.to_ascii_lowercase();
+    let exact = statistics.iter().find(|s| name(s) == "register count");
+    let loose: Vec<_> = statistics.iter().filter(|s| name(s).contains("register") && !name(s).contains("spill")).collect();
+    exact.or(if loose.len() == 1 { Some(loose[0]) } else { None }).and_then(|s| s.1.trim().parse().ok())
 }
 
 /// Build one compute pipeline for statistics and read them; everything made is destroyed.
@@ -283,7 +297,17 @@ unsafe fn read_statistics(exec: &ash::khr::pipeline_executable_properties::Devic
 
 #[cfg(test)]
 mod tests {
-    use super::sm90_resident;
+    use super::{register_count, sm90_resident};
+
+    #[test]
+    fn the_register_count_is_the_one_named_so() {
+        let s = |v: &[(&str, &str)]| v.iter().map(|(n, x)| (n.to_string(), x.to_string(), String::new())).collect::<Vec<_>>();
+        assert_eq!(register_count(&s(&[("Binary Size", "1000"), ("Register Count", "40")])), Some(40));
+        assert_eq!(register_count(&s(&[("Spilled registers", "4"), ("Register count", "64")])), Some(64));
+        assert_eq!(register_count(&s(&[("Spilled registers", "4"), ("Registers used", "72")])), Some(72));
+        assert_eq!(register_count(&s(&[("Spilled registers", "4")])), None);
+        assert_eq!(register_count(&s(&[("Instructions", "900")])), None);
+    }
 
     /// NVIDIA's occupancy rules, on cases worked by hand.
     #[test]

@@ -305,6 +305,8 @@ fn queues_and_housing_match_and_are_exercised() {
     // the households' passes fused too: their measures taken before the services, and
     // corrected for every eviction's household placed, rehoused or gone (the same months)
     parity_on(&pop, "households fused, 24 months", 24, 0, GpuOptions { fuse_households: true, ..Default::default() }, &mut |_| {});
+    // and the apply pass over every person (services_apply, not the request list's)
+    parity_on(&pop, "households fused, no request list, 24 months", 24, 0, GpuOptions { fuse_households: true, services_list: false, ..Default::default() }, &mut |_| {});
     if parity_on(&pop, "unweighted, 24 months", 24, 0, GpuOptions::default(), &mut |a| accs.push(a.clone())) == 0 {
         // no adapter here: check the CPU run alone
         let s = crate::util::baseline();
@@ -391,6 +393,9 @@ fn fused_household_passes_match_the_cpu() {
     parity("households fused, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..fused.clone() });
     parity("households fused, workgroup 64, blocks of many rounds", 3, 0, GpuOptions { workgroup_size: 64, sum_workgroups: 3, ..fused.clone() });
     parity("households fused, with every person fused", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::All, ..fused.clone() });
+    if scatter_fits() {
+        parity("households fused, the person stages in the scatter", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::Scatter, ..fused.clone() });
+    }
     for stage in [Stage::Housing, Stage::Services] {
         parity(&format!("households fused, {stage:?} on the CPU"), 2, 1, GpuOptions { cpu_stages: vec![stage], ..fused.clone() });
         assert!(!GpuOptions { cpu_stages: vec![stage], ..fused.clone() }.households_fused());
