@@ -392,6 +392,7 @@ fn fused_household_passes_match_the_cpu() {
     parity("households fused", 4, 12, fused.clone());
     parity("households fused, chunks of 1,000 persons", 3, 2, GpuOptions { chunk_persons: Some(1000), ..fused.clone() });
     parity("households fused, workgroup 64, blocks of many rounds", 3, 0, GpuOptions { workgroup_size: 64, sum_workgroups: 3, ..fused.clone() });
+    parity("households fused, 2D grids", 2, 0, GpuOptions { sum_workgroups: 7, max_groups_x: Some(3), ..fused.clone() });
     parity("households fused, with every person fused", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::All, ..fused.clone() });
     if scatter_fits() {
         parity("households fused, the person stages in the scatter", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::Scatter, ..fused.clone() });
@@ -926,7 +927,12 @@ fn gpu_and_cpu_runs_write_identical_files() {
     // and the stages asked into the births' scatter with the births on the CPU: the manifest
     // records the fusion that ran (the stages' own pass)
     let births_on_cpu = ["--gpu-fuse-persons", "scatter", "--cpu-stages", "births"];
-    let variants: [(&str, &str, &[&str]); 4] = [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &runs_1_to_6), ("gpu", "b", &births_on_cpu)];
+    // the households' passes fused (the manifest says so), and asked with housing on the CPU
+    // (it says they were not)
+    let households = ["--gpu-fuse-households"];
+    let households_off = ["--gpu-fuse-households", "--cpu-stages", "housing"];
+    let variants: [(&str, &str, &[&str]); 6] =
+        [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &runs_1_to_6), ("gpu", "b", &births_on_cpu), ("gpu", "h", &households), ("gpu", "o", &households_off)];
     for (backend, out, extra) in variants {
         let mut args = vec!["run", "-q", "--backend", backend, "--years", "2", "--snapshot-every", "12", "--population", pop.to_str().unwrap(), "--out", out];
         args.extend_from_slice(extra);
@@ -935,7 +941,7 @@ fn gpu_and_cpu_runs_write_identical_files() {
     }
     for f in ["aggregates.parquet", "snapshots.parquet"] {
         let c = std::fs::read(d.path().join("c").join(f)).unwrap();
-        for out in ["g", "v", "b"] {
+        for out in ["g", "v", "b", "h", "o"] {
             assert!(std::fs::read(d.path().join(out).join(f)).unwrap() == c, "{f} differs between the GPU run `{out}` and --backend cpu");
         }
     }
@@ -947,6 +953,10 @@ fn gpu_and_cpu_runs_write_identical_files() {
     assert!(manifest.contains("\"gpu_workgroup_size\": 64"), "{manifest}");
     let manifest = std::fs::read_to_string(d.path().join("b/manifest.json")).unwrap();
     assert!(manifest.contains("\"gpu_fuse_persons\": \"stages\""), "{manifest}");
+    let manifest = |out: &str| std::fs::read_to_string(d.path().join(out).join("manifest.json")).unwrap();
+    assert!(manifest("g").contains("\"gpu_fuse_households\": false"), "{}", manifest("g"));
+    assert!(manifest("h").contains("\"gpu_fuse_households\": true"), "{}", manifest("h"));
+    assert!(manifest("o").contains("\"gpu_fuse_households\": false"), "{}", manifest("o"));
 }
 
 /// `twin bench` on the GPU says where the host's time in the month loop went (recording,
