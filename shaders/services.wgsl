@@ -610,8 +610,14 @@ fn apply_person(i: u32, copy: u32) {
     } else {
         kbase = queue_base(id_lo[i], id_hi[i]);
     }
-    let old_wait = hh_wait[h];
-    let old_rent = hh_rent[h];
+    // the household's wait and rent, read where they are used: only a temporary household's
+    // reference person asks for a letting (two gathers a requester fewer)
+    var old_wait = 0u;
+    var old_rent = 0u;
+    if (is_ta_ref) {
+        old_wait = hh_wait[h];
+        old_rent = hh_rent[h];
+    }
     var tenure = hh_tenure(info); // as written so far (retenure)
     var out = wv;
     for (var svc = 0u; svc < N_SERVICES; svc++) {
