@@ -35,7 +35,7 @@ fn main() {
         let module = naga::front::wgsl::parse_str(&src).expect("parses");
         let info = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all()).validate(&module).expect("validates");
         for (k, ep) in module.entry_points.iter().enumerate() {
-            if !body.contains(&format!("fn {}(", ep.name)) || !seen.insert(ep.name.clone()) {
+            if !policy_twin::gpu::wgsl::defines(body, &ep.name) || !seen.insert(ep.name.clone()) {
                 continue; // an entry point of a stage this one includes (the engine's rule)
             }
             let fi = info.get_entry_point(k);

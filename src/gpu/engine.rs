@@ -622,7 +622,7 @@ impl GpuEngine {
             let src = wgsl::source_with(stage, opts.workgroup_size, ablate).expect("listed");
             let module = gpu.compile(&format!("shaders/{stage}.wgsl"), &src, opts.shader_checks)?;
             for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
-                if entries.contains_key(&ep) || !body.contains(&format!("fn {ep}(")) {
+                if entries.contains_key(&ep) || !wgsl::defines(body, &ep) {
                     continue; // an entry point of a stage this one includes (wgsl::includes)
                 }
                 let storage = bindings.iter().filter(|(_, name)| name != "d").count() as u32;

@@ -182,7 +182,7 @@ unsafe fn entries(instance: &ash::Instance, device: &ash::Device, vendor: u32, a
         let mut layouter = naga::proc::Layouter::default();
         layouter.update(module.to_ctx()).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e:?}")))?;
         for (k, ep) in module.entry_points.iter().enumerate() {
-            if !body.contains(&format!("fn {}(", ep.name)) || !seen.insert(ep.name.clone()) {
+            if !super::wgsl::defines(body, &ep.name) || !seen.insert(ep.name.clone()) {
                 continue; // an entry point of a stage this one includes (the engine's rule)
             }
             let fi = info.get_entry_point(k);

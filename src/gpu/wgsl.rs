@@ -206,6 +206,12 @@ pub fn includes(stage: &str) -> &'static [&'static str] {
     }
 }
 
+/// Whether a stage's own source (`STAGES`' body) defines entry point `ep`, rather than a
+/// stage it [`includes`]: the engine builds only those, once each.
+pub fn defines(body: &str, ep: &str) -> bool {
+    body.contains(&format!("fn {ep}("))
+}
+
 /// The full source of one stage's shader: the prelude, `common.wgsl`, the shaders of the
 /// stages it [`includes`], then its own.
 pub fn source(stage: &str, workgroup_size: u32) -> Option<String> {

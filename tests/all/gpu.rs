@@ -1047,7 +1047,7 @@ fn shader_statistics_build_every_entry_point() {
     let mut want = Vec::new();
     for (stage, body) in gpu::wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
         for ep in &parse(stage, 256).entry_points {
-            if body.contains(&format!("fn {}(", ep.name)) && !want.contains(&ep.name) {
+            if gpu::wgsl::defines(body, &ep.name) && !want.contains(&ep.name) {
                 want.push(ep.name.clone());
             }
         }
