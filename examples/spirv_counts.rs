@@ -3,25 +3,20 @@
 //! options wgpu-hal's Vulkan backend sets for `--gpu-shader-checks checked` (a 64-bit counter
 //! in every loop, a guard on every integer division) and for `trusted` (neither), as far as
 //! those two go (array index checks `Restrict`, buffer checks left to the driver's robust
-//! access, SPIR-V 1.6, the module cut down to what the entry point reaches). Static counts: the instructions in the module, not those run; and
+//! access, SPIR-V 1.6, workgroup memory zeroed by the driver, the module cut down to what the
+//! entry point reaches: `gpu::stats::spirv`, what `twin devices --shader-stats` hands the
+//! driver, for a Vulkan 1.3 device). Static counts: the instructions in the module, not those run; and
 //! the arrays each entry point's functions keep in an invocation's own memory.
 //!
 //!     cargo run --release --example spirv_counts
-use naga::back::spv;
+use policy_twin::gpu::stats::SpirvTarget;
+use policy_twin::gpu::ShaderChecks;
 
+// as wgpu-hal does, for a Vulkan 1.3 device (the H200's driver, lavapipe): stats::spirv, the
+// function `twin devices --shader-stats` hands the driver
 fn spirv(module: &naga::Module, info: &naga::valid::ModuleInfo, ep: &str, guards: bool) -> Vec<u32> {
-    // as wgpu-hal does: the module cut down to what the entry point reaches, then written
-    // (SPIR-V 1.6, what it writes for a Vulkan 1.3 device: the H200's driver, lavapipe)
-    let (module, info) = naga::back::pipeline_constants::process_overrides(module, info, Some((naga::ShaderStage::Compute, ep)), &Default::default()).expect("overrides");
-    let mut o = spv::Options { lang_version: (1, 6), force_loop_bounding: guards, emit_int_div_checks: guards, ..Default::default() };
-    o.bounds_check_policies = naga::proc::BoundsCheckPolicies {
-        index: naga::proc::BoundsCheckPolicy::Restrict,
-        buffer: naga::proc::BoundsCheckPolicy::Unchecked,
-        image_load: naga::proc::BoundsCheckPolicy::Unchecked,
-        binding_array: naga::proc::BoundsCheckPolicy::Unchecked,
-    };
-    let po = spv::PipelineOptions { shader_stage: naga::ShaderStage::Compute, entry_point: ep.to_string() };
-    spv::write_vec(&module, &info, &o, Some(&po)).expect("SPIR-V")
+    let checks = if guards { ShaderChecks::Checked } else { ShaderChecks::Trusted };
+    policy_twin::gpu::stats::spirv(module, info, ep, SpirvTarget::VULKAN_1_3, checks).expect("SPIR-V")
 }
 
 /// (instructions, loops, arrays in an invocation's own memory) of a SPIR-V module: its words

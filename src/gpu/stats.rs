@@ -151,26 +151,8 @@ unsafe fn collect(instance: &ash::Instance, instance_api: u32, pd: vk::PhysicalD
 
 #[allow(clippy::too_many_arguments)]
 unsafe fn entries(instance: &ash::Instance, device: &ash::Device, vendor: u32, api: u32, robust2: bool, native_zero: bool, capture: bool, workgroup_size: u32, checks: ShaderChecks) -> Result<Vec<EntryStats>> {
-    use naga::back::spv;
     let exec = ash::khr::pipeline_executable_properties::Device::new(instance, device);
-    let lang_version = match api {
-        a if a >= vk::API_VERSION_1_3 => (1, 6),
-        a if a >= vk::API_VERSION_1_2 => (1, 5),
-        a if a >= vk::API_VERSION_1_1 => (1, 3),
-        _ => (1, 0),
-    };
-    let unchecked = naga::proc::BoundsCheckPolicy::Unchecked;
-    let restrict = naga::proc::BoundsCheckPolicy::Restrict;
-    let options = spv::Options {
-        lang_version,
-        flags: spv::WriterFlags::LABEL_VARYINGS | spv::WriterFlags::FORCE_POINT_SIZE,
-        bounds_check_policies: naga::proc::BoundsCheckPolicies { index: restrict, buffer: if robust2 { unchecked } else { restrict }, image_load: restrict, binding_array: unchecked },
-        zero_initialize_workgroup_memory: if native_zero { spv::ZeroInitializeWorkgroupMemoryMode::Native } else { spv::ZeroInitializeWorkgroupMemoryMode::Polyfill },
-        // the two guards `ShaderChecks::Trusted` leaves out (ShaderChecks::runtime_checks)
-        force_loop_bounding: checks == ShaderChecks::Checked,
-        emit_int_div_checks: checks == ShaderChecks::Checked,
-        ..spv::Options::default()
-    };
+    let target = SpirvTarget { api, robust2, native_zero };
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (stage, body) in super::wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
@@ -199,11 +181,7 @@ unsafe fn entries(instance: &ash::Instance, device: &ash::Device, vendor: u32, a
                     _ => {}
                 }
             }
-            // as wgpu-hal: the module cut down to what the entry point reaches, then written
-            let (cut, cut_info) = naga::back::pipeline_constants::process_overrides(&module, &info, Some((naga::ShaderStage::Compute, &ep.name)), &Default::default())
-                .map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}`: {e}", ep.name)))?;
-            let spv = spv::write_vec(&cut, &cut_info, &options, Some(&spv::PipelineOptions { shader_stage: naga::ShaderStage::Compute, entry_point: ep.name.clone() }))
-                .map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}` to SPIR-V: {e}", ep.name)))?;
+            let spv = spirv(&module, &info, &ep.name, target, checks).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}`: {e}", ep.name)))?;
             let statistics = pipeline_statistics(device, capture.then_some(&exec), &spv, &ep.name, &bindings).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl `{}`: {e}", ep.name)))?;
             let threads = ep.workgroup_size.iter().product::<u32>();
             let regs = register_count(&statistics);
@@ -229,6 +207,49 @@ fn register_count(statistics: &[(String, String, String)]) -> Option<u32> {
     let exact = statistics.iter().find(|s| name(s) == "register count");
     let loose: Vec<_> = statistics.iter().filter(|s| name(s).contains("register") && !name(s).contains("spill")).collect();
     exact.or(if loose.len() == 1 { Some(loose[0]) } else { None }).and_then(|s| s.1.trim().parse().ok())
+}
+
+/// What wgpu-hal's Vulkan backend writes SPIR-V for: the Vulkan version both the instance
+/// and the device speak, and whether the device runs with robust buffer access 2 (then naga
+/// leaves buffer indices unchecked) and zeroes workgroup memory itself.
+#[derive(Clone, Copy, Debug)]
+pub struct SpirvTarget {
+    pub api: u32,
+    pub robust2: bool,
+    pub native_zero: bool,
+}
+
+impl SpirvTarget {
+    /// A Vulkan 1.3 device with both (the H200's driver, lavapipe).
+    pub const VULKAN_1_3: SpirvTarget = SpirvTarget { api: vk::API_VERSION_1_3, robust2: true, native_zero: true };
+}
+
+/// The SPIR-V wgpu-hal 30 hands the driver for compute entry point `ep` of a validated
+/// module, with the runtime checks the engine asks for (`wgpu-hal/src/vulkan/adapter.rs`
+/// `naga_options`, `device.rs` `compile_stage`): the module cut down to what the entry point
+/// reaches, then written at the SPIR-V version the Vulkan version allows.
+pub fn spirv(module: &naga::Module, info: &naga::valid::ModuleInfo, ep: &str, target: SpirvTarget, checks: ShaderChecks) -> std::result::Result<Vec<u32>, String> {
+    use naga::back::spv;
+    let lang_version = match target.api {
+        a if a >= vk::API_VERSION_1_3 => (1, 6),
+        a if a >= vk::API_VERSION_1_2 => (1, 5),
+        a if a >= vk::API_VERSION_1_1 => (1, 3),
+        _ => (1, 0),
+    };
+    let unchecked = naga::proc::BoundsCheckPolicy::Unchecked;
+    let restrict = naga::proc::BoundsCheckPolicy::Restrict;
+    let options = spv::Options {
+        lang_version,
+        flags: spv::WriterFlags::LABEL_VARYINGS | spv::WriterFlags::FORCE_POINT_SIZE,
+        bounds_check_policies: naga::proc::BoundsCheckPolicies { index: restrict, buffer: if target.robust2 { unchecked } else { restrict }, image_load: restrict, binding_array: unchecked },
+        zero_initialize_workgroup_memory: if target.native_zero { spv::ZeroInitializeWorkgroupMemoryMode::Native } else { spv::ZeroInitializeWorkgroupMemoryMode::Polyfill },
+        // the two guards `ShaderChecks::Trusted` leaves out (ShaderChecks::runtime_checks)
+        force_loop_bounding: checks == ShaderChecks::Checked,
+        emit_int_div_checks: checks == ShaderChecks::Checked,
+        ..spv::Options::default()
+    };
+    let (cut, cut_info) = naga::back::pipeline_constants::process_overrides(module, info, Some((naga::ShaderStage::Compute, ep)), &Default::default()).map_err(|e| e.to_string())?;
+    spv::write_vec(&cut, &cut_info, &options, Some(&spv::PipelineOptions { shader_stage: naga::ShaderStage::Compute, entry_point: ep.to_string() })).map_err(|e| format!("to SPIR-V: {e}"))
 }
 
 /// Build one compute pipeline for statistics and read them; everything made is destroyed.
