@@ -21,10 +21,15 @@
 # (names of letters, digits and _, since they name the output files; flags joined by +).
 # By default each sets one option to another value than the default's (the defaults since
 # H200 run 7: workgroup 256, the three person stages fused, the services' request list,
-# trusted shaders): the three person stages inside the births' scatter and the households'
-# three passes as one (both new since run 8, first), the shaders with wgpu's loop bound and zero-divisor guard, four person
-# passes, all four fused, the services' passes over every person, workgroups of 64 and 128
-# (the options of runs 1-6 are each one of these). Each is checked for parity at 1M persons, then timed over the national decade right after the default (the
+# trusted shaders), but `fused`: the three person stages inside the births' scatter, the
+# four person passes inside it (`scatter_all`), the households' three passes as one (the
+# three new since run 8, first), `fused` (the last two together: the fewest sweeps over the
+# population a month can make, benches/README.md), all four person passes fused in the
+# accounting's blocks, and workgroups of 128. (The options of runs 1-6 that lost in run 6,
+# the shaders with wgpu's guards, four person passes, the services over every person and
+# workgroups of 64, were left out after run 8 to make room: VARIANTS can name them again,
+# as checked=--gpu-shader-checks+checked persons4=--gpu-fuse-persons+none
+# every=--gpu-services-list+false wg64=--workgroup-size+64.) Each is checked for parity at 1M persons, then timed over the national decade right after the default (the
 # ratios measured side by side), and profiled over 12 months. The default's decade is timed
 # again after them (`default_again`, for the noise), and then the combination they favour,
 # when there is one to time (`best`: scripts/device_summary.py --best says how it is chosen;
@@ -49,7 +54,7 @@ NATIONAL="${NATIONAL:-67600000}"
 PARITY="${PARITY:-1000000}"
 SWEEP_SIZES="${SWEEP_SIZES:-10000,100000,1000000,10000000}"
 QUICK="${QUICK:-0}"
-VARIANTS="${VARIANTS-scatter=--gpu-fuse-persons+scatter households=--gpu-fuse-households checked=--gpu-shader-checks+checked persons4=--gpu-fuse-persons+none all=--gpu-fuse-persons+all every=--gpu-services-list+false wg64=--workgroup-size+64 wg128=--workgroup-size+128}"
+VARIANTS="${VARIANTS-scatter=--gpu-fuse-persons+scatter scatter_all=--gpu-fuse-persons+scatter-all households=--gpu-fuse-households fused=--gpu-fuse-persons+scatter-all+--gpu-fuse-households all=--gpu-fuse-persons+all wg128=--workgroup-size+128}"
 ABLATIONS="${ABLATIONS-apply-adds apply-hash apply-scan accounting-adds demand-hist household-rules cheap-hash}"
 SUM_WORKGROUPS="${SUM_WORKGROUPS-8192 32768}"
 # variant NAME=FLAGS -> the flags, space-separated

@@ -16,7 +16,9 @@
 // the CPU path's fused pass. A fourth, `household_month`, runs household policy and housing
 // before each household's measures (GpuOptions::fuse_households). src/gpu/wgsl.rs assembles
 // labour.wgsl, health.wgsl, person_policy.wgsl, household_policy.wgsl and housing.wgsl
-// before this file for them.
+// before this file for them. A fifth, `births_scatter_month`, is the births' scatter with the
+// person stages and the persons' measures (GpuOptions::fuse_persons scatter-all), from
+// births.wgsl's functions, assembled before this file too.
 
 // The accounting pass's own workgroup size, whatever WG is: the workgroup-memory table is
 // 13 KB a workgroup (15 KB until the twentieth session), so at 64 invocations too few run at once (an H200 took 24 ms a month
@@ -158,7 +160,11 @@ fn person_measures(copy: u32, c: u32, w: u32, s: u32, earn: u32, o: PersonPolicy
 // path's fused pass does (src/cpu/fused.rs): nothing later in the month changes the person's
 // status, earnings or policy results, nor their household's region or weight.
 fn person_month_person(i: u32, copy: u32) -> u32 {
-    let m = person_stages(i);
+    return staged_measures(copy, person_stages(i));
+}
+
+// The measures of a person whose stages have just run (m: what they gave).
+fn staged_measures(copy: u32, m: PersonMonth) -> u32 {
     let c = cell(hh_region(m.info), age_band(m.age / 12u), st_sex(m.o.status));
     if ((ABLATE & ABL_ACCOUNTING_ADDS) != 0u) {
         // a timing run without the adds, as accounting_person
@@ -258,10 +264,50 @@ fn person_month(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(num_workg
     flush_person_measures(lid, copy);
 }
 
+// The births' scatter, the person stages and the persons' measures as one pass
+// (GpuOptions::fuse_persons scatter-all): births.wgsl's `births_scatter_stages`, adding each
+// person's measures as it writes them, to this file's workgroup table, flushed after the
+// block (one block of BLOCK persons a workgroup, WG invocations). A person counts in the month
+// once, where the scatter writes them: a survivor at its new slot, a baby at its own. The
+// persons' accounting reads nothing the passes between the stages and it change (as
+// `person_month`), so the sums are the accounting pass's. A month nobody dies or is born in
+// has no scatter and runs `person_month`. Needs births.wgsl assembled before this file.
+// Workgroup memory: the table and the scatter's slot words and scan, under the 16,384 bytes
+// wgpu's default limits allow a workgroup, at every WG up to 256 (the CLI's bound).
+const_assert N_LOCAL * N_CELLS * 4u + 2u * SW * 4u + 256u * 4u <= 16384u;
+@compute @workgroup_size(WG)
+fn births_scatter_month(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let b = block_index(wid, nwg);
+    if (b >= (d.n + BLOCK - 1u) / BLOCK) { return; }
+    let copy = acc_copy(wid, nwg);
+    let base = count_block(b, lid.x);
+    var folded = 0u;
+    for (var r = 0u; r < BLOCK; r += WG) {
+        let x = scatter_slot(b, base, r + lid.x);
+        if (x.alive) {
+            let i = x.i;
+            folded += staged_measures(copy, put_staged(x.o, id_lo[i], id_hi[i], household[i], age_months[i], x.s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]));
+            if ((x.s & GIVES_BIRTH) != 0u) {
+                let bb = baby_of(i);
+                folded += staged_measures(copy, put_staged(x.o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u));
+            }
+        }
+    }
+    if ((ABLATE & ABL_ACCOUNTING_ADDS) != 0u && folded == FOLD_KEEP) {
+        atomicAdd(&lacc[0], 1u); // as in `accounting`
+    }
+    flush_person_measures_by(lid, copy, WG);
+}
+
 // After a block: the workgroup's sums of the local measures, added to the block's replica.
 fn flush_person_measures(lid: vec3<u32>, copy: u32) {
+    flush_person_measures_by(lid, copy, ACC_WG);
+}
+
+// The same, by a workgroup of `size` invocations.
+fn flush_person_measures_by(lid: vec3<u32>, copy: u32, size: u32) {
     workgroupBarrier();
-    for (var e = lid.x; e < N_LOCAL * N_CELLS; e += ACC_WG) {
+    for (var e = lid.x; e < N_LOCAL * N_CELLS; e += size) {
         let v = atomicLoad(&lacc[e]);
         if (v != 0u) { acc_add(copy, e % N_CELLS, local_measure(e / N_CELLS), v, 1u); }
     }

@@ -10,6 +10,8 @@
 // births_scatter_stages: the scatter, with labour, health and person policy run on each
 //                 person it writes (GpuOptions::fuse_persons scatter; src/gpu/wgsl.rs
 //                 assembles labour.wgsl, health.wgsl and person_policy.wgsl before this file)
+// (accounting.wgsl's births_scatter_month adds the persons' measures to that scatter, from
+// the functions here: FusePersons::ScatterAll)
 //
 // A block's persons are written in rounds of WG consecutive persons, one per invocation, so
 // that neighbouring invocations touch neighbouring words (the first version gave each
@@ -166,9 +168,11 @@ fn put_person(o: u32, lo: u32, hi: u32, hh: u32, age: u32, s: u32, earn: u32, we
 // over the persons. The stages read only the person's own state and its household's info,
 // which the scatter does not change, so a person's stages give the same here, on the state
 // the scatter would have written, as in their own pass (src/cpu/fused.rs). Binds the five
-// outputs at the output window (out_income_tax and the rest: engine.rs binding).
-fn put_staged(o: u32, lo: u32, hi: u32, hh: u32, age: u32, s: u32, earn: u32, wealth_: u32, wait: u32) {
-    let info = hh_info[hh - d.h_base];
+// outputs at the output window (out_income_tax and the rest: engine.rs binding). Returns what
+// the persons' measures need (accounting.wgsl `births_scatter_month`; ignored here).
+fn put_staged(o: u32, lo: u32, hi: u32, hh: u32, age: u32, s: u32, earn: u32, wealth_: u32, wait: u32) -> PersonMonth {
+    let h = hh - d.h_base;
+    let info = hh_info[h];
     let lab = labour_person(lo, hi, age, s, earn);
     let pp = person_policy_person(lo, hi, age, health_person(lo, hi, age, lab.status, info), lab.earnings, wealth_);
     put_person(o, lo, hi, hh, age, pp.status, lab.earnings, wealth_, wait);
@@ -177,6 +181,7 @@ fn put_staged(o: u32, lo: u32, hi: u32, hh: u32, age: u32, s: u32, earn: u32, we
     out_state_pension[o] = pp.sp;
     out_disability[o] = pp.dis;
     out_care_tariff[o] = pp.care;
+    return PersonMonth(age, lab.earnings, info, h, pp);
 }
 
 // A block's slots, counted and summed before its persons are written: two bits a person
@@ -273,10 +278,10 @@ fn births_scatter_stages(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(
         let x = scatter_slot(b, base, r + lid.x);
         if (x.alive) {
             let i = x.i;
-            put_staged(x.o, id_lo[i], id_hi[i], household[i], age_months[i], x.s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
+            _ = put_staged(x.o, id_lo[i], id_hi[i], household[i], age_months[i], x.s & ~GIVES_BIRTH, earnings[i], wealth[i], svc_wait[i]);
             if ((x.s & GIVES_BIRTH) != 0u) {
                 let bb = baby_of(i);
-                put_staged(x.o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
+                _ = put_staged(x.o + 1u, bb.lo, bb.hi, household[i], 0u, bb.status, 0u, 0u, 0u);
             }
         }
     }

@@ -231,8 +231,9 @@ struct GpuTuning {
     #[arg(long)]
     chunk_persons: Option<u32>,
     /// GPU: labour, health, person policy and the persons' accounting as four passes (none),
-    /// the three stages as one pass (stages), all four as one (all, as the CPU path), or the
-    /// three inside the births' scatter (scatter). Results do not depend on it.
+    /// the three stages as one pass (stages), all four as one (all, as the CPU path), the
+    /// three inside the births' scatter (scatter), or all four inside it (scatter-all).
+    /// Results do not depend on it.
     #[arg(long, value_enum, default_value_t = policy_twin::gpu::engine::GpuOptions::default().fuse_persons)]
     gpu_fuse_persons: policy_twin::gpu::engine::FusePersons,
     /// GPU: the services' demand pass lists the persons with a request, and the first radix

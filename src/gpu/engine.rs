@@ -239,7 +239,7 @@ pub fn ablate_bits(a: &[Ablation]) -> u32 {
 /// do not depend on it (tested); the speed may. Ignored, for a step, when any of the four
 /// stages runs on the CPU (`GpuOptions::cpu_stages`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum FusePersons {
     /// Four passes, one per stage (the default in H200 runs 1-6).
     None,
@@ -256,18 +256,26 @@ pub enum FusePersons {
     /// month nobody died or was born in has no scatter, and runs `person_stages_pass`). Its
     /// entry point binds 27 storage buffers, so it needs an adapter with that many.
     Scatter,
+    /// All four in the births' scatter (`births_scatter_month`): the scatter with the
+    /// stages, adding each person's measures as it writes them (a month nobody died or was
+    /// born in runs `person_month`). The fewest sweeps over the persons a month can make
+    /// (benches/README.md, the month's dependencies). Binds 29 storage buffers.
+    ScatterAll,
 }
 
 impl GpuOptions {
     /// The fusion of the person stages the engine runs: as asked, unless one of the four
     /// stages runs on the CPU (then none), or the births do where the scatter would run the
-    /// stages (then the stages' own pass). What a run's manifest records.
+    /// stages (then the stages' own pass, or with the accounting `person_month`). What a
+    /// run's manifest records.
     pub fn fusion(&self) -> FusePersons {
         let on_cpu = [Stage::Labour, Stage::Health, Stage::PersonPolicy, Stage::Accounting].iter().any(|s| self.cpu_stages.contains(s));
         if on_cpu {
             FusePersons::None
-        } else if self.fuse_persons == FusePersons::Scatter && self.cpu_stages.contains(&Stage::Births) {
+        } else if self.cpu_stages.contains(&Stage::Births) && self.fuse_persons == FusePersons::Scatter {
             FusePersons::Stages
+        } else if self.cpu_stages.contains(&Stage::Births) && self.fuse_persons == FusePersons::ScatterAll {
+            FusePersons::All
         } else {
             self.fuse_persons
         }
@@ -652,6 +660,7 @@ impl GpuEngine {
         for (ep, why) in &wide {
             let (on, option, instead) = match ep.as_str() {
                 "births_scatter_stages" => (opts.fusion() == FusePersons::Scatter, "--gpu-fuse-persons scatter", "use --gpu-fuse-persons stages"),
+                "births_scatter_month" => (opts.fusion() == FusePersons::ScatterAll, "--gpu-fuse-persons scatter-all", "use --gpu-fuse-persons all"),
                 "household_month" => (opts.households_fused(), "--gpu-fuse-households", "leave it off"),
                 _ => return Err(Error::Gpu(format!("`{ep}` {why} a shader stage: this adapter cannot run the GPU path"))),
             };
@@ -1119,7 +1128,7 @@ impl GpuEngine {
         let mut acc = Acc::default();
         let mut gpu_acc = false;
         let fusion = self.fusion();
-        // whether the births' scatter ran the person stages (FusePersons::Scatter)
+        // whether the births' scatter ran the person stages (FusePersons::Scatter, ScatterAll)
         let mut staged = false;
         let mut enc = self.encoder();
         enc.clear_buffer(&self.bufs["acc"], 0, None);
@@ -1137,13 +1146,26 @@ impl GpuEngine {
                     self.per_person(&mut enc, "demography", keys);
                 }
                 Stage::Births => {
-                    staged = self.births(keys, enc, fusion == FusePersons::Scatter)?;
+                    let scatter = match fusion {
+                        FusePersons::Scatter => "births_scatter_stages",
+                        FusePersons::ScatterAll => "births_scatter_month",
+                        _ => "births_scatter",
+                    };
+                    // (the scatter with the accounting adds to the month's sums)
+                    gpu_acc |= fusion == FusePersons::ScatterAll;
+                    staged = self.births(keys, enc, scatter)? && scatter != "births_scatter";
                     enc = self.encoder();
                 }
                 Stage::Labour if fusion == FusePersons::Scatter => {
                     if !staged {
                         // no scatter this month (nobody died or was born): the stages' own pass
                         self.per_person(&mut enc, "person_stages_pass", keys);
+                    }
+                }
+                Stage::Labour if fusion == FusePersons::ScatterAll => {
+                    if !staged {
+                        // no scatter this month: the stages and the accounting in their blocks
+                        self.per_chunk(&mut enc, "person_month", keys, 0, Over::PersonBlocks);
                     }
                 }
                 Stage::Labour if fusion == FusePersons::All => {
@@ -1221,7 +1243,7 @@ impl GpuEngine {
                 }
                 Stage::Accounting => {
                     gpu_acc = true;
-                    if fusion != FusePersons::All {
+                    if !matches!(fusion, FusePersons::All | FusePersons::ScatterAll) {
                         self.per_chunk(&mut enc, "accounting", keys, 0, Over::PersonBlocks);
                     }
                     if !self.opts.households_fused() {
@@ -1254,12 +1276,13 @@ impl GpuEngine {
         self.opts.fusion()
     }
 
-    /// The births stage: count, scan (one readback of chunk totals), scatter (which also
-    /// writes the household index, and with `stages` runs the three person stages on each
-    /// person it writes); the chunks planned again if one outgrew its bound (a read-back of
+    /// The births stage: count, scan (one readback of chunk totals), scatter (`scatter`, the
+    /// entry point: `births_scatter`, which also writes the household index;
+    /// `births_scatter_stages`, which also runs the three person stages on each person it
+    /// writes; `births_scatter_month`, their measures too); the chunks planned again if one outgrew its bound (a read-back of
     /// the member counts). `enc` holds the month's work so far (demography), submitted with
     /// the count. Whether the scatter ran: not if nobody died or was born.
-    fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder, stages: bool) -> Result<bool> {
+    fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder, scatter: &str) -> Result<bool> {
         // block windows: each chunk's blocks start on an aligned word
         let mut blk = Vec::with_capacity(self.chunks.len());
         let mut at = 0u32;
@@ -1305,8 +1328,7 @@ impl GpuEngine {
             d.out_skip = oskip;
             d.out_base = oa;
             d.baby_keys = crate::rng::baby_keys(self.params[self.step as usize].month).0;
-            let ep = if stages { "births_scatter_stages" } else { "births_scatter" };
-            self.dispatch(&mut enc, ep, d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
+            self.dispatch(&mut enc, scatter, d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
             next_chunks.push(Chunk { h0: c.h0, h1: c.h1, p0: q, p1: q + n_out });
             q += n_out;
             self.born += n_babies as u64;

@@ -71,8 +71,9 @@ impl std::str::FromStr for Backend {
 
 /// Storage buffers a shader stage must be able to bind: the widest entry point but one,
 /// `household_policy`, binds 20 (`examples/pass_columns.rs` counts them); the one,
-/// `births_scatter_stages` (`--gpu-fuse-persons scatter`), binds 27 and is left unbuilt on an
-/// adapter with fewer (engine.rs).
+/// `births_scatter_stages` (`--gpu-fuse-persons scatter`), binds 27, `household_month`
+/// (`--gpu-fuse-households`) 26 and `births_scatter_month` (`--gpu-fuse-persons scatter-all`)
+/// 29: each is left unbuilt on an adapter with fewer (engine.rs).
 pub const NEEDED_STORAGE_BUFFERS: u32 = 24;
 
 /// What the user sees of an adapter.

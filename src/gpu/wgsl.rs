@@ -196,11 +196,12 @@ fn upper_snake(camel: &str) -> String {
 /// Stages whose shaders a stage's shader uses, assembled before it: the fused passes
 /// (`person_stages_pass` in person_policy.wgsl, `person_month` in accounting.wgsl,
 /// `births_scatter_stages` in births.wgsl) run the per-person functions of the three person
-/// stages, and `household_month` in accounting.wgsl the household policy's and housing's.
+/// stages, `household_month` in accounting.wgsl the household policy's and housing's, and
+/// `births_scatter_month` in accounting.wgsl the births' scatter's too.
 pub fn includes(stage: &str) -> &'static [&'static str] {
     match stage {
         "person_policy" => &["labour", "health"],
-        "accounting" => &["labour", "health", "person_policy", "household_policy", "housing"],
+        "accounting" => &["labour", "health", "person_policy", "household_policy", "housing", "births"],
         "births" => &["labour", "health", "person_policy"],
         _ => &[],
     }

@@ -179,9 +179,21 @@ fn runs_1_to_6() -> GpuOptions {
 /// (`--gpu-fuse-persons scatter`): where it does not, that option is refused (tested through
 /// the test hook) and its parity cases are skipped, saying so.
 fn scatter_fits() -> bool {
-    let fits = test_gpu().is_some_and(|g| g.device.limits().max_storage_buffers_per_shader_stage >= 27);
+    fuse_fits(policy_twin::gpu::engine::FusePersons::Scatter)
+}
+
+/// Whether the adapter binds the storage buffers a fusion's scatter binds (27 with the
+/// stages, 29 with their measures too; 24 or fewer for the others), saying so where not.
+fn fuse_fits(fuse: policy_twin::gpu::engine::FusePersons) -> bool {
+    use policy_twin::gpu::engine::FusePersons;
+    let need = match fuse {
+        FusePersons::Scatter => 27,
+        FusePersons::ScatterAll => 29,
+        _ => 24,
+    };
+    let fits = test_gpu().is_some_and(|g| g.device.limits().max_storage_buffers_per_shader_stage >= need);
     if !fits {
-        eprintln!("skipping --gpu-fuse-persons scatter: the adapter binds fewer than 27 storage buffers");
+        eprintln!("skipping --gpu-fuse-persons {fuse:?}: the adapter binds fewer than {need} storage buffers");
     }
     fits
 }
@@ -333,7 +345,7 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
     parity("no spare capacity (buffers grow)", 3, 0, GpuOptions { headroom: 0.0, ..Default::default() });
 }
 
-/// The fused person passes (`--gpu-fuse-persons stages|all|scatter`) and the four passes give what
+/// The fused person passes (`--gpu-fuse-persons stages|all|scatter|scatter-all`) and the four passes give what
 /// the CPU path gives:
 /// whole months from a year of history, in small chunks, at workgroup 64, with blocks of many
 /// rounds; the fused entry points really run (their passes are timed, the ones they replace
@@ -341,8 +353,8 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
 #[test]
 fn fused_person_passes_match_the_cpu() {
     use policy_twin::gpu::engine::FusePersons;
-    for fuse in [FusePersons::None, FusePersons::Stages, FusePersons::All, FusePersons::Scatter] {
-        if fuse == FusePersons::Scatter && !scatter_fits() {
+    for fuse in [FusePersons::None, FusePersons::Stages, FusePersons::All, FusePersons::Scatter, FusePersons::ScatterAll] {
+        if !fuse_fits(fuse) {
             continue;
         }
         parity(&format!("{fuse:?}"), 4, 12, GpuOptions { fuse_persons: fuse, ..Default::default() });
@@ -378,6 +390,20 @@ fn fused_person_passes_match_the_cpu() {
     // the births on the CPU: the stages' own pass
     let p = passes(GpuOptions { fuse_persons: FusePersons::Scatter, cpu_stages: vec![Stage::Births], ..Default::default() });
     assert!(has(&p, "person_stages_pass") && !has(&p, "births_scatter_stages"), "{p:?}");
+    if !fuse_fits(FusePersons::ScatterAll) {
+        return;
+    }
+    // the measures in the scatter too: no pass of the persons' own but demography's and the
+    // births' count before it, and the services'
+    let p = passes(GpuOptions { fuse_persons: FusePersons::ScatterAll, ..Default::default() });
+    assert!(has(&p, "births_scatter_month") && has(&p, "accounting_households"), "{p:?}");
+    for other in ["births_scatter", "births_scatter_stages", "person_stages_pass", "person_month", "accounting", "labour"] {
+        assert!(!has(&p, other), "{other} ran: {p:?}");
+    }
+    // the births on the CPU: the stages and the measures in the accounting's blocks
+    let p = passes(GpuOptions { fuse_persons: FusePersons::ScatterAll, cpu_stages: vec![Stage::Births], ..Default::default() });
+    assert!(has(&p, "person_month") && !has(&p, "births_scatter_month") && !has(&p, "accounting"), "{p:?}");
+    assert_eq!(GpuOptions { fuse_persons: FusePersons::ScatterAll, cpu_stages: vec![Stage::Births], ..Default::default() }.fusion(), FusePersons::All);
 }
 
 /// The households' passes as one (`--gpu-fuse-households`: household policy, housing and
@@ -396,6 +422,10 @@ fn fused_household_passes_match_the_cpu() {
     parity("households fused, with every person fused", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::All, ..fused.clone() });
     if scatter_fits() {
         parity("households fused, the person stages in the scatter", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::Scatter, ..fused.clone() });
+    }
+    if fuse_fits(policy_twin::gpu::engine::FusePersons::ScatterAll) {
+        // the fewest sweeps a month: every fusion the month's dependencies allow
+        parity("households fused, the persons' month in the scatter", 3, 0, GpuOptions { fuse_persons: policy_twin::gpu::engine::FusePersons::ScatterAll, ..fused.clone() });
     }
     for stage in [Stage::Housing, Stage::Services] {
         parity(&format!("households fused, {stage:?} on the CPU"), 2, 1, GpuOptions { cpu_stages: vec![stage], ..fused.clone() });
@@ -446,6 +476,12 @@ fn too_few_storage_buffers_refuse_only_the_fusions_that_need_them() {
     // with the births on the CPU the scatter with the stages would not run: not refused
     let (code, err) = run(&["--gpu-fuse-persons", "scatter", "--cpu-stages", "births"]);
     assert_eq!(code, Some(0), "{err}");
+    // the scatter with the persons' measures too (29)
+    let (code, err) = run(&["--gpu-fuse-persons", "scatter-all"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--gpu-fuse-persons scatter-all: `births_scatter_month` binds 29 storage buffers") && err.contains("use --gpu-fuse-persons all"), "{err}");
+    let (code, err) = run(&["--gpu-fuse-persons", "scatter-all", "--cpu-stages", "births"]);
+    assert_eq!(code, Some(0), "{err}");
     // the households' fused pass (26) likewise, unless a stage of it runs on the CPU
     let (code, err) = run(&["--gpu-fuse-households"]);
     assert_eq!(code, Some(1), "{err}");
@@ -454,18 +490,24 @@ fn too_few_storage_buffers_refuse_only_the_fusions_that_need_them() {
     assert_eq!(code, Some(0), "{err}");
 }
 
-/// The person stages in the births' scatter (`--gpu-fuse-persons scatter`): a month nobody
-/// dies or is born in has no scatter, and runs the stages' own pass instead (young men only);
-/// months with births whose chunks are planned again after them; workgroups of 96 and 1
-/// (the block's slot words shared unevenly, and one invocation for all); all give what the
-/// CPU path gives.
+/// The person stages in the births' scatter (`--gpu-fuse-persons scatter`), and with their
+/// measures (`scatter-all`): a month nobody dies or is born in has no scatter, and runs the
+/// stages' own pass (or `person_month`) instead (young men only); months with births whose
+/// chunks are planned again after them; workgroups of 96 and 1 (the block's slot words and
+/// the measures' table shared unevenly, and one invocation for all); all give what the CPU
+/// path gives.
 #[test]
 fn person_stages_in_the_scatter_match_the_cpu() {
     use policy_twin::gpu::engine::FusePersons;
-    if !scatter_fits() {
-        return;
+    for (fuse, instead, scatter) in [(FusePersons::Scatter, "person_stages_pass", "births_scatter_stages"), (FusePersons::ScatterAll, "person_month", "births_scatter_month")] {
+        if fuse_fits(fuse) {
+            stages_in_the_scatter(fuse, instead, scatter);
+        }
     }
-    let opts = GpuOptions { fuse_persons: FusePersons::Scatter, ..Default::default() };
+}
+
+fn stages_in_the_scatter(fuse: policy_twin::gpu::engine::FusePersons, instead: &str, scatter: &str) {
+    let opts = GpuOptions { fuse_persons: fuse, ..Default::default() };
     let mut pop = small_pop().clone();
     let keep: Vec<bool> = pop.persons.status.iter().zip(&pop.persons.age_months).map(|(&s, &a)| policy_twin::state::sex(s) == policy_twin::codes::MALE && (240..360).contains(&a)).collect();
     let kept = keep.iter().filter(|&&k| k).count();
@@ -475,17 +517,17 @@ fn person_stages_in_the_scatter_match_the_cpu() {
         Some(k && *n <= 50)
     }).collect();
     keep_persons(&mut pop, &few);
-    let Some(g) = parity_engine(&pop, "scatter, young men", 3, 0, GpuOptions { profile: true, ..opts.clone() }, &mut |_| {}) else { return };
+    let Some(g) = parity_engine(&pop, &format!("{fuse:?}, young men"), 3, 0, GpuOptions { profile: true, ..opts.clone() }, &mut |_| {}) else { return };
     assert_eq!(g.persons(), 50, "somebody died in three months: the test needs a month without");
     if let Some(p) = g.profile() {
         let ran: Vec<&str> = p.passes.iter().map(|p| p.0.as_str()).collect();
-        assert!(ran.contains(&"person_stages_pass") && !ran.contains(&"births_scatter_stages"), "{ran:?}");
+        assert!(ran.contains(&instead) && !ran.contains(&scatter), "{ran:?}");
     }
     let replan = GpuOptions { chunk_persons: Some(1000), replan_above: Some(1000), ..opts.clone() };
-    let Some(g) = parity_engine(small_pop(), "scatter, chunks planned again", 12, 0, replan, &mut |_| {}) else { return };
+    let Some(g) = parity_engine(small_pop(), &format!("{fuse:?}, chunks planned again"), 12, 0, replan, &mut |_| {}) else { return };
     assert!(g.replans() > 0, "no chunk outgrew 1,000 persons in 12 months");
-    parity("scatter, workgroup 96", 2, 0, GpuOptions { workgroup_size: 96, ..opts.clone() });
-    parity("scatter, workgroup 1", 1, 0, GpuOptions { workgroup_size: 1, ..opts });
+    parity(&format!("{fuse:?}, workgroup 96"), 2, 0, GpuOptions { workgroup_size: 96, ..opts.clone() });
+    parity(&format!("{fuse:?}, workgroup 1"), 1, 0, GpuOptions { workgroup_size: 1, ..opts });
 }
 
 /// The shaders compiled with wgpu's loop bound and zero-divisor guard (`--gpu-shader-checks
@@ -927,9 +969,10 @@ fn gpu_and_cpu_runs_write_identical_files() {
     // and the stages asked into the births' scatter with the births on the CPU: the manifest
     // records the fusion that ran (the stages' own pass)
     let births_on_cpu = ["--gpu-fuse-persons", "scatter", "--cpu-stages", "births"];
-    // the households' passes fused (the manifest says so), and asked with housing on the CPU
-    // (it says they were not)
-    let households = ["--gpu-fuse-households"];
+    // the households' passes fused and the persons' month in the births' scatter (the
+    // fewest sweeps a month; the manifest says so), and asked with housing on the CPU (it
+    // says they were not)
+    let households = ["--gpu-fuse-households", "--gpu-fuse-persons", "scatter-all"];
     let households_off = ["--gpu-fuse-households", "--cpu-stages", "housing"];
     let variants: [(&str, &str, &[&str]); 6] =
         [("gpu", "g", &[]), ("cpu", "c", &[]), ("gpu", "v", &runs_1_to_6), ("gpu", "b", &births_on_cpu), ("gpu", "h", &households), ("gpu", "o", &households_off)];
@@ -955,7 +998,7 @@ fn gpu_and_cpu_runs_write_identical_files() {
     assert!(manifest.contains("\"gpu_fuse_persons\": \"stages\""), "{manifest}");
     let manifest = |out: &str| std::fs::read_to_string(d.path().join(out).join("manifest.json")).unwrap();
     assert!(manifest("g").contains("\"gpu_fuse_households\": false"), "{}", manifest("g"));
-    assert!(manifest("h").contains("\"gpu_fuse_households\": true"), "{}", manifest("h"));
+    assert!(manifest("h").contains("\"gpu_fuse_households\": true") && manifest("h").contains("\"gpu_fuse_persons\": \"scatter-all\""), "{}", manifest("h"));
     assert!(manifest("o").contains("\"gpu_fuse_households\": false"), "{}", manifest("o"));
 }
 
@@ -1062,6 +1105,9 @@ fn shader_statistics_build_every_entry_point() {
     assert_eq!(entry("person_month")["workgroup_bytes"], 17 * cells * 4);
     assert_eq!(entry("accounting_households")["workgroup_bytes"], 16 * cells * 4);
     assert_eq!(entry("births_scatter_stages")["storage_buffers"], 27);
+    // and with the measures too, their table beside the scatter's slot words and scan
+    assert_eq!(entry("births_scatter_month")["storage_buffers"], 29);
+    assert_eq!(entry("births_scatter_month")["workgroup_bytes"], 17 * cells * 4 + 2 * 256 * 4 + 256 * 4);
     assert_eq!(entry("accounting")["workgroup_size"], 256);
     assert!(entry("demography")["sm90_resident"].is_null(), "an occupancy for sm_90 only on NVIDIA");
 }
