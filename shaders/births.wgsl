@@ -2,8 +2,11 @@
 // sum, and the household index. Twin of src/cpu/births.rs (there: per rayon chunk; here: per
 // block of BLOCK persons, one workgroup a block, scanned by one workgroup per chunk).
 //
-// births_count  : per block, survivors + babies and babies alone
-// births_scan   : per chunk, exclusive prefix over its blocks; chunk totals to `totals`
+// births_count  : per block, survivors + babies and babies alone, less the block's persons
+//                 (only where demography ran on the CPU: the GPU's demography pass counts
+//                 each block's deaths and births as it draws them, demography.wgsl)
+// births_scan   : per chunk, exclusive prefix over its blocks (each block's persons added to
+//                 what its events left in `blocks`); chunk totals to `totals`
 // births_scatter: per block, copy survivors and write babies to their final slots; each
 //                 household's first member writes the household's index (first output slot
 //                 and output count; Households::index_members, births.rs update_index)
@@ -19,7 +22,7 @@
 // H200). Each person's output slot comes from the block's slots, counted and summed first
 // (count_block).
 
-const BLOCK: u32 = 4096u;
+// (BLOCK, the persons of a block: the generated prelude's, engine.rs's)
 
 var<workgroup> block_out: atomic<u32>;
 var<workgroup> block_babies: atomic<u32>;
@@ -53,9 +56,15 @@ fn births_count(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup
     atomicAdd(&block_babies, babies);
     workgroupBarrier();
     if (lid.x == 0u) {
-        blocks[d.blk_skip + 2u * b] = atomicLoad(&block_out);
+        // as the demography pass leaves it: births less deaths (mod 2^32), and births
+        blocks[d.blk_skip + 2u * b] = atomicLoad(&block_out) - block_len(b);
         blocks[d.blk_skip + 2u * b + 1u] = atomicLoad(&block_babies);
     }
+}
+
+// The persons of block b of the chunk.
+fn block_len(b: u32) -> u32 {
+    return min(BLOCK, d.n - b * BLOCK);
 }
 
 var<workgroup> part_out: array<u32, WG>;
@@ -71,7 +80,7 @@ fn births_scan(@builtin(local_invocation_id) lid: vec3<u32>) {
     var s_out = 0u;
     var s_babies = 0u;
     for (var b = lo; b < hi; b++) {
-        s_out += blocks[d.blk_skip + 2u * b];
+        s_out += blocks[d.blk_skip + 2u * b] + block_len(b);
         s_babies += blocks[d.blk_skip + 2u * b + 1u];
     }
     part_out[t] = s_out;
@@ -95,7 +104,7 @@ fn births_scan(@builtin(local_invocation_id) lid: vec3<u32>) {
     var a = part_out[t];
     var c = part_babies[t];
     for (var b = lo; b < hi; b++) {
-        let x = blocks[d.blk_skip + 2u * b];
+        let x = blocks[d.blk_skip + 2u * b] + block_len(b);
         let y = blocks[d.blk_skip + 2u * b + 1u];
         blocks[d.blk_skip + 2u * b] = a;
         blocks[d.blk_skip + 2u * b + 1u] = c;

@@ -206,6 +206,9 @@ struct Dispatch {
 @group(0) @binding(33) var<storage, read_write> acc: array<atomic<u32>>;
 @group(0) @binding(34) var<storage, read_write> blocks: array<u32>;
 @group(0) @binding(35) var<storage, read_write> totals: array<u32>;
+// demography: the same buffer as `blocks`, each block's births less deaths and births added
+// by the persons that die or give birth (engine.rs binds it at the chunk's block window)
+@group(0) @binding(36) var<storage, read_write> block_events: array<atomic<u32>>;
 // (bindings 40-42: selftest.wgsl)
 @group(0) @binding(43) var<storage, read_write> svc_wait: array<u32>;
 @group(0) @binding(44) var<storage, read_write> new_svc_wait: array<u32>;

@@ -39,4 +39,15 @@ fn demography(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let o = demography_person(id_lo[i], id_hi[i], age_months[i], status[i], hh_info[h], hh_weight[h], svc_wait[i], acc_copy(wid, nwg));
     age_months[i] = o.age_months;
     status[i] = o.status;
+    // the births' count of the person's block (births.wgsl): its slots are its persons, less
+    // its deaths, plus its births, so only a death or a birth adds (about one person in 500 a
+    // month), and no pass reads every status again to count them (births_count, which did,
+    // runs only where demography runs on the CPU)
+    let b = d.blk_skip + 2u * (j / BLOCK);
+    if ((o.status & DEAD) != 0u) {
+        atomicAdd(&block_events[b], 0xffffffffu);
+    } else if ((o.status & GIVES_BIRTH) != 0u) {
+        atomicAdd(&block_events[b], 1u);
+        atomicAdd(&block_events[b + 1u], 1u);
+    }
 }

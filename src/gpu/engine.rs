@@ -65,8 +65,9 @@ pub struct Dispatch {
 }
 
 const SLOT: u64 = 256;
-/// Persons per block of the births prefix sum, one workgroup a block (BLOCK in births.wgsl).
-const BLOCK: u32 = 4096;
+/// Persons per block of the births prefix sum, one workgroup a block (`BLOCK` in the
+/// shaders' generated prelude).
+pub const BLOCK: u32 = 4096;
 /// Persons (households) one workgroup sums in the passes that sum in workgroup memory first
 /// (accounting, accounting_households, services_apply; 256 invocations a workgroup): about
 /// `workgroups` of them (`GpuOptions::sum_workgroups`, by default 2,048: two waves of an H200's 132 multiprocessors at 8 workgroups each), each
@@ -922,14 +923,15 @@ impl GpuEngine {
             let buf = &self.bufs[col];
             return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.out.0 as u64 * 4, size: NonZeroU64::new(w.out.1 as u64 * 4) });
         }
-        let buf = &self.bufs[name];
+        // the demography pass's atomic view of the births' block counts
+        let buf = &self.bufs[if name == "block_events" { "blocks" } else { name }];
         let range = if name.starts_with("new_") {
             Some(w.out)
         } else if PERSON_STATE.contains(&name) || PERSON_OUT.contains(&name) || PERSON_SCRATCH.contains(&name) {
             Some(w.p)
         } else if HH_COLS.contains(&name) {
             Some(w.h)
-        } else if name == "blocks" {
+        } else if name == "blocks" || name == "block_events" {
             Some(w.blk)
         } else {
             None
@@ -1143,7 +1145,7 @@ impl GpuEngine {
             match stage {
                 Stage::Demography => {
                     gpu_acc = true;
-                    self.per_person(&mut enc, "demography", keys);
+                    self.demography(&mut enc, keys);
                 }
                 Stage::Births => {
                     let scatter = match fusion {
@@ -1153,7 +1155,9 @@ impl GpuEngine {
                     };
                     // (the scatter with the accounting adds to the month's sums)
                     gpu_acc |= fusion == FusePersons::ScatterAll;
-                    staged = self.births(keys, enc, scatter)? && scatter != "births_scatter";
+                    // the demography pass counted the blocks' slots, unless it ran on the CPU
+                    let counted = !self.opts.cpu_stages.contains(&Stage::Demography);
+                    staged = self.births(keys, enc, scatter, counted)? && scatter != "births_scatter";
                     enc = self.encoder();
                 }
                 Stage::Labour if fusion == FusePersons::Scatter => {
@@ -1271,6 +1275,35 @@ impl GpuEngine {
         Ok(acc)
     }
 
+    /// Each chunk's window of the births' block counts (two words a block of [`BLOCK`]
+    /// persons), each starting on an aligned word.
+    fn block_windows(&self) -> Vec<(u32, u32)> {
+        let mut blk = Vec::with_capacity(self.chunks.len());
+        let mut at = 0u32;
+        for c in &self.chunks {
+            let words = (c.p1 - c.p0).div_ceil(BLOCK) * 2;
+            blk.push((at, words.max(1)));
+            at += words.next_multiple_of(self.align);
+        }
+        blk
+    }
+
+    /// The demography pass, an invocation a person, which also counts each births block's
+    /// deaths and births (`block_events`, the `blocks` buffer cleared first), so that the
+    /// births stage needs no count pass of its own.
+    fn demography(&mut self, enc: &mut wgpu::CommandEncoder, keys: StepKeys) {
+        enc.clear_buffer(&self.bufs["blocks"], 0, None);
+        let blk = self.block_windows();
+        for (k, c) in self.chunks.clone().into_iter().enumerate() {
+            let mut d = self.base_dispatch(keys);
+            d.chunk = k as u32;
+            let mut w = self.chunk_windows(&c, &mut d);
+            w.blk = blk[k];
+            d.n = c.p1 - c.p0;
+            self.dispatch(enc, "demography", d, w, d.n);
+        }
+    }
+
     /// The fusion of the person stages this step runs ([`GpuOptions::fusion`]).
     fn fusion(&self) -> FusePersons {
         self.opts.fusion()
@@ -1282,22 +1315,17 @@ impl GpuEngine {
     /// writes; `births_scatter_month`, their measures too); the chunks planned again if one outgrew its bound (a read-back of
     /// the member counts). `enc` holds the month's work so far (demography), submitted with
     /// the count. Whether the scatter ran: not if nobody died or was born.
-    fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder, scatter: &str) -> Result<bool> {
-        // block windows: each chunk's blocks start on an aligned word
-        let mut blk = Vec::with_capacity(self.chunks.len());
-        let mut at = 0u32;
-        for c in &self.chunks {
-            let words = (c.p1 - c.p0).div_ceil(BLOCK) * 2;
-            blk.push((at, words.max(1)));
-            at += words.next_multiple_of(self.align);
-        }
+    fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder, scatter: &str, counted: bool) -> Result<bool> {
+        let blk = self.block_windows();
         for (k, c) in self.chunks.clone().into_iter().enumerate() {
             let mut d = self.base_dispatch(keys);
             let mut w = self.chunk_windows(&c, &mut d);
             d.n = c.p1 - c.p0;
             d.chunk = k as u32;
             w.blk = blk[k];
-            self.dispatch(&mut enc, "births_count", d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
+            if !counted {
+                self.dispatch(&mut enc, "births_count", d, w, d.n.div_ceil(BLOCK) * self.opts.workgroup_size);
+            }
             self.dispatch(&mut enc, "births_scan", d, w, 1);
         }
         let totals = self.submit_read(enc, &format!("month {}: births count", self.month()), "totals", 2 * self.chunks.len())?;

@@ -48,6 +48,7 @@ pub fn prelude_with(workgroup_size: u32, ablate: u32) -> String {
         c(&format!("ABL_{}", upper_snake(&format!("{a:?}"))), a.bit() as u64);
     }
     c("ACC_COPIES", ACC_COPIES as u64);
+    c("BLOCK", super::engine::BLOCK as u64);
     c("BP", crate::fixed::BP as u64);
     for (name, v) in [
         ("FEMALE", codes::FEMALE),
