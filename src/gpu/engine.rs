@@ -1309,7 +1309,9 @@ impl GpuEngine {
         self.opts.fusion()
     }
 
-    /// The births stage: count, scan (one readback of chunk totals), scatter (`scatter`, the
+    /// The births stage: count (only where demography ran on the CPU, `counted` false: the
+    /// GPU's demography pass counts the blocks itself), scan (one readback of chunk totals),
+    /// scatter (`scatter`, the
     /// entry point: `births_scatter`, which also writes the household index;
     /// `births_scatter_stages`, which also runs the three person stages on each person it
     /// writes; `births_scatter_month`, their measures too); the chunks planned again if one outgrew its bound (a read-back of

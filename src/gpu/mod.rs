@@ -69,11 +69,12 @@ impl std::str::FromStr for Backend {
     }
 }
 
-/// Storage buffers a shader stage must be able to bind: the widest entry point but one,
-/// `household_policy`, binds 20 (`examples/pass_columns.rs` counts them); the one,
-/// `births_scatter_stages` (`--gpu-fuse-persons scatter`), binds 27, `household_month`
-/// (`--gpu-fuse-households`) 26 and `births_scatter_month` (`--gpu-fuse-persons scatter-all`)
-/// 29: each is left unbuilt on an adapter with fewer (engine.rs).
+/// Storage buffers a shader stage must be able to bind: the widest entry point that every
+/// run may use, `household_policy`, binds 20 (`examples/pass_columns.rs` counts them); three
+/// that only an option runs bind more, `births_scatter_stages` (`--gpu-fuse-persons
+/// scatter`) 27, `household_month` (`--gpu-fuse-households`) 26 and `births_scatter_month`
+/// (`--gpu-fuse-persons scatter-all`) 29: each is left unbuilt on an adapter with fewer, and
+/// only a run with its option is refused (engine.rs).
 pub const NEEDED_STORAGE_BUFFERS: u32 = 24;
 
 /// What the user sees of an adapter.

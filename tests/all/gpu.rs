@@ -348,7 +348,7 @@ fn workgroup_size_and_small_chunks_do_not_change_results() {
 /// The fused person passes (`--gpu-fuse-persons stages|all|scatter|scatter-all`) and the four passes give what
 /// the CPU path gives:
 /// whole months from a year of history, in small chunks, at workgroup 64, with blocks of many
-/// rounds; the fused entry points really run (their passes are timed, the ones they replace
+/// rounds, on 2D grids, with demography on the CPU (the births' count pass); the fused entry points really run (their passes are timed, the ones they replace
 /// are not); and a person stage on the CPU turns the fusion off rather than running it twice.
 #[test]
 fn fused_person_passes_match_the_cpu() {
@@ -361,6 +361,9 @@ fn fused_person_passes_match_the_cpu() {
         parity(&format!("{fuse:?}, chunks of 1,000 persons"), 3, 2, GpuOptions { fuse_persons: fuse, chunk_persons: Some(1000), ..Default::default() });
         parity(&format!("{fuse:?}, workgroup 64, blocks of many rounds"), 3, 0, GpuOptions { fuse_persons: fuse, workgroup_size: 64, sum_workgroups: 3, ..Default::default() });
         parity(&format!("{fuse:?}, health on the CPU"), 2, 1, GpuOptions { fuse_persons: fuse, cpu_stages: vec![Stage::Health], ..Default::default() });
+        // the births' own count pass feeding the scatter (demography on the CPU), and 2D grids
+        parity(&format!("{fuse:?}, demography on the CPU"), 2, 1, GpuOptions { fuse_persons: fuse, cpu_stages: vec![Stage::Demography], ..Default::default() });
+        parity(&format!("{fuse:?}, 2D grids"), 2, 0, GpuOptions { fuse_persons: fuse, sum_workgroups: 7, max_groups_x: Some(3), ..Default::default() });
     }
     let Some(gpu) = test_gpu() else { return };
     if !gpu.device.features().contains(wgpu::Features::TIMESTAMP_QUERY) {
