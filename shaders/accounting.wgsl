@@ -116,7 +116,11 @@ fn accounting_person(i: u32, copy: u32) -> u32 {
         // a timing run without the adds: the words read, folded into one (accounting)
         return c ^ hh_weight[h] ^ s ^ earnings[i] ^ income_tax[i] ^ ni[i] ^ state_pension[i] ^ disability[i] ^ care_tariff[i];
     }
-    person_measures(copy, c, hh_weight[h], s, earnings[i], PersonPolicy(s, income_tax[i], ni[i], state_pension[i], disability[i], care_tariff[i]));
+    // the care tariff read only where person_measures uses it (council-funded care: 889 of
+    // the shipped sample's 99,971 persons in its first month), 4 bytes a person fewer
+    var care = 0u;
+    if (st_care_funding(s) == FUNDING_COUNCIL) { care = care_tariff[i]; }
+    person_measures(copy, c, hh_weight[h], s, earnings[i], PersonPolicy(s, income_tax[i], ni[i], state_pension[i], disability[i], care));
     return 0u;
 }
 
