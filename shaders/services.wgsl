@@ -145,8 +145,12 @@ fn flush_hist0(lid: vec3<u32>, copy: u32) {
     }
 }
 
+// (Here and below the tenure is tested before the household's first member is read:
+// `&&` does not evaluate its right side when the left is false, so hh_start is read only for
+// the households in temporary accommodation or homeless, about one in 200, not for every
+// person without a wait.)
 fn has_requests(i: u32, w: u32, h: u32) -> bool {
-    return w != 0u || (hh_start[h] == d.p_base + i && hh_tenure(hh_info[h]) == TEMPORARY);
+    return w != 0u || (hh_tenure(hh_info[h]) == TEMPORARY && hh_start[h] == d.p_base + i);
 }
 
 // The priority of a person's request to service s this month (0: none): for social lettings,
@@ -169,7 +173,7 @@ fn hist_demand(i: u32, h: u32, w0: u32, copy: u32) {
     let info = hh_info[h];
     let r = hh_region(info);
     let w = hh_weight[h];
-    let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
+    let is_ta_ref = hh_tenure(info) == TEMPORARY && hh_start[h] == d.p_base + i;
     for (var s = 0u; s < N_SERVICES; s++) {
         let prio = request_prio(s, w0, is_ta_ref, h);
         if (prio == 0u) { continue; }
@@ -189,7 +193,7 @@ fn hist_person(hp: u32, i: u32, h: u32, copy: u32) -> bool {
     let info = hh_info[h];
     let r = hh_region(info);
     let w = hh_weight[h];
-    let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
+    let is_ta_ref = hh_tenure(info) == TEMPORARY && hh_start[h] == d.p_base + i;
     var kbase = 0u;
     var have_base = false;
     for (var s = 0u; s < N_SERVICES; s++) {
@@ -220,7 +224,6 @@ fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
     let band = age_band(age_months[i] / 12u);
     let hl = st_health(s);
     let st = stream(d.keys, id_lo[i], id_hi[i]);
-    let is_ref = hh_start[h] == d.p_base + i;
     let info = hh_info[h];
     let c = cell(hh_region(info), band, st_sex(s));
     let w = hh_weight[h];
@@ -248,7 +251,7 @@ fn demand_person(i: u32, h: u32, w0: u32, copy: u32) -> u32 {
                 new_draw = need;
             }
             case 4u: {
-                need = is_ref && hh_tenure(info) == HOMELESS;
+                need = hh_tenure(info) == HOMELESS && hh_start[h] == d.p_base + i;
                 new_draw = need;
             }
             default: {
@@ -600,7 +603,7 @@ fn apply_person(i: u32, copy: u32) {
     }
     if (!asks) { return; }
     let info = hh_info[h];
-    let is_ta_ref = hh_start[h] == d.p_base + i && hh_tenure(info) == TEMPORARY;
+    let is_ta_ref = hh_tenure(info) == TEMPORARY && hh_start[h] == d.p_base + i;
     let r = hh_region(info);
     let c = cell(r, age_band(age_months[i] / 12u), st_sex(status[i]));
     let w = hh_weight[h];
