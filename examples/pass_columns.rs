@@ -8,8 +8,38 @@
 //! bytes where it touches only some persons (the list passes, the apply over requests), and
 //! not a count of cache lines (a gather by household reads whole lines).
 //!
+//! Then the month's sweeps under the default options and with every fusion on, summed from
+//! those bytes: the passes over lists at the share of persons on them, and the columns a
+//! pass binds but reads only for rare cases (`RARE`) left out (a skipped read saves traffic
+//! only where all eight persons of a 32-byte sector skip, so only rare cases count).
+//!
 //!     cargo run --release --example pass_columns -- [BENCH_JSON]
 use policy_twin::gpu::engine::{column_kind, ColumnKind};
+use std::collections::HashMap;
+
+/// Columns an entry point binds but reads only for a rare case, and the case (the shares
+/// measured on the shipped sample's first months, benches/README.md).
+const RARE: &[(&str, &[&str], &str)] = &[
+    ("demography", &["household", "hh_info", "hh_weight", "svc_wait"], "a death or a birth: about one person in 600 a month"),
+    ("person_policy", &["wealth"], "care eligibility: 1,575 of 99,971 persons"),
+    ("person_stages_pass", &["wealth"], "care eligibility"),
+    ("person_month", &["wealth"], "care eligibility"),
+    ("accounting", &["care_tariff"], "council-funded care: 889 of 99,971 persons"),
+    ("services_demand", &["hh_start"], "temporary accommodation or homelessness: about one household in 200"),
+    ("services_demand_listing", &["hh_start"], "the same"),
+    ("services_hist", &["hh_start"], "the same"),
+    ("services_hist_requests", &["hh_start"], "the same"),
+    ("services_hist_list", &["hh_start"], "the same"),
+    ("services_apply", &["hh_start"], "the same"),
+    ("services_apply_requests", &["hh_start"], "the same"),
+];
+
+/// Shares of the persons a pass over a list goes through: the request list (37.5-40.1% of
+/// persons asked for a service in a month on lavapipe, twelfth session) and each of radix
+/// passes 2-4's lists (an assumption: run 8's 16,618 GB/s "if streamed" for them says they
+/// touch few).
+const REQUEST_SHARE: f64 = 0.38;
+const RADIX_LIST_SHARE: f64 = 0.05;
 
 fn main() {
     let json = std::env::args().nth(1);
@@ -30,6 +60,8 @@ fn main() {
     println!("households a person: {hh_per_person:.4}");
     println!("{:<26} {:>4} {:>4} {:>4} {:>4} {:>4} {:>9}  {:>9} {:>6} {:>8}", "entry point", "sto", "p r", "p w", "h r", "h w", "B/person", "ms/month", "GB/s", "dispatch");
     let mut seen = std::collections::HashSet::new();
+    // each entry point's bytes a person-step if it streamed what it reads for every person
+    let mut streamed: HashMap<String, f64> = HashMap::new();
     for (stage, body) in policy_twin::gpu::wgsl::STAGES {
         let src = policy_twin::gpu::wgsl::source(stage, 256).expect("listed");
         let module = naga::front::wgsl::parse_str(&src).expect("parses");
@@ -40,6 +72,8 @@ fn main() {
             }
             let fi = info.get_entry_point(k);
             let (mut pr, mut pw, mut hr, mut hw) = (0u32, 0u32, 0u32, 0u32);
+            let rare = RARE.iter().find(|r| r.0 == ep.name).map_or(&[][..], |r| r.1);
+            let mut rare_bytes = 0.0;
             // storage buffers bound (all but the uniform `d`), against the adapter's limit
             let mut sto = 0u32;
             for (h, var) in module.global_variables.iter() {
@@ -52,8 +86,17 @@ fn main() {
                     Some(ColumnKind::Household) => (hr, hw) = (hr + r, hw + w),
                     None => {}
                 }
+                if rare.contains(&name.as_str()) {
+                    // read only for the rare case (a write to it, as demography's none, would count)
+                    assert!(w == 0, "{}: {name} is written, not only read for a rare case", ep.name);
+                    rare_bytes += 4.0 * r as f64 * if column_kind(name) == Some(ColumnKind::Household) { hh_per_person } else { 1.0 };
+                }
             }
             let bytes = 4.0 * (pr + pw) as f64 + 4.0 * (hr + hw) as f64 * hh_per_person;
+            for c in rare {
+                assert!(module.global_variables.iter().any(|(h, v)| v.name.as_deref() == Some(*c) && !fi[h].is_empty()), "{}: RARE names {c}, which it does not bind", ep.name);
+            }
+            streamed.insert(ep.name.clone(), bytes - rare_bytes);
             let timed = run.as_ref().and_then(|r| {
                 let p = &r["gpu_profile"]["passes"][&ep.name];
                 let (secs, n) = (p["seconds"].as_f64()?, p["passes"].as_f64()?);
@@ -65,5 +108,28 @@ fn main() {
                 None => println!("{:<26} {sto:>4} {pr:>4} {pw:>4} {hr:>4} {hw:>4} {bytes:>9.1}", ep.name),
             }
         }
+    }
+    println!();
+    println!("read only for rare cases, left out below:");
+    for (ep, cols, case) in RARE {
+        println!("  {ep:<26} {:<40} {case}", cols.join(", "));
+    }
+    // the month's sweeps (the passes that move no person or household column left out)
+    let radix = ("services_hist_list", 3.0 * RADIX_LIST_SHARE);
+    let list = [("services_demand_listing", 1.0), ("services_hist_requests", REQUEST_SHARE), radix, ("services_apply_requests", REQUEST_SHARE)];
+    let default: Vec<(&str, f64)> = [("demography", 1.0), ("births_scatter", 1.0), ("person_stages_pass", 1.0), ("household_policy", 1.0), ("housing", 1.0)]
+        .into_iter()
+        .chain(list)
+        .chain([("accounting", 1.0), ("accounting_households", 1.0)])
+        .collect();
+    let fused: Vec<(&str, f64)> = [("demography", 1.0), ("births_scatter_month", 1.0), ("household_month", 1.0)].into_iter().chain(list).collect();
+    let least = policy_twin::gpu::engine::min_bytes();
+    let least = least.0 + least.1 * hh_per_person;
+    println!();
+    println!("the month's sweeps, bytes a person-step (lists at {REQUEST_SHARE} of the persons for the request list, {RADIX_LIST_SHARE} for each of radix passes 2-4's):");
+    for (label, passes) in [("the defaults", &default), ("--gpu-fuse-persons scatter-all --gpu-fuse-households", &fused)] {
+        let total: f64 = passes.iter().map(|(ep, share)| streamed[*ep] * share).sum();
+        let each: Vec<String> = passes.iter().map(|(ep, share)| format!("{ep} {:.1}", streamed[*ep] * share)).collect();
+        println!("  {label}: {total:.1} ({}); the least, {least:.1}, is {:.1}% of it", each.join(", "), 100.0 * least / total);
     }
 }
