@@ -1076,12 +1076,15 @@ impl GpuEngine {
     }
 
     /// One dispatch of an entry point per chunk, over the chunk's persons or households.
+    /// (Each chunk's births blocks are bound too, for a pass that binds them: demography.)
     fn per_chunk(&mut self, enc: &mut wgpu::CommandEncoder, ep: &str, keys: StepKeys, pass: u32, over: Over) {
+        let blk = self.block_windows();
         for (k, c) in self.chunks.clone().into_iter().enumerate() {
             let mut d = self.base_dispatch(keys);
             d.hpass = pass;
             d.chunk = k as u32;
-            let w = self.chunk_windows(&c, &mut d);
+            let mut w = self.chunk_windows(&c, &mut d);
+            w.blk = blk[k];
             d.n = match over {
                 Over::Households | Over::HouseholdBlocks => c.h1 - c.h0,
                 Over::Persons | Over::PersonBlocks | Over::List | Over::RequestList => c.p1 - c.p0,
@@ -1293,15 +1296,7 @@ impl GpuEngine {
     /// births stage needs no count pass of its own.
     fn demography(&mut self, enc: &mut wgpu::CommandEncoder, keys: StepKeys) {
         enc.clear_buffer(&self.bufs["blocks"], 0, None);
-        let blk = self.block_windows();
-        for (k, c) in self.chunks.clone().into_iter().enumerate() {
-            let mut d = self.base_dispatch(keys);
-            d.chunk = k as u32;
-            let mut w = self.chunk_windows(&c, &mut d);
-            w.blk = blk[k];
-            d.n = c.p1 - c.p0;
-            self.dispatch(enc, "demography", d, w, d.n);
-        }
+        self.per_person(enc, "demography", keys);
     }
 
     /// The fusion of the person stages this step runs ([`GpuOptions::fusion`]).
@@ -1310,13 +1305,13 @@ impl GpuEngine {
     }
 
     /// The births stage: count (only where demography ran on the CPU, `counted` false: the
-    /// GPU's demography pass counts the blocks itself), scan (one readback of chunk totals),
-    /// scatter (`scatter`, the
-    /// entry point: `births_scatter`, which also writes the household index;
-    /// `births_scatter_stages`, which also runs the three person stages on each person it
-    /// writes; `births_scatter_month`, their measures too); the chunks planned again if one outgrew its bound (a read-back of
-    /// the member counts). `enc` holds the month's work so far (demography), submitted with
-    /// the count. Whether the scatter ran: not if nobody died or was born.
+    /// GPU's demography pass counts the blocks itself), scan (one read-back of chunk totals),
+    /// scatter (the entry point `scatter`: `births_scatter`, which also writes the household
+    /// index; `births_scatter_stages`, which also runs the three person stages on each person
+    /// it writes; `births_scatter_month`, their measures too); the chunks planned again if one
+    /// outgrew its bound (a read-back of the member counts). `enc` holds the month's work so
+    /// far (demography), submitted with the scan. Whether the scatter ran: not if nobody died
+    /// or was born.
     fn births(&mut self, keys: StepKeys, mut enc: wgpu::CommandEncoder, scatter: &str, counted: bool) -> Result<bool> {
         let blk = self.block_windows();
         for (k, c) in self.chunks.clone().into_iter().enumerate() {
