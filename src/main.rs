@@ -667,8 +667,10 @@ fn gpu_host_report(h: &policy_twin::sim::HostTimes, months: u32, wall: f64) -> s
     let ms = |s: f64| 1000.0 * s / m;
     let outside = (wall - h.in_step).max(0.0);
     println!(
-        "GPU path, the host's time a month: {:.3} ms recording, {:.3} ms in {:.1} submits, {:.3} ms waiting on {:.1} read-backs, {:.3} ms outside the steps",
+        "GPU path, the host's time a month: {:.3} ms recording ({:.1} bind groups created, {:.1} reused), {:.3} ms in {:.1} submits, {:.3} ms waiting on {:.1} read-backs, {:.3} ms outside the steps",
         ms(h.recording()),
+        h.bind_groups_created as f64 / m,
+        h.bind_groups_reused as f64 / m,
         ms(h.submitting),
         h.submits as f64 / m,
         ms(h.waiting),
@@ -684,6 +686,8 @@ fn gpu_host_report(h: &policy_twin::sim::HostTimes, months: u32, wall: f64) -> s
         "submits": h.submits,
         "read_backs": h.waits,
         "steps": h.steps,
+        "bind_groups_created": h.bind_groups_created,
+        "bind_groups_reused": h.bind_groups_reused,
     })
 }
 

@@ -345,6 +345,14 @@ struct Windows {
     blk: (u32, u32),
 }
 
+/// What a bind group binds: its entry point, and each binding's buffer (by identity), byte
+/// offset and byte size.
+#[derive(PartialEq, Eq, Hash)]
+struct BindKey {
+    ep: String,
+    entries: Vec<(u32, wgpu::Buffer, u64, u64)>,
+}
+
 pub struct GpuEngine {
     pub gpu: Gpu,
     opts: GpuOptions,
@@ -377,6 +385,14 @@ pub struct GpuEngine {
     replans: u32,
     /// Where the host's time in [`GpuEngine::step`] went.
     host: HostTimes,
+    /// The bind groups recorded in the last steps, by what they bind, with the step that last
+    /// used each. A bind group is the same from month to month where its buffers and ranges
+    /// are: the persons' columns are bound from their window's start to the end of the buffer
+    /// (`GpuEngine::bound`), so a run of one chunk binds the same ranges every month, and the
+    /// births' swap of the state columns alternates between two sets of bind groups. Kept for
+    /// two steps after their last use, and dropped whenever a buffer is allocated again, so
+    /// that no bind group keeps a replaced buffer's memory.
+    bind_cache: HashMap<BindKey, (wgpu::BindGroup, u32)>,
     /// Where the set-up's time went (compiling and uploading here; the rest set by
     /// [`crate::sim::Simulation::open`]).
     pub setup: SetupTimes,
@@ -425,6 +441,10 @@ pub struct HostTimes {
     pub submits: u64,
     /// Steps timed.
     pub steps: u64,
+    /// Bind groups created while recording, and dispatches that reused one recorded before
+    /// ([`GpuEngine`]'s cache of them).
+    pub bind_groups_created: u64,
+    pub bind_groups_reused: u64,
 }
 
 impl HostTimes {
@@ -695,6 +715,7 @@ impl GpuEngine {
             prof: None,
             replans: 0,
             host: HostTimes::default(),
+            bind_cache: HashMap::new(),
             setup: SetupTimes::default(),
         };
         if e.opts.profile {
@@ -775,6 +796,7 @@ impl GpuEngine {
 
     /// Put a whole host state on the device (replacing what is there) and plan the chunks.
     fn upload(&mut self, h: &Host) -> Result<()> {
+        self.bind_cache.clear();
         self.n_p = h.persons.len() as u32;
         self.n_h = h.households.count() as u32;
         self.cap_p = self.cap_p.max(self.n_p + 64);
@@ -857,11 +879,13 @@ impl GpuEngine {
         if self.bufs["blocks"].size() < blocks * 4 {
             let b = self.storage("blocks", blocks * 2)?;
             self.bufs.insert("blocks".into(), b);
+            self.bind_cache.clear();
         }
         let totals = 2 * self.chunks.len() as u64;
         if self.bufs["totals"].size() < totals * 4 {
             let b = self.storage("totals", totals * 2)?;
             self.bufs.insert("totals".into(), b);
+            self.bind_cache.clear();
         }
         // two lists a chunk: the cut list (at the chunk's index), the request list (after them)
         let counts = 2 * self.chunks.len() as u64;
@@ -869,6 +893,7 @@ impl GpuEngine {
             if self.bufs[name].size() < counts * 4 {
                 let b = self.storage(name, counts * 2)?;
                 self.bufs.insert(name.into(), b);
+                self.bind_cache.clear();
             }
         }
         if self.bufs.get("svc_args").is_none_or(|b| b.size() < counts * 12) {
@@ -880,6 +905,7 @@ impl GpuEngine {
             });
             self.gpu.check("allocating `svc_args`")?;
             self.bufs.insert("svc_args".into(), b);
+            self.bind_cache.clear();
         }
         let readback = (2 * self.chunks.len()).max(N_CELLS * N_MEASURES * 2) as u64 * 4;
         if self.readback.size() < readback {
@@ -894,6 +920,7 @@ impl GpuEngine {
                 mapped_at_creation: false,
             });
             self.uniform_slots = slots;
+            self.bind_cache.clear();
         }
         Ok(())
     }
@@ -904,42 +931,74 @@ impl GpuEngine {
         (a, (hi - a).max(1), lo - a)
     }
 
-    fn binding<'a>(&'a self, name: &str, slot: u32, w: &Windows) -> wgpu::BindingResource<'a> {
+    /// The buffer a shader global is bound to, with the byte offset and size of its range.
+    /// A person column's range (and an output window's, a spare list's and the births'
+    /// blocks') runs from the window's start to the end of the buffer, or as far as one
+    /// binding may reach: the passes index only what their dispatch's counts (`d.n`, the
+    /// skips) say is theirs, so the range need only hold it, and a range that does not follow
+    /// the month's count is the same from month to month (the bind-group cache).
+    fn bound<'a>(&'a self, name: &str, slot: u32, w: &Windows) -> (&'a wgpu::Buffer, u64, u64) {
         if name == "d" {
-            return wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &self.uniform,
-                offset: slot as u64 * SLOT,
-                size: NonZeroU64::new(std::mem::size_of::<Dispatch>() as u64),
-            });
+            return (&self.uniform, slot as u64 * SLOT, std::mem::size_of::<Dispatch>() as u64);
         }
+        let to_end = |buf: &'a wgpu::Buffer, (lo, len): (u32, u32)| {
+            let words = (buf.size() / 4).saturating_sub(lo as u64).min(self.max_window as u64).max(len as u64);
+            (buf, lo as u64 * 4, words * 4)
+        };
         if let Some((_, spare)) = SPARE_LISTS.iter().find(|(list, _)| *list == name) {
             // the births' spare copy of a person column: free from the births scatter to the
             // next month's, and bound as the chunk's persons here
-            let buf = &self.bufs[*spare];
-            return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.p.0 as u64 * 4, size: NonZeroU64::new(w.p.1 as u64 * 4) });
+            return to_end(&self.bufs[*spare], w.p);
         }
         if let Some(col) = out_alias(name) {
             // births_scatter_stages writes the outputs at its output slots
-            let buf = &self.bufs[col];
-            return wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: w.out.0 as u64 * 4, size: NonZeroU64::new(w.out.1 as u64 * 4) });
+            return to_end(&self.bufs[col], w.out);
         }
         // the demography pass's atomic view of the births' block counts
         let buf = &self.bufs[if name == "block_events" { "blocks" } else { name }];
-        let range = if name.starts_with("new_") {
-            Some(w.out)
+        if name.starts_with("new_") {
+            to_end(buf, w.out)
         } else if PERSON_STATE.contains(&name) || PERSON_OUT.contains(&name) || PERSON_SCRATCH.contains(&name) {
-            Some(w.p)
-        } else if HH_COLS.contains(&name) {
-            Some(w.h)
+            to_end(buf, w.p)
         } else if name == "blocks" || name == "block_events" {
-            Some(w.blk)
+            to_end(buf, w.blk)
+        } else if HH_COLS.contains(&name) {
+            (buf, w.h.0 as u64 * 4, w.h.1 as u64 * 4)
         } else {
-            None
-        };
-        match range {
-            None => buf.as_entire_binding(),
-            Some((lo, len)) => wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: lo as u64 * 4, size: NonZeroU64::new(len as u64 * 4) }),
+            (buf, 0, buf.size())
         }
+    }
+
+    /// The bind group of a dispatch: the one recorded before with the same buffers and
+    /// ranges, or a new one (`bind_cache`).
+    fn bind_group(&mut self, ep: &str, slot: u32, w: &Windows) -> wgpu::BindGroup {
+        let entry = &self.entries[ep];
+        let entries: Vec<(u32, wgpu::Buffer, u64, u64)> = entry
+            .bindings
+            .iter()
+            .map(|(b, name)| {
+                let (buf, offset, size) = self.bound(name, slot, w);
+                (*b, buf.clone(), offset, size)
+            })
+            .collect();
+        let key = BindKey { ep: ep.to_string(), entries };
+        if let Some((bg, used)) = self.bind_cache.get_mut(&key) {
+            *used = self.step;
+            self.host.bind_groups_reused += 1;
+            return bg.clone();
+        }
+        let resources: Vec<wgpu::BindGroupEntry> = key
+            .entries
+            .iter()
+            .map(|(b, buf, offset, size)| wgpu::BindGroupEntry {
+                binding: *b,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: buf, offset: *offset, size: NonZeroU64::new(*size) }),
+            })
+            .collect();
+        let bg = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(ep), layout: &entry.pipeline.get_bind_group_layout(0), entries: &resources });
+        self.host.bind_groups_created += 1;
+        self.bind_cache.insert(key, (bg.clone(), self.step));
+        bg
     }
 
     /// Record one dispatch of an entry point over `n` invocations.
@@ -952,9 +1011,8 @@ impl GpuEngine {
         let slot = self.slots.len() as u32;
         self.slots.push(d);
         let timed = self.prof.as_mut().and_then(|p| p.next(ep));
+        let bg = self.bind_group(ep, slot, &w);
         let entry = &self.entries[ep];
-        let entries: Vec<wgpu::BindGroupEntry> = entry.bindings.iter().map(|(b, name)| wgpu::BindGroupEntry { binding: *b, resource: self.binding(name, slot, &w) }).collect();
-        let bg = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(ep), layout: &entry.pipeline.get_bind_group_layout(0), entries: &entries });
         let timestamp_writes = match (&self.prof, timed) {
             (Some(p), Some(k)) => Some(wgpu::ComputePassTimestampWrites { query_set: &p.qs, beginning_of_pass_write_index: Some(2 * k), end_of_pass_write_index: Some(2 * k + 1) }),
             _ => None,
@@ -1127,6 +1185,9 @@ impl GpuEngine {
         if let Some(prof) = &mut self.prof {
             prof.pending.clear(); // passes of an encoder an error dropped never ran
         }
+        // bind groups unused for two steps (the births' swap alternates two sets) go
+        let step = self.step;
+        self.bind_cache.retain(|_, (_, used)| *used + 2 >= step);
         self.ensure_chunk_buffers()?;
         self.gpu.queue.write_buffer(&self.bufs["params"], 0, bytemuck::bytes_of(&p));
         let keys = StepKeys::new(self.seed, self.step);
@@ -1389,6 +1450,8 @@ impl GpuEngine {
     /// Grow every person buffer to `cap` persons, keeping the current state.
     fn grow(&mut self, cap: u32) -> Result<()> {
         let cap = (cap as u64).min(self.max_capacity()) as u32;
+        // (the cached bind groups hold the old buffers)
+        self.bind_cache.clear();
         let mut enc = self.encoder();
         for name in PERSON_STATE.iter().map(|s| s.to_string()).chain(PERSON_STATE.iter().map(|s| format!("new_{s}"))).chain(PERSON_OUT.iter().map(|s| s.to_string())) {
             let nb = self.storage(&name, cap as u64)?;

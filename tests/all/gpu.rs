@@ -249,6 +249,37 @@ fn chunks_planned_again_after_births_match_the_cpu() {
     assert!(g.chunk_count() >= 5, "{} chunks", g.chunk_count());
 }
 
+/// The bind groups a month records are reused in the months after, where their buffers and
+/// ranges are the same: in a run of one chunk, after the first two months (the births' swap
+/// alternates two sets of state columns) no month creates one, whatever its births and
+/// deaths; and each month's results stay the CPU's. (Taking the person ranges back to the
+/// month's count, or dropping the cache, fails this.)
+#[test]
+fn bind_groups_are_reused_from_month_to_month() {
+    let Some(gpu) = test_gpu() else { return };
+    let s = crate::util::baseline();
+    let mut cpu = Engine::new(small_pop().clone(), &s, s.seed, 8).unwrap();
+    let mut g = GpuEngine::from_engine(cpu.clone(), gpu, GpuOptions::default()).unwrap();
+    assert_eq!(g.chunk_count(), 1);
+    let mut after_two = 0;
+    let mut persons = Vec::new();
+    for m in 0..8 {
+        let a = cpu.step();
+        let b = g.step().unwrap();
+        assert!(acc_difference(&a, &b).is_none(), "month {m}: {:?}", acc_difference(&a, &b));
+        persons.push(g.persons());
+        if m == 1 {
+            after_two = g.host_times().bind_groups_created;
+        }
+    }
+    let h = g.host_times();
+    assert!(after_two > 0 && h.bind_groups_created == after_two, "{} bind groups after two months, {} after eight", after_two, h.bind_groups_created);
+    assert!(h.bind_groups_reused >= 6 * after_two / 2, "{h:?}");
+    // the months' person counts moved (a range that followed them would have missed)
+    persons.dedup();
+    assert!(persons.len() >= 6, "person counts {persons:?}");
+}
+
 /// The device memory estimate that `twin run` checks against the adapter's memory covers what
 /// the engine allocates, and not by much more; an adapter with too little memory is refused
 /// before the run (through the binary, with the adapter's memory replaced by the test hook).
