@@ -795,6 +795,19 @@ impl GpuEngine {
     }
 
     /// Put a whole host state on the device (replacing what is there) and plan the chunks.
+    /// Write a column to a new buffer, unless every value is zero: a new buffer is zero
+    /// already (wgpu clears a buffer on the device before its first use), so the staging copy
+    /// and the transfer are skipped for the columns a run starts with at zero: at the start of
+    /// a run on a synthetic population, 16 of the 27 (the outputs, the waits, the arrears and
+    /// the previous month's incomes, and the ids' high words).
+    fn write_column(&self, b: &wgpu::Buffer, col: &[u32], doing: &str) -> Result<()> {
+        if col.iter().all(|&x| x == 0) {
+            return Ok(());
+        }
+        self.gpu.queue.write_buffer(b, 0, bytemuck::cast_slice(col));
+        self.settle(doing)
+    }
+
     fn upload(&mut self, h: &Host) -> Result<()> {
         self.bind_cache.clear();
         self.n_p = h.persons.len() as u32;
@@ -805,8 +818,7 @@ impl GpuEngine {
         let pcols: [&Vec<u32>; 8] = [&h.persons.id_lo, &h.persons.id_hi, &h.persons.household, &h.persons.age_months, &h.persons.status, &h.persons.earnings, &h.persons.wealth, &h.persons.svc_wait];
         for (name, col) in PERSON_STATE.iter().zip(pcols) {
             let b = self.storage(name, cap)?;
-            self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
-            self.settle("uploading the persons")?;
+            self.write_column(&b, col, "uploading the persons")?;
             bufs.insert(name.to_string(), b);
             bufs.insert(format!("new_{name}"), self.storage(&format!("new_{name}"), cap)?);
         }
@@ -814,8 +826,7 @@ impl GpuEngine {
         for (name, col) in PERSON_OUT.iter().zip(ocols) {
             let b = self.storage(name, cap)?;
             if col.len() == h.persons.len() {
-                self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
-                self.settle("uploading the persons' outputs")?;
+                self.write_column(&b, col, "uploading the persons' outputs")?;
             }
             bufs.insert(name.to_string(), b);
         }
@@ -841,9 +852,8 @@ impl GpuEngine {
         ];
         for (name, col) in HH_COLS.iter().zip(hcols) {
             let b = self.storage(name, self.n_h as u64 + self.align as u64)?;
-            if col.len() == hh.count() && !col.is_empty() {
-                self.gpu.queue.write_buffer(&b, 0, bytemuck::cast_slice(col));
-                self.settle("uploading the households")?;
+            if col.len() == hh.count() {
+                self.write_column(&b, col, "uploading the households")?;
             }
             bufs.insert(name.to_string(), b);
         }
