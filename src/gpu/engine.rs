@@ -601,6 +601,72 @@ fn reflect(src: &str) -> Result<Vec<(String, Bindings)>> {
     Ok(out)
 }
 
+/// One shader file's pipelines (an entry point it includes from another file is built by
+/// that file), and the entry points left unbuilt for binding more buffers than the adapter
+/// allows, with why.
+struct StageBuilt {
+    entries: Vec<(String, Entry)>,
+    wide: Vec<(String, String)>,
+}
+
+/// Compile shader file `stage` and build the pipelines of the entry points it defines, on
+/// the calling thread (`GpuEngine::from_engine` builds the files in parallel). Errors are
+/// caught in this thread's error scopes, so that each names its own file and entry point.
+fn build_stage(gpu: &Gpu, stage: &str, body: &str, workgroup_size: u32, ablate: u32, checks: crate::gpu::ShaderChecks) -> Result<StageBuilt> {
+    let (max_storage, max_buffers) = (gpu.device.limits().max_storage_buffers_per_shader_stage, gpu.device.limits().max_buffers_and_acceleration_structures_per_shader_stage);
+    let src = wgsl::source_with(stage, workgroup_size, ablate).expect("listed");
+    let module = gpu.compile(&format!("shaders/{stage}.wgsl"), &src, checks)?;
+    let mut out = StageBuilt { entries: Vec::new(), wide: Vec::new() };
+    let mut build = Vec::new();
+    for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
+        if !wgsl::defines(body, &ep) {
+            continue; // an entry point of a stage this one includes (wgsl::includes)
+        }
+        let storage = bindings.iter().filter(|(_, name)| name != "d").count() as u32;
+        let all = bindings.len() as u32;
+        if storage > max_storage || all > max_buffers {
+            // left unbuilt: only an option that runs it needs it (checked by the caller)
+            let why = if storage > max_storage { format!("binds {storage} storage buffers and adapter `{}` allows {max_storage}", gpu.adapter.name) } else { format!("binds {all} buffers and adapter `{}` allows {max_buffers}", gpu.adapter.name) };
+            out.wide.push((ep, why));
+            continue;
+        }
+        build.push((ep, bindings));
+    }
+    // each entry point's pipeline on a thread of its own too (a file has up to 9)
+    let module = &module;
+    let pipelines: Vec<Result<(String, Entry)>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = build
+            .into_iter()
+            .map(|(ep, bindings)| {
+                sc.spawn(move || {
+                    let oom = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+                    let invalid = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+                    let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                        label: Some(&ep),
+                        layout: None,
+                        module,
+                        entry_point: Some(&ep),
+                        // (the defaults zero workgroup memory at each workgroup's start, which
+                        // the shaders' workgroup sums and list counters rely on: keep it)
+                        compilation_options: Default::default(),
+                        cache: None,
+                    });
+                    let errors = [pollster::block_on(invalid.pop()), pollster::block_on(oom.pop())];
+                    match errors.into_iter().flatten().next() {
+                        Some(e) => Err(Error::Gpu(format!("while building the pipeline of shaders/{stage}.wgsl `{ep}`: {e}"))),
+                        None => Ok((ep, Entry { pipeline, bindings })),
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Gpu(format!("a thread building a pipeline of shaders/{stage}.wgsl panicked"))))).collect()
+    });
+    for p in pipelines {
+        out.entries.push(p?);
+    }
+    Ok(out)
+}
+
 /// Device memory a run needs, in bytes: what [`GpuEngine`] allocates for `persons` and
 /// `households` with `headroom` (room for births) — per person 8 state columns, their copies
 /// the births stage writes, 5 outputs and the services' list (88 bytes); per household 14 columns (56 bytes); the
@@ -643,39 +709,26 @@ impl GpuEngine {
             }
         }
         let t_compile = Instant::now();
+        let ablate = ablate_bits(&opts.ablate);
+        // each shader file's module and pipelines on a thread of its own: the driver's
+        // compilation of one pipeline does not wait for another's (the set-up's largest part
+        // at small populations); merged in the files' order
+        let stages: Vec<&(&str, &str)> = wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest").collect();
+        let built: Vec<Result<StageBuilt>> = std::thread::scope(|sc| {
+            let gpu = &gpu;
+            let handles: Vec<_> = stages.iter().map(|&&(stage, body)| sc.spawn(move || build_stage(gpu, stage, body, opts.workgroup_size, ablate, opts.shader_checks))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Gpu("a thread building the shaders' pipelines panicked".into())))).collect()
+        });
         let mut entries = HashMap::new();
         let mut wide = Vec::new();
-        let ablate = ablate_bits(&opts.ablate);
-        let (max_storage, max_buffers) = (gpu.device.limits().max_storage_buffers_per_shader_stage, gpu.device.limits().max_buffers_and_acceleration_structures_per_shader_stage);
-        for (stage, body) in wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest") {
-            let src = wgsl::source_with(stage, opts.workgroup_size, ablate).expect("listed");
-            let module = gpu.compile(&format!("shaders/{stage}.wgsl"), &src, opts.shader_checks)?;
-            for (ep, bindings) in reflect(&src).map_err(|e| Error::Gpu(format!("shaders/{stage}.wgsl: {e}")))? {
-                if entries.contains_key(&ep) || !wgsl::defines(body, &ep) {
-                    continue; // an entry point of a stage this one includes (wgsl::includes)
-                }
-                let storage = bindings.iter().filter(|(_, name)| name != "d").count() as u32;
-                let all = bindings.len() as u32;
-                if storage > max_storage || all > max_buffers {
-                    // left unbuilt: only an option that runs it needs it (checked below)
-                    let why = if storage > max_storage { format!("binds {storage} storage buffers and adapter `{}` allows {max_storage}", gpu.adapter.name) } else { format!("binds {all} buffers and adapter `{}` allows {max_buffers}", gpu.adapter.name) };
-                    wide.push((ep, why));
-                    continue;
-                }
-                let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(&ep),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some(&ep),
-                    // (the defaults zero workgroup memory at each workgroup's start, which
-                    // the shaders' workgroup sums and list counters rely on: keep it)
-                    compilation_options: Default::default(),
-                    cache: None,
-                });
-                gpu.check(&format!("building the pipeline of shaders/{stage}.wgsl `{ep}`"))?;
-                entries.insert(ep, Entry { pipeline, bindings });
+        for b in built {
+            let b = b?;
+            for (ep, entry) in b.entries {
+                entries.entry(ep).or_insert(entry);
             }
+            wide.extend(b.wide);
         }
+        gpu.check("building the pipelines")?;
         // an entry point left unbuilt is an error when this run can use it: an option's own
         // entry point where the option is on, any other always
         for (ep, why) in &wide {
