@@ -119,6 +119,11 @@ struct BenchArgs {
     /// a block of 256 to 16,384 persons. Results do not depend on it.
     #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(1..))]
     gpu_sum_workgroups: u32,
+    /// GPU: run even if the device memory the run needs (estimated before it allocates any)
+    /// exceeds what the adapter reports (as `twin run --no-memory-check`; lavapipe reports 2
+    /// GiB, whatever the host has).
+    #[arg(long)]
+    no_memory_check: bool,
 }
 
 #[derive(Args)]
@@ -541,7 +546,7 @@ fn bench_backends(
     let mut rows = Vec::new();
     let mut results: Vec<Vec<Acc>> = Vec::new();
     for &backend in backends {
-        let opts = GpuOptions { profile: a.gpu_profile, ablate: a.gpu_ablate.clone(), sum_workgroups: a.gpu_sum_workgroups, ..a.gpu.options() };
+        let opts = GpuOptions { profile: a.gpu_profile, ablate: a.gpu_ablate.clone(), sum_workgroups: a.gpu_sum_workgroups, check_memory: !a.no_memory_check, ..a.gpu.options() };
         // the copy each backend takes of the population is the bench's, not a run's: outside the set-up
         let copy = pop.clone();
         let t_setup = Instant::now();
