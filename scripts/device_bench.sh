@@ -107,6 +107,10 @@ fi
 
 log "adapters and self-test"
 step 60 "$B" devices --json
+# how long finding the adapters takes with every backend (GL through EGL as well) against
+# Vulkan alone: the set-up's "opening the device" includes it (twenty-second session: on
+# lavapipe 0.04-0.12 s against 0.02-0.03 s)
+step 60 bash -c 'for k in 1 2 3; do /usr/bin/time -f "devices, every backend: %e s" "$1" devices > /dev/null; WGPU_BACKEND=vulkan /usr/bin/time -f "devices, Vulkan alone: %e s" "$1" devices > /dev/null; done' _ "$B"
 step 120 "$B" devices --selftest
 # what the driver's compiler made of each entry point: registers a thread, and the workgroups
 # an SM keeps resident (twin devices --shader-stats; nothing runs on the device)
