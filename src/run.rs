@@ -123,6 +123,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
     let mut written = 0u32;
     let mut backend = spec.backend;
     let mut fallback: Option<String> = None;
+    // the device and its pipelines, from one scenario's GPU run to the next: a reform's run
+    // opens no device and builds no pipeline again
+    let mut programs: Option<crate::sim::Programs> = None;
     for (k, s) in scenarios.iter().enumerate().skip(first) {
         let base_years = base_income.len();
         // a second attempt when the GPU fails under `auto`: on the CPU, from this scenario's
@@ -130,7 +133,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
         'attempt: loop {
             let from = resume.as_ref().filter(|ck| k == ck.progress.scenario);
             let resuming = from.is_some();
-            let (mut sim, mut choice) = Simulation::open_from(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), from)?;
+            let (mut sim, mut choice) = Simulation::open_on(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), from, programs.take())?;
             if choice.fallback.is_none() {
                 choice.fallback = fallback.clone();
             }
@@ -240,6 +243,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 }
             }
             let seconds = before + t.elapsed().as_secs_f64() - writing;
+            programs = sim.into_programs();
             out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds, writing_seconds: writing, capacity });
             if fallback.as_deref().is_some_and(|f| f.starts_with("the GPU failed in month")) {
                 fallback = Some(format!("the GPU failed during `{}`; this scenario ran on the CPU path", s.name));

@@ -3,7 +3,7 @@
 
 use crate::engine::{Engine, StateView};
 use crate::error::Result;
-pub use crate::gpu::engine::{GpuProfile, HostTimes, SetupTimes};
+pub use crate::gpu::engine::{GpuProfile, HostTimes, Programs, SetupTimes};
 use crate::gpu::engine::{GpuEngine, GpuOptions, Host};
 use crate::gpu::{AdapterSummary, Backend, Gpu};
 use crate::measures::Acc;
@@ -34,6 +34,15 @@ impl Simulation {
 
     /// [`Simulation::open`], continuing from a checkpoint's engine state when one is given.
     pub fn open_from(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions, from: Option<&crate::checkpoint::Checkpoint>) -> Result<(Simulation, Choice)> {
+        Simulation::open_on(pop, scenario, seed, months, backend, opts, from, None)
+    }
+
+    /// [`Simulation::open_from`] on the device and pipelines an earlier run left
+    /// ([`Simulation::into_programs`]), where there are any and the backend is not the CPU:
+    /// no device is opened, and no pipeline built again unless the options it was built for
+    /// changed. `twin run` passes them from one scenario to the next.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_on(pop: Population, scenario: &Scenario, seed: u64, months: u32, backend: Backend, opts: GpuOptions, from: Option<&crate::checkpoint::Checkpoint>, programs: Option<Programs>) -> Result<(Simulation, Choice)> {
         let t = std::time::Instant::now();
         let mut engine = Engine::new(pop, scenario, seed, months)?;
         if let Some(ck) = from {
@@ -41,15 +50,21 @@ impl Simulation {
         }
         let preparing = t.elapsed().as_secs_f64();
         let t = std::time::Instant::now();
-        let (gpu, why) = Gpu::open(backend)?;
-        let opening = t.elapsed().as_secs_f64();
-        let Some(gpu) = gpu else {
-            return Ok((Simulation::Cpu(engine), Choice { backend: "cpu", adapter: None, fallback: why }));
+        let programs = match programs.filter(|_| backend != Backend::Cpu) {
+            Some(p) => p,
+            None => {
+                let (gpu, why) = Gpu::open(backend)?;
+                let Some(gpu) = gpu else {
+                    return Ok((Simulation::Cpu(engine), Choice { backend: "cpu", adapter: None, fallback: why }));
+                };
+                Programs::new(gpu)
+            }
         };
-        let adapter = gpu.adapter.clone();
+        let opening = t.elapsed().as_secs_f64();
+        let adapter = programs.gpu.adapter.clone();
         // `auto` keeps a copy to fall back to if the device cannot take the run
         let keep = (backend == Backend::Auto).then(|| engine.clone());
-        match GpuEngine::from_engine(engine, gpu, opts) {
+        match GpuEngine::from_programs(engine, programs, opts) {
             Ok(mut g) => {
                 (g.setup.preparing, g.setup.opening) = (preparing, opening);
                 Ok((Simulation::Gpu(Box::new(g)), Choice { backend: "gpu", adapter: Some(adapter), fallback: None }))
@@ -116,6 +131,15 @@ impl Simulation {
         match self {
             Simulation::Cpu(_) => None,
             Simulation::Gpu(g) => g.profile(),
+        }
+    }
+
+    /// The device and pipelines of a GPU run, for the next run ([`Simulation::open_on`]);
+    /// `None` on the CPU path.
+    pub fn into_programs(self) -> Option<Programs> {
+        match self {
+            Simulation::Cpu(_) => None,
+            Simulation::Gpu(g) => Some(g.into_programs()),
         }
     }
 

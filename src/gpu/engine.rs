@@ -393,6 +393,10 @@ pub struct GpuEngine {
     /// two steps after their last use, and dropped whenever a buffer is allocated again, so
     /// that no bind group keeps a replaced buffer's memory.
     bind_cache: HashMap<BindKey, (wgpu::BindGroup, u32)>,
+    /// What the pipelines were built for, and the entry points left unbuilt (kept for
+    /// [`GpuEngine::into_programs`]).
+    built_for: (u32, u32, crate::gpu::ShaderChecks),
+    wide: Vec<(String, String)>,
     /// Where the set-up's time went (compiling and uploading here; the rest set by
     /// [`crate::sim::Simulation::open`]).
     pub setup: SetupTimes,
@@ -410,6 +414,9 @@ pub struct SetupTimes {
     pub compiling: f64,
     /// Allocating the device buffers and copying the population to them.
     pub uploading: f64,
+    /// Whether the pipelines were an earlier run's ([`GpuEngine::from_programs`]), so that
+    /// `compiling` is only the check that they fit.
+    pub pipelines_reused: bool,
 }
 
 /// The host's time in [`GpuEngine::step`], summed over the steps: always measured (a few
@@ -601,6 +608,51 @@ fn reflect(src: &str) -> Result<Vec<(String, Bindings)>> {
     Ok(out)
 }
 
+/// Every entry point's pipeline (the files in parallel: [`build_stage`]), and those left
+/// unbuilt for binding more buffers than the adapter allows.
+fn build_pipelines(gpu: &Gpu, opts: &GpuOptions, ablate: u32) -> Result<Built> {
+    // each shader file's module and pipelines on a thread of its own: the driver's
+    // compilation of one pipeline does not wait for another's (the set-up's largest part
+    // at small populations); merged in the files' order
+    let stages: Vec<&(&str, &str)> = wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest").collect();
+    let built: Vec<Result<StageBuilt>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = stages.iter().map(|&&(stage, body)| sc.spawn(move || build_stage(gpu, stage, body, opts.workgroup_size, ablate, opts.shader_checks))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Gpu("a thread building the shaders' pipelines panicked".into())))).collect()
+    });
+    let mut entries = HashMap::new();
+    let mut wide = Vec::new();
+    for b in built {
+        let b = b?;
+        for (ep, entry) in b.entries {
+            entries.entry(ep).or_insert(entry);
+        }
+        wide.extend(b.wide);
+    }
+    gpu.check("building the pipelines")?;
+    Ok(Built { key: (opts.workgroup_size, ablate, opts.shader_checks), entries, wide })
+}
+
+/// An open device, with the engine's pipelines once an engine has built them: what one run
+/// leaves for the next ([`GpuEngine::into_programs`], [`GpuEngine::from_programs`]).
+pub struct Programs {
+    pub gpu: Gpu,
+    built: Option<Built>,
+}
+
+/// Pipelines, with the workgroup size, ablation bits and shader checks they were built for.
+struct Built {
+    key: (u32, u32, crate::gpu::ShaderChecks),
+    entries: HashMap<String, Entry>,
+    wide: Vec<(String, String)>,
+}
+
+impl Programs {
+    /// A device with nothing built yet.
+    pub fn new(gpu: Gpu) -> Programs {
+        Programs { gpu, built: None }
+    }
+}
+
 /// One shader file's pipelines (an entry point it includes from another file is built by
 /// that file), and the entry points left unbuilt for binding more buffers than the adapter
 /// allows, with why.
@@ -684,6 +736,16 @@ impl GpuEngine {
     /// Take over a prepared CPU engine (tables, parameters, birth months already set) and put
     /// its state on the device.
     pub fn from_engine(engine: Engine, gpu: Gpu, opts: GpuOptions) -> Result<GpuEngine> {
+        Self::from_programs(engine, Programs::new(gpu), opts)
+    }
+
+    /// [`GpuEngine::from_engine`] on a device whose pipelines an earlier engine may have built
+    /// ([`GpuEngine::into_programs`]): they are used again where they were built with the
+    /// same workgroup size, ablations and shader checks, and built otherwise. `twin run`
+    /// passes them from one scenario to the next, so that a reform's run opens no device and
+    /// compiles no shader.
+    pub fn from_programs(engine: Engine, programs: Programs, opts: GpuOptions) -> Result<GpuEngine> {
+        let Programs { gpu, built } = programs;
         let (persons, households, pout, hout, tables, params, seed, start, step, born, persistent) = engine.into_parts();
         let align = (gpu.limits.min_storage_buffer_offset_alignment / 4).max(1);
         let binding_words = gpu.limits.max_storage_buffer_binding_size / 4;
@@ -710,25 +772,12 @@ impl GpuEngine {
         }
         let t_compile = Instant::now();
         let ablate = ablate_bits(&opts.ablate);
-        // each shader file's module and pipelines on a thread of its own: the driver's
-        // compilation of one pipeline does not wait for another's (the set-up's largest part
-        // at small populations); merged in the files' order
-        let stages: Vec<&(&str, &str)> = wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest").collect();
-        let built: Vec<Result<StageBuilt>> = std::thread::scope(|sc| {
-            let gpu = &gpu;
-            let handles: Vec<_> = stages.iter().map(|&&(stage, body)| sc.spawn(move || build_stage(gpu, stage, body, opts.workgroup_size, ablate, opts.shader_checks))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Gpu("a thread building the shaders' pipelines panicked".into())))).collect()
-        });
-        let mut entries = HashMap::new();
-        let mut wide = Vec::new();
-        for b in built {
-            let b = b?;
-            for (ep, entry) in b.entries {
-                entries.entry(ep).or_insert(entry);
-            }
-            wide.extend(b.wide);
-        }
-        gpu.check("building the pipelines")?;
+        let key = (opts.workgroup_size, ablate, opts.shader_checks);
+        let reused = built.as_ref().is_some_and(|b| b.key == key);
+        let Built { entries, wide, .. } = match built.filter(|b| b.key == key) {
+            Some(b) => b,
+            None => build_pipelines(&gpu, &opts, ablate)?,
+        };
         // an entry point left unbuilt is an error when this run can use it: an option's own
         // entry point where the option is on, any other always
         for (ep, why) in &wide {
@@ -770,15 +819,27 @@ impl GpuEngine {
             host: HostTimes::default(),
             bind_cache: HashMap::new(),
             setup: SetupTimes::default(),
+            built_for: key,
+            wide,
         };
         if e.opts.profile {
             e.prof = Profiler::new(&e.gpu);
         }
         e.setup.compiling = t_compile.elapsed().as_secs_f64();
+        e.setup.pipelines_reused = reused;
         let t_upload = Instant::now();
         e.upload(&Host { persons, households, pout, hout })?;
         e.setup.uploading = t_upload.elapsed().as_secs_f64();
         Ok(e)
+    }
+
+    /// The device and the pipelines, for the next run on it ([`GpuEngine::from_programs`]);
+    /// this run's buffers are freed (waited for, so that the next run's allocations find the
+    /// memory free).
+    pub fn into_programs(self) -> Programs {
+        let GpuEngine { gpu, entries, built_for, wide, .. } = self;
+        let _ = gpu.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None });
+        Programs { gpu, built: Some(Built { key: built_for, entries, wide }) }
     }
 
     /// Bytes of every buffer the engine holds on the device now (checked against

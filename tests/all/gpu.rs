@@ -280,6 +280,52 @@ fn bind_groups_are_reused_from_month_to_month() {
     assert!(persons.len() >= 6, "person counts {persons:?}");
 }
 
+/// A run's device and pipelines serve the next run (`twin run`'s scenarios): the second
+/// opens no device and builds no pipeline, with a reform's parameters its results are the
+/// CPU path's, and pipelines built for other options (another workgroup size) are built
+/// again, with results the CPU's too.
+#[test]
+fn a_runs_pipelines_serve_the_next_run() {
+    use policy_twin::sim::Simulation;
+    if test_gpu().is_none() {
+        return;
+    }
+    let pop = small_pop();
+    // both from April 2026, when the reform starts
+    let mut base = crate::util::baseline();
+    base.start = policy_twin::month::Month::new(2026, 4);
+    let mut reform = policy_twin::scenario::Scenario::load(&crate::util::root().join("scenarios/two_child_limit_abolished.toml")).unwrap();
+    (reform.seed, reform.start) = (base.seed, base.start);
+    let cpu_accs = |s: &policy_twin::scenario::Scenario| {
+        let mut e = Engine::new(pop.clone(), s, base.seed, 6).unwrap();
+        (0..6).map(|_| e.step()).collect::<Vec<_>>()
+    };
+    let (mut first, _) = Simulation::open_on(pop.clone(), &base, base.seed, 6, Backend::Gpu, GpuOptions::default(), None, None).unwrap();
+    assert!(!first.gpu_setup_times().unwrap().pipelines_reused);
+    for a in cpu_accs(&base) {
+        assert!(acc_difference(&a, &first.step().unwrap()).is_none());
+    }
+    let programs = first.into_programs().expect("a GPU run");
+    let (mut second, choice) = Simulation::open_on(pop.clone(), &reform, base.seed, 6, Backend::Gpu, GpuOptions::default(), None, Some(programs)).unwrap();
+    assert_eq!(choice.backend, "gpu");
+    let t = second.gpu_setup_times().unwrap();
+    assert!(t.pipelines_reused, "{t:?}");
+    let want = cpu_accs(&reform);
+    assert!(want != cpu_accs(&base), "the reform changes nothing in 6 months");
+    for (m, a) in want.iter().enumerate() {
+        let b = second.step().unwrap();
+        assert!(acc_difference(a, &b).is_none(), "reform, month {m}: {:?}", acc_difference(a, &b));
+    }
+    // other options: built again
+    let programs = second.into_programs().unwrap();
+    let opts = GpuOptions { workgroup_size: 64, ..Default::default() };
+    let (mut third, _) = Simulation::open_on(pop.clone(), &reform, base.seed, 6, Backend::Gpu, opts, None, Some(programs)).unwrap();
+    assert!(!third.gpu_setup_times().unwrap().pipelines_reused);
+    for (m, a) in want.iter().enumerate() {
+        assert!(acc_difference(a, &third.step().unwrap()).is_none(), "workgroup 64, month {m}");
+    }
+}
+
 /// The device memory estimate that `twin run` checks against the adapter's memory covers what
 /// the engine allocates, and not by much more; an adapter with too little memory is refused
 /// before the run (through the binary, with the adapter's memory replaced by the test hook).
