@@ -141,6 +141,11 @@ done
 # the default's decade again: the spread of two runs of the same code is the noise the
 # variants' ratios are read against
 step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu_default_again.json"
+# the whole run a team would make: the baseline and a reform over ten years at national scale,
+# on one device and one set of pipelines (the twenty-second session), with the distributional
+# outputs (each household's net income read back every month); its manifest has the timings
+step 420 /usr/bin/time -v "$B" run -q --population "$WORK/uk" --backend gpu --years 10 --reform scenarios/two_child_limit_abolished.toml --out "$WORK/reform"
+cp "$WORK/reform/manifest.json" "$J/run_reform_manifest.json" 2>/dev/null
 # the combination the decades favour (scripts/device_summary.py --best: each option's fastest
 # variant that beat the default by more than the noise), when it is two or more options and
 # no variant timed it: parity at $PARITY persons, then its decade

@@ -193,6 +193,25 @@ def setup(out):
           f"{t['other_seconds']:.3f} else")
 
 
+def reform_run(out):
+    """The whole `twin run` a team would make at national scale (twenty-second session on):
+    the baseline and one reform over ten years on the GPU, sharing one device and its
+    pipelines, with the distributional outputs; its manifest's timings."""
+    p = out / "run_reform_manifest.json"
+    if not p.exists():
+        return
+    try:
+        m = json.loads(p.read_text())
+    except ValueError as e:
+        print(f"  ({p}: {e})")
+        return
+    t = m.get("timings_s", {})
+    print()
+    print(f"national baseline + reform, 10 years, twin run on the GPU: load {t.get('load', 0):.3f} s, "
+          f"simulating (set-up included) {t.get('simulate', 0):.3f} s, writing {t.get('write', 0):.3f} s; "
+          f"{m.get('person_months_per_second', 0) / 1e6:.0f} million person-months/s; peak RSS {m.get('peak_rss_bytes', 0) / 2**30:.1f} GiB")
+
+
 def decade_profiled(out, log):
     """The default's whole decade profiled (bench_uk_profile_decade.json, from the seventeenth
     session on): its device time against 2 s, measured rather than a year's times ten (the
@@ -347,5 +366,6 @@ if __name__ == "__main__":
     targets(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
     decade_profiled(Path(d), sys.argv[2] if len(sys.argv) > 2 else None)
     setup(Path(d))
+    reform_run(Path(d))
     shader_stats(Path(d))
     against_reference(Path(d), sys.argv[3] if len(sys.argv) > 3 else REF)
