@@ -350,6 +350,23 @@ fn flush_household_measures(lid: vec3<u32>, copy: u32) {
     }
 }
 
+// Add each household's net income this month to its running sum (u64 as a low and a high
+// word, two household columns), for the distributional outputs: the host reads the sums
+// once a year (GpuEngine::take_income_sums) where it read every household's net income
+// every month (115 MB a month at national scale).
+@compute @workgroup_size(WG)
+fn income_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let j = linear(gid, nwg);
+    if (j >= d.n) { return; }
+    let h = d.h_skip + j;
+    let v = net_income[h];
+    let lo = income_lo[h];
+    income_lo[h] = lo + v;
+    if (lo > 0xffffffffu - v) {
+        income_hi[h] += 1u;
+    }
+}
+
 // Sum the replicas of each (cell, measure) into replica 0, with carries: exact u64.
 @compute @workgroup_size(WG)
 fn acc_reduce(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

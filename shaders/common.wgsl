@@ -238,6 +238,10 @@ struct Dispatch {
 @group(0) @binding(59) var<storage, read_write> out_state_pension: array<u32>;
 @group(0) @binding(60) var<storage, read_write> out_disability: array<u32>;
 @group(0) @binding(61) var<storage, read_write> out_care_tariff: array<u32>;
+// each household's net income summed over the months since the host last took the sums
+// (`income_add`; the distributional outputs of `twin run` with reforms): low and high words
+@group(0) @binding(62) var<storage, read_write> income_lo: array<u32>;
+@group(0) @binding(63) var<storage, read_write> income_hi: array<u32>;
 
 // linear invocation index over a 2D grid of workgroups
 fn linear(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {

@@ -137,6 +137,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
             if choice.fallback.is_none() {
                 choice.fallback = fallback.clone();
             }
+            if want_dist {
+                sim.accumulate_income()?;
+            }
             if want_dist && k == 0 && !resuming {
                 // household facts from the baseline's prepared state (birth months drawn), before month 1
                 let tables = sim.tables().clone();
@@ -183,10 +186,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 accs.push(acc);
                 let done = sim.done();
                 if want_dist {
-                    for (acc, v) in income.iter_mut().zip(sim.net_income()?) {
-                        *acc += v as u64;
-                    }
+                    sim.add_income(&mut income)?;
                     if done % 12 == 0 {
+                        sim.sync_income(&mut income)?;
                         let y = (done / 12 - 1) as usize;
                         let year = base.start.add(done - 12).0;
                         let finished = std::mem::replace(&mut income, vec![0u64; n_h]);
@@ -203,6 +205,10 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 let stop = ctl.stop.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
                 let due = ctl.every.is_some_and(|e| done % e == 0);
                 if stop || due {
+                    if want_dist {
+                        // the device's sums since the year began, into the checkpoint
+                        sim.sync_income(&mut income)?;
+                    }
                     let dir = ctl.out_dir.as_deref().ok_or_else(|| Error::Config("checkpoints need an output directory".into()))?;
                     let progress = Progress {
                         config: ctl.config.clone(),

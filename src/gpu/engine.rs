@@ -106,7 +106,7 @@ pub fn column_kind(name: &str) -> Option<ColumnKind> {
     let state = |n: &str| PERSON_STATE.contains(&n);
     if state(name) || name.strip_prefix("new_").is_some_and(state) || PERSON_OUT.contains(&name) || out_alias(name).is_some() || PERSON_SCRATCH.contains(&name) || SPARE_LISTS.iter().any(|l| l.0 == name) {
         Some(ColumnKind::Person)
-    } else if HH_COLS.contains(&name) {
+    } else if HH_COLS.contains(&name) || INCOME.contains(&name) {
         Some(ColumnKind::Household)
     } else {
         None
@@ -115,6 +115,10 @@ pub fn column_kind(name: &str) -> Option<ColumnKind> {
 
 const PERSON_STATE: [&str; 8] = ["id_lo", "id_hi", "household", "age_months", "status", "earnings", "wealth", "svc_wait"];
 const PERSON_OUT: [&str; 5] = ["income_tax", "ni", "state_pension", "disability", "care_tariff"];
+/// Each household's net income summed on the device over the months between two reads
+/// (low and high words; [`GpuEngine::accumulate_income`]): household columns, but only when
+/// the run has distributional outputs.
+const INCOME: [&str; 2] = ["income_lo", "income_hi"];
 /// Per-person scratch on the device: the services' list of persons in the radix passes.
 const PERSON_SCRATCH: [&str; 1] = ["svc_list"];
 /// Lists that take no memory of their own, as (list, the column it is kept in): each is kept
@@ -397,6 +401,9 @@ pub struct GpuEngine {
     /// [`GpuEngine::into_programs`]).
     built_for: (u32, u32, crate::gpu::ShaderChecks),
     wide: Vec<(String, String)>,
+    /// Whether each month adds every household's net income to `income_sums` on the device
+    /// ([`GpuEngine::accumulate_income`]).
+    income: bool,
     /// Where the set-up's time went (compiling and uploading here; the rest set by
     /// [`crate::sim::Simulation::open`]).
     pub setup: SetupTimes,
@@ -821,6 +828,7 @@ impl GpuEngine {
             setup: SetupTimes::default(),
             built_for: key,
             wide,
+            income: false,
         };
         if e.opts.profile {
             e.prof = Profiler::new(&e.gpu);
@@ -973,7 +981,7 @@ impl GpuEngine {
         }
         // buffers that outlive an upload (the CPU-stage switch uploads mid-month): the
         // accumulator keeps the month's GPU sums, the parameters stay written
-        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count", "svc_len", "svc_args"] {
+        for name in ["tables", "params", "acc", "totals", "blocks", "qhist", "qsel", "svc_count", "svc_len", "svc_args", INCOME[0], INCOME[1]] {
             if let Some(b) = self.bufs.remove(name) {
                 bufs.insert(name.to_string(), b);
             }
@@ -1086,7 +1094,7 @@ impl GpuEngine {
             to_end(buf, w.p)
         } else if name == "blocks" || name == "block_events" {
             to_end(buf, w.blk)
-        } else if HH_COLS.contains(&name) {
+        } else if HH_COLS.contains(&name) || INCOME.contains(&name) {
             (buf, w.h.0 as u64 * 4, w.h.1 as u64 * 4)
         } else {
             (buf, 0, buf.size())
@@ -1444,6 +1452,11 @@ impl GpuEngine {
                 }
             }
         }
+        if self.income {
+            // the month's net incomes into the running sums (the last stage that sets them
+            // has run: household policy, on the device or the host)
+            self.per_chunk(&mut enc, "income_add", keys, 0, Over::Households);
+        }
         if gpu_acc {
             let d = Dispatch { n: (N_CELLS * N_MEASURES) as u32, ..self.base_dispatch(keys) };
             self.dispatch(&mut enc, "acc_reduce", d, Windows::default(), d.n);
@@ -1659,6 +1672,34 @@ impl GpuEngine {
     /// Each household's net income this month.
     pub fn net_income(&self) -> Result<Vec<u32>> {
         self.gpu.read(&self.bufs["net_income"], 0, self.n_h as usize)
+    }
+
+    /// From the next step on, add each household's net income to a running sum on the device
+    /// every month ([`GpuEngine::take_income_sums`]), instead of the host reading every
+    /// household's net income every month ([`GpuEngine::net_income`]).
+    pub fn accumulate_income(&mut self) -> Result<()> {
+        for name in INCOME {
+            if !self.bufs.contains_key(name) {
+                let b = self.storage(name, self.n_h as u64 + self.align as u64)?;
+                self.bufs.insert(name.into(), b);
+            }
+        }
+        self.income = true;
+        Ok(())
+    }
+
+    /// Each household's net income summed over the months since the sums were last taken
+    /// (or accumulating began), and the sums set to zero.
+    pub fn take_income_sums(&mut self) -> Result<Vec<u64>> {
+        let lo = self.gpu.read(&self.bufs[INCOME[0]], 0, self.n_h as usize)?;
+        let hi = self.gpu.read(&self.bufs[INCOME[1]], 0, self.n_h as usize)?;
+        let mut enc = self.encoder();
+        for name in INCOME {
+            enc.clear_buffer(&self.bufs[name], 0, None);
+        }
+        self.gpu.queue.submit([enc.finish()]);
+        self.gpu.check("clearing the income sums")?;
+        Ok(lo.iter().zip(&hi).map(|(&l, &h)| l as u64 | (h as u64) << 32).collect())
     }
 
     /// After a step, each chunk's list for the radix select's last pass: the persons that took

@@ -326,6 +326,35 @@ fn a_runs_pipelines_serve_the_next_run() {
     }
 }
 
+/// A run with a reform on the GPU, whose distributional outputs sum each household's net
+/// income over each year on the device (read once a year, and at each checkpoint), writes
+/// the files the CPU path writes: over two years, with checkpoints every 5 months (so the
+/// sums are also taken mid-year), and in chunks.
+#[test]
+fn a_reform_run_on_the_gpu_writes_the_cpus_files() {
+    if test_gpu().is_none() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let pop = d.path().join("pop");
+    crate::util::synth_into(&pop, 6_000, 9, 3);
+    let s = crate::util::root().join("scenarios");
+    let reform = s.join("two_child_limit_abolished.toml");
+    let variants: [(&str, &str, &[&str]); 3] = [("cpu", "c", &[]), ("gpu", "g", &["--checkpoint-every", "5"]), ("gpu", "k", &["--chunk-persons", "2000"])];
+    for (backend, out, extra) in variants {
+        let mut args = vec!["run", "-q", "--backend", backend, "--years", "2", "--population", pop.to_str().unwrap(), "--out", out, "--reform", reform.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = crate::util::run_twin(&args, d.path());
+        assert_eq!(code, 0, "{stderr}");
+    }
+    for f in ["aggregates.parquet", "comparison.parquet", "distribution.parquet"] {
+        let c = std::fs::read(d.path().join("c").join(f)).unwrap();
+        for out in ["g", "k"] {
+            assert!(std::fs::read(d.path().join(out).join(f)).unwrap() == c, "{f} differs between the GPU run `{out}` and --backend cpu");
+        }
+    }
+}
+
 /// The device memory estimate that `twin run` checks against the adapter's memory covers what
 /// the engine allocates, and not by much more; an adapter with too little memory is refused
 /// before the run (through the binary, with the adapter's memory replaced by the test hook).
