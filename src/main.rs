@@ -1104,6 +1104,8 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     let mut first_choice: Option<policy_twin::sim::Choice> = None;
     let mut notes: Vec<String> = Vec::new();
     let base_config = serde_json::json!({ "argv": std::env::args().collect::<Vec<_>>(), "cwd": std::env::current_dir()?.display().to_string(), "inputs": hashes });
+    // one device and its pipelines for every replicate's scenarios (GPU runs)
+    let mut programs: Option<policy_twin::sim::Programs> = None;
     for &r in &mine {
         if policy_twin::merge::finished_part(&a.out, r, &plan).is_some() {
             // said even with -q: a batch log should show that the task did not run it again
@@ -1144,6 +1146,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             resume,
             config,
             on_checkpoint: Some(&mut on_checkpoint),
+            programs: Some(&mut programs),
         };
         let rep_label = if replicates > 1 { format!("r{r} ") } else { String::new() };
         let runs = policy_twin::run::run_all_with(&pop, &scen_r, &spec, &mut |k, sim, done| {

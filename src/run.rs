@@ -71,6 +71,10 @@ pub struct Control<'a> {
     pub config: serde_json::Value,
     /// Called with the path of each checkpoint written.
     pub on_checkpoint: Option<OnCheckpoint<'a>>,
+    /// A GPU device and its pipelines to run on, and where the run leaves them for the next
+    /// (`twin run --replicates`: every replicate's scenarios on one device, its pipelines
+    /// built once). Without it, the run's scenarios still share them among themselves.
+    pub programs: Option<&'a mut Option<crate::sim::Programs>>,
 }
 
 /// Called with the path of each checkpoint written, and the month.
@@ -124,8 +128,10 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
     let mut backend = spec.backend;
     let mut fallback: Option<String> = None;
     // the device and its pipelines, from one scenario's GPU run to the next: a reform's run
-    // opens no device and builds no pipeline again
-    let mut programs: Option<crate::sim::Programs> = None;
+    // opens no device and builds no pipeline again (and from one run to the next, where the
+    // caller keeps them)
+    let mut own = None;
+    let programs: &mut Option<crate::sim::Programs> = ctl.programs.take().unwrap_or(&mut own);
     for (k, s) in scenarios.iter().enumerate().skip(first) {
         let base_years = base_income.len();
         // a second attempt when the GPU fails under `auto`: on the CPU, from this scenario's
@@ -249,7 +255,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 }
             }
             let seconds = before + t.elapsed().as_secs_f64() - writing;
-            programs = sim.into_programs();
+            *programs = sim.into_programs();
             out.push(ScenarioRun { name: s.name.clone(), accs, choice, distribution: dist, person_months: pm, seconds, writing_seconds: writing, capacity });
             if fallback.as_deref().is_some_and(|f| f.starts_with("the GPU failed in month")) {
                 fallback = Some(format!("the GPU failed during `{}`; this scenario ran on the CPU path", s.name));

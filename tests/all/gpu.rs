@@ -329,7 +329,8 @@ fn a_runs_pipelines_serve_the_next_run() {
 /// A run with a reform on the GPU, whose distributional outputs sum each household's net
 /// income over each year on the device (read once a year, and at each checkpoint), writes
 /// the files the CPU path writes: over two years, with checkpoints every 5 months (so the
-/// sums are also taken mid-year), and in chunks.
+/// sums are also taken mid-year), in chunks, and with two replicates (whose four runs share
+/// one device and its pipelines).
 #[test]
 fn a_reform_run_on_the_gpu_writes_the_cpus_files() {
     if test_gpu().is_none() {
@@ -340,7 +341,8 @@ fn a_reform_run_on_the_gpu_writes_the_cpus_files() {
     crate::util::synth_into(&pop, 6_000, 9, 3);
     let s = crate::util::root().join("scenarios");
     let reform = s.join("two_child_limit_abolished.toml");
-    let variants: [(&str, &str, &[&str]); 3] = [("cpu", "c", &[]), ("gpu", "g", &["--checkpoint-every", "5"]), ("gpu", "k", &["--chunk-persons", "2000"])];
+    let reps: &[&str] = &["--replicates", "2"];
+    let variants: [(&str, &str, &[&str]); 5] = [("cpu", "c", &[]), ("gpu", "g", &["--checkpoint-every", "5"]), ("gpu", "k", &["--chunk-persons", "2000"]), ("cpu", "cr", reps), ("gpu", "r", reps)];
     for (backend, out, extra) in variants {
         let mut args = vec!["run", "-q", "--backend", backend, "--years", "2", "--population", pop.to_str().unwrap(), "--out", out, "--reform", reform.to_str().unwrap()];
         args.extend_from_slice(extra);
@@ -352,6 +354,11 @@ fn a_reform_run_on_the_gpu_writes_the_cpus_files() {
         for out in ["g", "k"] {
             assert!(std::fs::read(d.path().join(out).join(f)).unwrap() == c, "{f} differs between the GPU run `{out}` and --backend cpu");
         }
+    }
+    // replicates: every replicate's scenarios on one device and one set of pipelines
+    for f in ["aggregates.parquet", "comparison.parquet", "distribution.parquet", "intervals.parquet"] {
+        let c = std::fs::read(d.path().join("cr").join(f)).unwrap();
+        assert!(std::fs::read(d.path().join("r").join(f)).unwrap() == c, "{f} differs between the GPU's replicates and the CPU's");
     }
 }
 
