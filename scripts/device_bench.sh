@@ -143,7 +143,8 @@ done
 step 420 "$B" bench --population "$WORK/uk" --months 120 --backend gpu --json "$J/bench_uk_gpu_default_again.json"
 # the whole run a team would make: the baseline and a reform over ten years at national scale,
 # on one device and one set of pipelines (the twenty-second session), with the distributional
-# outputs (each household's net income read back every month); its manifest has the timings
+# outputs (each household's net income summed on the device, read once a year); its manifest
+# has the timings
 step 420 /usr/bin/time -v "$B" run -q --population "$WORK/uk" --backend gpu --years 10 --reform scenarios/two_child_limit_abolished.toml --out "$WORK/reform"
 cp "$WORK/reform/manifest.json" "$J/run_reform_manifest.json" 2>/dev/null
 # the combination the decades favour (scripts/device_summary.py --best: each option's fastest

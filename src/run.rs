@@ -139,12 +139,11 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
         'attempt: loop {
             let from = resume.as_ref().filter(|ck| k == ck.progress.scenario);
             let resuming = from.is_some();
-            let (mut sim, mut choice) = Simulation::open_on(pop.clone(), s, base.seed, months, backend, spec.gpu.clone(), from, programs.take())?;
+            // (with reforms, each household's net income summed on the device)
+            let opts = GpuOptions { income: want_dist, ..spec.gpu.clone() };
+            let (mut sim, mut choice) = Simulation::open_on(pop.clone(), s, base.seed, months, backend, opts, from, programs.take())?;
             if choice.fallback.is_none() {
                 choice.fallback = fallback.clone();
-            }
-            if want_dist {
-                sim.accumulate_income()?;
             }
             if want_dist && k == 0 && !resuming {
                 // household facts from the baseline's prepared state (birth months drawn), before month 1

@@ -139,7 +139,7 @@ impl Simulation {
     pub fn into_programs(self) -> Option<Programs> {
         match self {
             Simulation::Cpu(_) => None,
-            Simulation::Gpu(g) => Some(g.into_programs()),
+            Simulation::Gpu(g) => g.into_programs(),
         }
     }
 
@@ -190,21 +190,11 @@ impl Simulation {
         }
     }
 
-    /// Sum each household's net income over the months, for the distributional outputs:
-    /// from now on [`Simulation::add_income`] after each month and [`Simulation::sync_income`]
-    /// before the sums are used give each household's total since this call. The GPU path
-    /// adds on the device and the host reads the sums only at a sync (once a year, and at a
-    /// checkpoint), where it read every household's net income every month (at national
-    /// scale 115 MB a month, and the host's adds).
-    pub fn accumulate_income(&mut self) -> Result<()> {
-        match self {
-            Simulation::Cpu(_) => Ok(()),
-            Simulation::Gpu(g) => g.accumulate_income(),
-        }
-    }
-
-    /// After a month: the CPU path adds each household's net income to `income`; the GPU path
-    /// has added it on the device.
+    /// The distributional outputs sum each household's net income over each year: after a
+    /// month, the CPU path adds each household's net income to `income` here, and the GPU path
+    /// has added it on the device if the run was opened with [`GpuOptions::income`] (it reads
+    /// the sums only at [`Simulation::sync_income`], where it read every household's net
+    /// income every month: at national scale 115 MB a month, and the host's adds).
     pub fn add_income(&self, income: &mut [u64]) -> Result<()> {
         if let Simulation::Cpu(e) = self {
             for (acc, &v) in income.iter_mut().zip(&e.hout.net_income) {

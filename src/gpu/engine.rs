@@ -159,6 +159,10 @@ pub struct GpuOptions {
     /// Refuse a run whose device memory estimate ([`device_bytes`]) exceeds the adapter's
     /// memory (`twin run --no-memory-check` turns it off).
     pub check_memory: bool,
+    /// Sum each household's net income on the device month by month (the distributional
+    /// outputs of a run with reforms; [`GpuEngine::take_income_sums`]): two household
+    /// columns more, in the memory estimate too.
+    pub income: bool,
     /// Time every compute pass on the device with timestamp queries (`twin bench
     /// --gpu-profile`). Each submission then waits for its timings, so wall time grows; the
     /// outputs do not change. Ignored where the adapter has no timestamp queries.
@@ -296,7 +300,7 @@ impl GpuOptions {
 
 impl Default for GpuOptions {
     fn default() -> Self {
-        GpuOptions { workgroup_size: 256, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::Stages, services_list: true, shader_checks: super::ShaderChecks::Trusted, replan_above: None, ablate: Vec::new(), fuse_households: false }
+        GpuOptions { workgroup_size: 256, chunk_persons: None, cpu_stages: Vec::new(), headroom: 0.05, check_memory: true, income: false, profile: false, sum_workgroups: 2048, max_groups_x: None, fuse_persons: FusePersons::Stages, services_list: true, shader_checks: super::ShaderChecks::Trusted, replan_above: None, ablate: Vec::new(), fuse_households: false }
     }
 }
 
@@ -668,9 +672,9 @@ struct StageBuilt {
     wide: Vec<(String, String)>,
 }
 
-/// Compile shader file `stage` and build the pipelines of the entry points it defines, on
-/// the calling thread (`GpuEngine::from_engine` builds the files in parallel). Errors are
-/// caught in this thread's error scopes, so that each names its own file and entry point.
+/// Compile shader file `stage` and build the pipelines of the entry points it defines, a
+/// thread each ([`build_pipelines`] builds the files in parallel). A pipeline's errors are
+/// caught in its thread's error scopes, so that each names its own file and entry point.
 fn build_stage(gpu: &Gpu, stage: &str, body: &str, workgroup_size: u32, ablate: u32, checks: crate::gpu::ShaderChecks) -> Result<StageBuilt> {
     let (max_storage, max_buffers) = (gpu.device.limits().max_storage_buffers_per_shader_stage, gpu.device.limits().max_buffers_and_acceleration_structures_per_shader_stage);
     let src = wgsl::source_with(stage, workgroup_size, ablate).expect("listed");
@@ -698,6 +702,8 @@ fn build_stage(gpu: &Gpu, stage: &str, body: &str, workgroup_size: u32, ablate: 
             .into_iter()
             .map(|(ep, bindings)| {
                 sc.spawn(move || {
+                    // (a driver's failure to compile is an internal error)
+                    let internal = gpu.device.push_error_scope(wgpu::ErrorFilter::Internal);
                     let oom = gpu.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
                     let invalid = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
                     let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -710,7 +716,7 @@ fn build_stage(gpu: &Gpu, stage: &str, body: &str, workgroup_size: u32, ablate: 
                         compilation_options: Default::default(),
                         cache: None,
                     });
-                    let errors = [pollster::block_on(invalid.pop()), pollster::block_on(oom.pop())];
+                    let errors = [pollster::block_on(invalid.pop()), pollster::block_on(oom.pop()), pollster::block_on(internal.pop())];
                     match errors.into_iter().flatten().next() {
                         Some(e) => Err(Error::Gpu(format!("while building the pipeline of shaders/{stage}.wgsl `{ep}`: {e}"))),
                         None => Ok((ep, Entry { pipeline, bindings })),
@@ -730,13 +736,15 @@ fn build_stage(gpu: &Gpu, stage: &str, body: &str, workgroup_size: u32, ablate: 
 /// `households` with `headroom` (room for births) — per person 8 state columns, their copies
 /// the births stage writes, 5 outputs and the services' list (88 bytes); per household 14 columns (56 bytes); the
 /// accumulators and histograms (32 copies each), the births blocks, a read-back buffer of
-/// one person column, and 1 MiB for the rate tables, parameters, dispatch slots and the aggregates' read-back.
-pub fn device_bytes(persons: u64, households: u64, headroom: f64) -> u64 {
+/// one person column, and 1 MiB for the rate tables, parameters, dispatch slots and the aggregates' read-back;
+/// with `income` ([`GpuOptions::income`]) two household columns more (8 bytes).
+pub fn device_bytes(persons: u64, households: u64, headroom: f64, income: bool) -> u64 {
     let cap = ((persons as f64 * (1.0 + headroom)).ceil() as u64).max(persons + 64);
     let person_words = (PERSON_STATE.len() * 2 + PERSON_OUT.len() + PERSON_SCRATCH.len()) as u64;
     let fixed_words = wgsl::ACC_COPIES as u64 * (N_CELLS * N_MEASURES * 2) as u64 + wgsl::ACC_COPIES as u64 * (N_QUEUES * BINS * 2) as u64;
     let blocks = cap.div_ceil(BLOCK as u64) * 2 * 2;
-    4 * (cap * person_words + (households + 64) * HH_COLS.len() as u64 + fixed_words + blocks + cap) + (1 << 20)
+    let hh_cols = (HH_COLS.len() + if income { INCOME.len() } else { 0 }) as u64;
+    4 * (cap * person_words + (households + 64) * hh_cols + fixed_words + blocks + cap) + (1 << 20)
 }
 
 impl GpuEngine {
@@ -765,13 +773,13 @@ impl GpuEngine {
         let cap_p = ((n_p as f64 * (1.0 + opts.headroom)).ceil() as u32).max(n_p + 64);
         // refuse a population the device cannot hold, before allocating any of it
         if let Some(mem) = gpu.adapter.device_memory.filter(|_| opts.check_memory) {
-            let need = device_bytes(n_p as u64, n_h as u64, opts.headroom);
+            let need = device_bytes(n_p as u64, n_h as u64, opts.headroom, opts.income);
             if need > mem {
                 return Err(Error::Gpu(format!(
                     "out of device memory: this run needs about {} on the device ({n_p} persons x {} bytes, {n_h} households x {} bytes, and buffers) and `{}` has {}: use --backend cpu, or a smaller population (--no-memory-check tries anyway)",
                     crate::memory::human(need),
                     4 * (PERSON_STATE.len() * 2 + PERSON_OUT.len() + PERSON_SCRATCH.len()),
-                    4 * HH_COLS.len(),
+                    4 * (HH_COLS.len() + if opts.income { INCOME.len() } else { 0 }),
                     gpu.adapter.name,
                     crate::memory::human(mem)
                 )));
@@ -837,6 +845,9 @@ impl GpuEngine {
         e.setup.pipelines_reused = reused;
         let t_upload = Instant::now();
         e.upload(&Host { persons, households, pout, hout })?;
+        if e.opts.income {
+            e.accumulate_income()?;
+        }
         e.setup.uploading = t_upload.elapsed().as_secs_f64();
         Ok(e)
     }
@@ -844,10 +855,13 @@ impl GpuEngine {
     /// The device and the pipelines, for the next run on it ([`GpuEngine::from_programs`]);
     /// this run's buffers are freed (waited for, so that the next run's allocations find the
     /// memory free).
-    pub fn into_programs(self) -> Programs {
+    /// `None` if the device reported an error not yet seen (the next run then opens a device
+    /// of its own, rather than failing on this run's error).
+    pub fn into_programs(self) -> Option<Programs> {
         let GpuEngine { gpu, entries, built_for, wide, .. } = self;
         let _ = gpu.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None });
-        Programs { gpu, built: Some(Built { key: built_for, entries, wide }) }
+        gpu.check("finishing a run").ok()?;
+        Some(Programs { gpu, built: Some(Built { key: built_for, entries, wide }) })
     }
 
     /// Bytes of every buffer the engine holds on the device now (checked against
@@ -916,20 +930,21 @@ impl GpuEngine {
         self.gpu.wait(doing)
     }
 
-    /// Put a whole host state on the device (replacing what is there) and plan the chunks.
     /// Write a column to a new buffer, unless every value is zero: a new buffer is zero
     /// already (wgpu clears a buffer on the device before its first use), so the staging copy
     /// and the transfer are skipped for the columns a run starts with at zero: at the start of
     /// a run on a synthetic population, 16 of the 27 (the outputs, the waits, the arrears and
     /// the previous month's incomes, and the ids' high words).
     fn write_column(&self, b: &wgpu::Buffer, col: &[u32], doing: &str) -> Result<()> {
-        if col.iter().all(|&x| x == 0) {
+        use rayon::prelude::*;
+        if col.par_chunks(1 << 16).all(|c| c.iter().all(|&x| x == 0)) {
             return Ok(());
         }
         self.gpu.queue.write_buffer(b, 0, bytemuck::cast_slice(col));
         self.settle(doing)
     }
 
+    /// Put a whole host state on the device (replacing what is there) and plan the chunks.
     fn upload(&mut self, h: &Host) -> Result<()> {
         self.bind_cache.clear();
         self.n_p = h.persons.len() as u32;
@@ -1676,8 +1691,9 @@ impl GpuEngine {
 
     /// From the next step on, add each household's net income to a running sum on the device
     /// every month ([`GpuEngine::take_income_sums`]), instead of the host reading every
-    /// household's net income every month ([`GpuEngine::net_income`]).
-    pub fn accumulate_income(&mut self) -> Result<()> {
+    /// household's net income every month ([`GpuEngine::net_income`]): what
+    /// [`GpuOptions::income`] asks for, set up with the other buffers.
+    fn accumulate_income(&mut self) -> Result<()> {
         for name in INCOME {
             if !self.bufs.contains_key(name) {
                 let b = self.storage(name, self.n_h as u64 + self.align as u64)?;

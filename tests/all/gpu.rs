@@ -373,9 +373,13 @@ fn device_memory_estimate_covers_the_buffers_and_too_little_is_refused() {
     let cpu = Engine::new(pop.clone(), &s, s.seed, 2).unwrap();
     let opts = GpuOptions::default();
     let (n_p, n_h) = (pop.persons.len() as u64, pop.households.count() as u64);
-    let g = GpuEngine::from_engine(cpu, gpu, opts.clone()).unwrap();
-    let (est, got) = (policy_twin::gpu::engine::device_bytes(n_p, n_h, opts.headroom), g.allocated_bytes());
+    let g = GpuEngine::from_engine(cpu.clone(), gpu, opts.clone()).unwrap();
+    let (est, got) = (policy_twin::gpu::engine::device_bytes(n_p, n_h, opts.headroom, false), g.allocated_bytes());
     assert!(est >= got && (est as f64) < got as f64 * 1.15, "estimate {est} bytes, allocated {got}");
+    // with the income sums (a run with reforms): two household columns more, in both
+    let g = GpuEngine::from_engine(cpu, test_gpu().unwrap(), GpuOptions { income: true, ..opts.clone() }).unwrap();
+    let (est_i, got_i) = (policy_twin::gpu::engine::device_bytes(n_p, n_h, opts.headroom, true), g.allocated_bytes());
+    assert!(got_i >= got + 8 * n_h && est_i >= got_i && (est_i as f64) < got_i as f64 * 1.15, "estimate {est_i} bytes, allocated {got_i}");
 
     let d = tempfile::tempdir().unwrap();
     crate::util::synth_into(&d.path().join("pop"), 3000, 2, 1);
