@@ -548,7 +548,7 @@ fn bench_backends(
     for &backend in backends {
         let opts = GpuOptions { profile: a.gpu_profile, ablate: a.gpu_ablate.clone(), sum_workgroups: a.gpu_sum_workgroups, check_memory: !a.no_memory_check, ..a.gpu.options() };
         // the copy each backend takes of the population is the bench's, not a run's: outside the set-up
-        let copy = pop.clone();
+        let copy = pop.par_clone();
         let t_setup = Instant::now();
         let (mut sim, choice) = Simulation::open(copy, scenario, scenario.seed, a.months, backend, opts)?;
         let setup_s = t_setup.elapsed().as_secs_f64();

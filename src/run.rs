@@ -141,7 +141,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
             let resuming = from.is_some();
             // (with reforms, each household's net income summed on the device)
             let opts = GpuOptions { income: want_dist, ..spec.gpu.clone() };
-            let (mut sim, mut choice) = Simulation::open_on(pop.clone(), s, base.seed, months, backend, opts, from, programs.take())?;
+            let (mut sim, mut choice) = Simulation::open_on(pop.par_clone(), s, base.seed, months, backend, opts, from, programs.take())?;
             if choice.fallback.is_none() {
                 choice.fallback = fallback.clone();
             }
