@@ -166,7 +166,16 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
             let mut writing = 0.0f64;
             while sim.done() < months {
                 pm += sim.persons() as u64;
-                let acc = match sim.step() {
+                let month = sim.done() + 1;
+                // the month, and at a year's end the device's income sums read: a GPU failure
+                // in either goes on on the CPU path under `auto`
+                let stepped = sim.step().and_then(|acc| {
+                    if want_dist && sim.done() % 12 == 0 {
+                        sim.sync_income(&mut income)?;
+                    }
+                    Ok(acc)
+                });
+                let acc = match stepped {
                     Ok(acc) => acc,
                     Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) => {
                         // the device failed (lost, out of memory): go on on the CPU path, from this
@@ -176,7 +185,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                         let ours = written > 0 || resumed_run;
                         let ck = ctl.out_dir.as_deref().filter(|_| ours).map(crate::checkpoint::path).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k && ck.progress.config.get("replicate") == ctl.config.get("replicate"));
                         let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
-                        let note = format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", sim.done() + 1);
+                        let note = format!("the GPU failed in month {month} ({why}); continued on the CPU path from month {from}");
                         fallback = Some(note);
                         backend = Backend::Cpu;
                         resume = ck;
@@ -193,7 +202,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                 if want_dist {
                     sim.add_income(&mut income)?;
                     if done % 12 == 0 {
-                        sim.sync_income(&mut income)?;
+                        // (the GPU's sums were read with the step, above)
                         let y = (done / 12 - 1) as usize;
                         let year = base.start.add(done - 12).0;
                         let finished = std::mem::replace(&mut income, vec![0u64; n_h]);

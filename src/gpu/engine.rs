@@ -1707,6 +1707,9 @@ impl GpuEngine {
     /// Each household's net income summed over the months since the sums were last taken
     /// (or accumulating began), and the sums set to zero.
     pub fn take_income_sums(&mut self) -> Result<Vec<u64>> {
+        if let Some(fault) = injected_sums_fault(self.step) {
+            return Err(Error::Gpu(fault));
+        }
         let lo = self.gpu.read(&self.bufs[INCOME[0]], 0, self.n_h as usize)?;
         let hi = self.gpu.read(&self.bufs[INCOME[1]], 0, self.n_h as usize)?;
         let mut enc = self.encoder();
@@ -1741,8 +1744,16 @@ impl GpuEngine {
 fn injected_fault(step: u32) -> Option<String> {
     let v = std::env::var("POLICY_TWIN_TEST_GPU_FAULT").ok()?;
     let (kind, at) = v.split_once('@')?;
-    (at.parse::<u32>().ok()? == step).then(|| match kind {
+    (at.parse::<u32>().ok()? == step && kind != "sums").then(|| match kind {
         "oom" => format!("out of memory at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
         _ => format!("device lost at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
     })
+}
+
+/// Tests: `POLICY_TWIN_TEST_GPU_FAULT=sums@S` fails the read of the income sums after S
+/// steps, as a device lost then would.
+fn injected_sums_fault(steps: u32) -> Option<String> {
+    let v = std::env::var("POLICY_TWIN_TEST_GPU_FAULT").ok()?;
+    let (kind, at) = v.split_once('@')?;
+    (kind == "sums" && at.parse::<u32>().ok()? == steps).then(|| format!("device lost reading the income sums after {steps} steps (injected by POLICY_TWIN_TEST_GPU_FAULT)"))
 }

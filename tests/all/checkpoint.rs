@@ -222,6 +222,12 @@ fn a_gpu_fault_under_auto_continues_on_the_cpu_with_identical_results() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("continued on the CPU path from month 0"), "{stderr}");
     assert_same_as_uninterrupted(&fixture().path().join("lost-auto"));
+    // the device lost when the year's income sums are read (after month 12 of the baseline):
+    // back to the checkpoint of month 6, on the CPU
+    let (code, stderr) = run_with_fault("sums-auto", "auto", "sums@12", Some(6));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("the GPU failed in month 12") && stderr.contains("reading the income sums") && stderr.contains("continued on the CPU path from month 6"), "{stderr}");
+    assert_same_as_uninterrupted(&fixture().path().join("sums-auto"));
 }
 
 #[test]
