@@ -1275,8 +1275,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     extra.insert("gpu_shader_checks".into(), serde_json::json!(choice.adapter.as_ref().map(|_| a.gpu.tuning.gpu_shader_checks)));
     extra.insert("threads".into(), serde_json::json!(rayon::current_num_threads()));
     extra.insert("memory_estimate_bytes".into(), serde_json::json!(need.bytes));
-    // (a run with reforms sums each household's net income on the device: run::run_all_with)
-    let with_income = scenarios.len() > 1 && scenarios[0].months() >= 12;
+    let with_income = policy_twin::run::wants_distribution(&scenarios);
     extra.insert(
         "device_memory_estimate_bytes".into(),
         serde_json::json!(choice.adapter.as_ref().map(|_| policy_twin::gpu::engine::device_bytes(pop.persons.len() as u64, pop.households.count() as u64, spec.gpu.headroom, with_income))),

@@ -80,6 +80,13 @@ pub struct Control<'a> {
 /// Called with the path of each checkpoint written, and the month.
 pub type OnCheckpoint<'a> = &'a mut dyn FnMut(&std::path::Path, u32) -> Result<()>;
 
+/// Whether a run of these scenarios has distributional outputs (reforms against the
+/// baseline over at least a whole year), for which each household's net income is summed
+/// over each year (on the GPU path, on the device: `GpuOptions::income`).
+pub fn wants_distribution(scenarios: &[Scenario]) -> bool {
+    scenarios.len() > 1 && scenarios[0].months() >= 12
+}
+
 /// Run the baseline (`scenarios[0]`) and each reform.
 pub fn run_all(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on_month: &mut OnMonth) -> Result<Vec<ScenarioRun>> {
     run_all_with(pop, scenarios, spec, on_month, Control::default())
@@ -93,8 +100,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
     check_comparable(scenarios)?;
     let base = &scenarios[0];
     let months = base.months();
-    let years = (months / 12) as usize;
-    let want_dist = scenarios.len() > 1 && years > 0;
+    let want_dist = wants_distribution(scenarios);
     let n_h = pop.households.count();
     let mut out: Vec<ScenarioRun> = Vec::with_capacity(scenarios.len());
     let mut facts = HouseholdFacts::default();

@@ -182,14 +182,6 @@ impl Simulation {
         }
     }
 
-    /// Each household's net income this month (pence; the GPU path reads one column back).
-    pub fn net_income(&self) -> Result<Vec<u32>> {
-        match self {
-            Simulation::Cpu(e) => Ok(e.hout.net_income.clone()),
-            Simulation::Gpu(g) => g.net_income(),
-        }
-    }
-
     /// The distributional outputs sum each household's net income over each year: after a
     /// month, the CPU path adds each household's net income to `income` here, and the GPU path
     /// has added it on the device if the run was opened with [`GpuOptions::income`] (it reads

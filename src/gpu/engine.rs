@@ -405,8 +405,8 @@ pub struct GpuEngine {
     /// [`GpuEngine::into_programs`]).
     built_for: (u32, u32, crate::gpu::ShaderChecks),
     wide: Vec<(String, String)>,
-    /// Whether each month adds every household's net income to `income_sums` on the device
-    /// ([`GpuEngine::accumulate_income`]).
+    /// Whether each month adds every household's net income to its running sum on the device
+    /// (the `INCOME` columns; [`GpuEngine::accumulate_income`]).
     income: bool,
     /// Where the set-up's time went (compiling and uploading here; the rest set by
     /// [`crate::sim::Simulation::open`]).
@@ -621,13 +621,14 @@ fn reflect(src: &str) -> Result<Vec<(String, Bindings)>> {
 
 /// Every entry point's pipeline (the files in parallel: [`build_stage`]), and those left
 /// unbuilt for binding more buffers than the adapter allows.
-fn build_pipelines(gpu: &Gpu, opts: &GpuOptions, ablate: u32) -> Result<Built> {
+fn build_pipelines(gpu: &Gpu, key: (u32, u32, crate::gpu::ShaderChecks)) -> Result<Built> {
+    let (workgroup_size, ablate, checks) = key;
     // each shader file's module and pipelines on a thread of its own: the driver's
     // compilation of one pipeline does not wait for another's (the set-up's largest part
     // at small populations); merged in the files' order
     let stages: Vec<&(&str, &str)> = wgsl::STAGES.iter().filter(|(s, _)| *s != "selftest").collect();
     let built: Vec<Result<StageBuilt>> = std::thread::scope(|sc| {
-        let handles: Vec<_> = stages.iter().map(|&&(stage, body)| sc.spawn(move || build_stage(gpu, stage, body, opts.workgroup_size, ablate, opts.shader_checks))).collect();
+        let handles: Vec<_> = stages.iter().map(|&&(stage, body)| sc.spawn(move || build_stage(gpu, stage, body, workgroup_size, ablate, checks))).collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::Gpu("a thread building the shaders' pipelines panicked".into())))).collect()
     });
     let mut entries = HashMap::new();
@@ -640,7 +641,7 @@ fn build_pipelines(gpu: &Gpu, opts: &GpuOptions, ablate: u32) -> Result<Built> {
         wide.extend(b.wide);
     }
     gpu.check("building the pipelines")?;
-    Ok(Built { key: (opts.workgroup_size, ablate, opts.shader_checks), entries, wide })
+    Ok(Built { key, entries, wide })
 }
 
 /// An open device, with the engine's pipelines once an engine has built them: what one run
@@ -788,10 +789,9 @@ impl GpuEngine {
         let t_compile = Instant::now();
         let ablate = ablate_bits(&opts.ablate);
         let key = (opts.workgroup_size, ablate, opts.shader_checks);
-        let reused = built.as_ref().is_some_and(|b| b.key == key);
-        let Built { entries, wide, .. } = match built.filter(|b| b.key == key) {
-            Some(b) => b,
-            None => build_pipelines(&gpu, &opts, ablate)?,
+        let (reused, Built { entries, wide, .. }) = match built.filter(|b| b.key == key) {
+            Some(b) => (true, b),
+            None => (false, build_pipelines(&gpu, key)?),
         };
         // an entry point left unbuilt is an error when this run can use it: an option's own
         // entry point where the option is on, any other always
@@ -1684,15 +1684,10 @@ impl GpuEngine {
         self.upload(&h)
     }
 
-    /// Each household's net income this month.
-    pub fn net_income(&self) -> Result<Vec<u32>> {
-        self.gpu.read(&self.bufs["net_income"], 0, self.n_h as usize)
-    }
-
     /// From the next step on, add each household's net income to a running sum on the device
     /// every month ([`GpuEngine::take_income_sums`]), instead of the host reading every
-    /// household's net income every month ([`GpuEngine::net_income`]): what
-    /// [`GpuOptions::income`] asks for, set up with the other buffers.
+    /// household's net income every month: what [`GpuOptions::income`] asks for, set up with
+    /// the other buffers.
     fn accumulate_income(&mut self) -> Result<()> {
         for name in INCOME {
             if !self.bufs.contains_key(name) {
@@ -1742,9 +1737,8 @@ impl GpuEngine {
 /// Tests: `POLICY_TWIN_TEST_GPU_FAULT=lost@N` (or `oom@N`) makes month N+1 (0-based step N)
 /// fail as a lost device (or an out-of-memory error) would, to test the fallback and resume.
 fn injected_fault(step: u32) -> Option<String> {
-    let v = std::env::var("POLICY_TWIN_TEST_GPU_FAULT").ok()?;
-    let (kind, at) = v.split_once('@')?;
-    (at.parse::<u32>().ok()? == step && kind != "sums").then(|| match kind {
+    let (kind, at) = test_fault()?;
+    (at == step && kind != "sums").then(|| match kind.as_str() {
         "oom" => format!("out of memory at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
         _ => format!("device lost at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
     })
@@ -1753,7 +1747,13 @@ fn injected_fault(step: u32) -> Option<String> {
 /// Tests: `POLICY_TWIN_TEST_GPU_FAULT=sums@S` fails the read of the income sums after S
 /// steps, as a device lost then would.
 fn injected_sums_fault(steps: u32) -> Option<String> {
+    let (kind, at) = test_fault()?;
+    (kind == "sums" && at == steps).then(|| format!("device lost reading the income sums after {steps} steps (injected by POLICY_TWIN_TEST_GPU_FAULT)"))
+}
+
+/// `POLICY_TWIN_TEST_GPU_FAULT=KIND@S`, as (kind, step).
+fn test_fault() -> Option<(String, u32)> {
     let v = std::env::var("POLICY_TWIN_TEST_GPU_FAULT").ok()?;
     let (kind, at) = v.split_once('@')?;
-    (kind == "sums" && at.parse::<u32>().ok()? == steps).then(|| format!("device lost reading the income sums after {steps} steps (injected by POLICY_TWIN_TEST_GPU_FAULT)"))
+    Some((kind.to_string(), at.parse().ok()?))
 }
