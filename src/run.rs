@@ -167,6 +167,33 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
             if accs.len() != sim.done() as usize || (want_dist && income.len() != n_h) {
                 return Err(Error::Config("the checkpoint's aggregates do not match its month".into()));
             }
+            // Under `auto`, a GPU failure (a lost device, out of memory) in the month or in what
+            // reads the device after it (the year's income sums, a snapshot, a checkpoint's state
+            // and sums) goes on on the CPU path, from this scenario's last checkpoint if there is
+            // one (results are identical); any other error ends the run. (Only a checkpoint of
+            // this run: one it wrote or resumed from, not one left in the directory by an
+            // earlier run.)
+            macro_rules! or_fall_back {
+                ($result:expr, $month:expr) => {
+                    match $result {
+                        Ok(v) => v,
+                        Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) => {
+                            let ours = written > 0 || resumed_run;
+                            let ck = ctl.out_dir.as_deref().filter(|_| ours).map(crate::checkpoint::path).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k && ck.progress.config.get("replicate") == ctl.config.get("replicate"));
+                            let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
+                            fallback = Some(format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", $month));
+                            backend = Backend::Cpu;
+                            resume = ck;
+                            match resume.as_mut() {
+                                Some(ck) => base_income = std::mem::take(&mut ck.progress.base_income),
+                                None => base_income.truncate(base_years),
+                            }
+                            continue 'attempt;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+            }
             let t = std::time::Instant::now();
             // time spent writing (snapshots, checkpoints), kept out of the simulating seconds
             let mut writing = 0.0f64;
@@ -181,28 +208,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                     }
                     Ok(acc)
                 });
-                let acc = match stepped {
-                    Ok(acc) => acc,
-                    Err(Error::Gpu(why)) if spec.backend == Backend::Auto && matches!(sim, Simulation::Gpu(_)) => {
-                        // the device failed (lost, out of memory): go on on the CPU path, from this
-                        // scenario's last checkpoint if there is one (results are identical)
-                        // (only a checkpoint of this run: one it wrote or resumed from, not one
-                        // left in the directory by an earlier run)
-                        let ours = written > 0 || resumed_run;
-                        let ck = ctl.out_dir.as_deref().filter(|_| ours).map(crate::checkpoint::path).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k && ck.progress.config.get("replicate") == ctl.config.get("replicate"));
-                        let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
-                        let note = format!("the GPU failed in month {month} ({why}); continued on the CPU path from month {from}");
-                        fallback = Some(note);
-                        backend = Backend::Cpu;
-                        resume = ck;
-                        match resume.as_mut() {
-                            Some(ck) => base_income = std::mem::take(&mut ck.progress.base_income),
-                            None => base_income.truncate(base_years),
-                        }
-                        continue 'attempt;
-                    }
-                    Err(e) => return Err(e),
-                };
+                let acc = or_fall_back!(stepped, month);
                 accs.push(acc);
                 let done = sim.done();
                 if want_dist {
@@ -220,14 +226,14 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                     }
                 }
                 let t_write = std::time::Instant::now();
-                on_month(k, &sim, done)?;
+                or_fall_back!(on_month(k, &sim, done), done);
                 writing += t_write.elapsed().as_secs_f64();
                 let stop = ctl.stop.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst));
                 let due = ctl.every.is_some_and(|e| done % e == 0);
                 if stop || due {
                     if want_dist {
                         // the device's sums since the year began, into the checkpoint
-                        sim.sync_income(&mut income)?;
+                        or_fall_back!(sim.sync_income(&mut income), done);
                     }
                     let dir = ctl.out_dir.as_deref().ok_or_else(|| Error::Config("checkpoints need an output directory".into()))?;
                     let progress = Progress {
@@ -258,7 +264,7 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                     writing += t_write.elapsed().as_secs_f64();
                     // take the vectors back whether or not the write succeeded
                     (accs, dist, income, base_income, facts) = (progress.accs, progress.distribution, progress.income, progress.base_income, progress.facts);
-                    let path = saved?;
+                    let path = or_fall_back!(saved, done);
                     written += 1;
                     if let Some(f) = ctl.on_checkpoint.as_mut() {
                         f(&path, written)?;

@@ -1640,6 +1640,9 @@ impl GpuEngine {
 
     /// Read the whole state back from the device.
     pub fn download(&self) -> Result<Host> {
+        if let Some(fault) = injected_read_fault("download", self.step) {
+            return Err(Error::Gpu(fault));
+        }
         let n = self.n_p as usize;
         let r = |name: &str, len: usize| self.gpu.read(&self.bufs[name], 0, len);
         let persons = Persons {
@@ -1702,7 +1705,7 @@ impl GpuEngine {
     /// Each household's net income summed over the months since the sums were last taken
     /// (or accumulating began), and the sums set to zero.
     pub fn take_income_sums(&mut self) -> Result<Vec<u64>> {
-        if let Some(fault) = injected_sums_fault(self.step) {
+        if let Some(fault) = injected_read_fault("sums", self.step) {
             return Err(Error::Gpu(fault));
         }
         let lo = self.gpu.read(&self.bufs[INCOME[0]], 0, self.n_h as usize)?;
@@ -1738,17 +1741,20 @@ impl GpuEngine {
 /// fail as a lost device (or an out-of-memory error) would, to test the fallback and resume.
 fn injected_fault(step: u32) -> Option<String> {
     let (kind, at) = test_fault()?;
-    (at == step && kind != "sums").then(|| match kind.as_str() {
-        "oom" => format!("out of memory at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
-        _ => format!("device lost at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)"),
-    })
+    (at == step).then_some(())?;
+    match kind.as_str() {
+        "oom" => Some(format!("out of memory at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)")),
+        "lost" => Some(format!("device lost at step {step} (injected by POLICY_TWIN_TEST_GPU_FAULT)")),
+        _ => None,
+    }
 }
 
-/// Tests: `POLICY_TWIN_TEST_GPU_FAULT=sums@S` fails the read of the income sums after S
-/// steps, as a device lost then would.
-fn injected_sums_fault(steps: u32) -> Option<String> {
+/// Tests: `POLICY_TWIN_TEST_GPU_FAULT=sums@S` (or `download@S`) fails the read of the income
+/// sums (or of the state, for a checkpoint or a snapshot) after S steps, as a device lost then
+/// would.
+fn injected_read_fault(what: &str, steps: u32) -> Option<String> {
     let (kind, at) = test_fault()?;
-    (kind == "sums" && at == steps).then(|| format!("device lost reading the income sums after {steps} steps (injected by POLICY_TWIN_TEST_GPU_FAULT)"))
+    (kind == what && at == steps).then(|| format!("device lost reading the {} after {steps} steps (injected by POLICY_TWIN_TEST_GPU_FAULT)", if what == "sums" { "income sums" } else { "state" }))
 }
 
 /// `POLICY_TWIN_TEST_GPU_FAULT=KIND@S`, as (kind, step).
