@@ -1,5 +1,6 @@
 //! Criterion benches: loading a 1M-person population (throughput in bytes of Parquet); one month step of the CPU path and of the GPU path (when an adapter
-//! exists) at 100k and 1M persons (throughput in elements = person-months).
+//! exists) at 100k and 1M persons (throughput in elements = person-months); a year's
+//! distribution table of a reform (households ranked into deciles) at 1M and 4M households.
 //! `cargo bench --bench main`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -72,5 +73,27 @@ fn month_step_gpu(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, load, month_step, month_step_gpu);
+/// A year's distribution table (`distribution::distribution`) over `n` households with
+/// incomes drawn from a hash (throughput in elements = households).
+fn distribution(c: &mut Criterion) {
+    use policy_twin::distribution::{distribution, HouseholdFacts};
+    let mut g = c.benchmark_group("distribution");
+    for n in [1_000_000usize, 4_000_000] {
+        let r = |h: usize, k: u32| policy_twin::rng::mix32(h as u32 ^ policy_twin::rng::mix32(k)) as u64;
+        let facts = HouseholdFacts {
+            scale10: (0..n).map(|h| 10 + (r(h, 1) % 30) as u32).collect(),
+            htype: (0..n).map(|h| (r(h, 2) % 7) as u8).collect(),
+            region: (0..n).map(|h| (r(h, 3) % 12) as u8).collect(),
+            persons: (0..n).map(|h| 1 + r(h, 4) % 5).collect(),
+        };
+        let base: Vec<u64> = (0..n).map(|h| r(h, 5) % 10_000_000).collect();
+        let reform: Vec<u64> = (0..n).map(|h| base[h] + r(h, 6) % 3 * 100).collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.sample_size(10);
+        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| distribution(2025, &facts, &base, &reform)));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, load, month_step, month_step_gpu, distribution);
 criterion_main!(benches);

@@ -31,12 +31,13 @@ pub struct HouseholdFacts {
 
 impl HouseholdFacts {
     pub fn new(p: &Persons, hh: &Households, tables: &Tables, month: u32) -> HouseholdFacts {
+        use rayon::prelude::*;
         let n = hh.count();
         let mut f = HouseholdFacts { scale10: vec![0; n], htype: vec![0; n], region: vec![0; n], persons: vec![0; n] };
-        for h in 0..n {
+        (&mut f.scale10, &mut f.htype, &mut f.region, &mut f.persons).into_par_iter().enumerate().for_each(|(h, (scale10, htype, region, persons))| {
             let (s, l) = (hh.start[h] as usize, hh.len[h] as usize);
-            f.region[h] = region(hh.info[h]) as u8;
-            f.persons[h] = hh.weight[h] as u64 * l as u64;
+            *region = crate::state::region(hh.info[h]) as u8;
+            *persons = hh.weight[h] as u64 * l as u64;
             let (mut adults, mut children, mut pensioners, mut over14, mut under14) = (0, 0, 0, 0u32, 0u32);
             for i in s..s + l {
                 let age_m = p.age_months[i];
@@ -52,8 +53,8 @@ impl HouseholdFacts {
                     pensioners += (age_m >= tables.spa(month.wrapping_sub(age_m))) as u32;
                 }
             }
-            f.scale10[h] = if l == 0 { 0 } else if over14 == 0 { 10 + 3 * (under14 - 1) } else { 10 + 5 * (over14 - 1) + 3 * under14 };
-            f.htype[h] = match (adults, children, pensioners == adults && adults > 0) {
+            *scale10 = if l == 0 { 0 } else if over14 == 0 { 10 + 3 * (under14 - 1) } else { 10 + 5 * (over14 - 1) + 3 * under14 };
+            *htype = match (adults, children, pensioners == adults && adults > 0) {
                 (1, 0, true) => 0,
                 (2, 0, true) => 1,
                 (1, 0, false) => 2,
@@ -62,7 +63,7 @@ impl HouseholdFacts {
                 (2, c, _) if c > 0 => 5,
                 _ => 6,
             };
-        }
+        });
         f
     }
 }
@@ -93,29 +94,54 @@ impl DistRow {
 /// The distribution rows of one year: `base` and `reform` are each household's net income over
 /// the year (pence).
 pub fn distribution(year: u32, facts: &HouseholdFacts, base: &[u64], reform: &[u64]) -> Vec<DistRow> {
-    // households present, ranked by baseline equivalised income (ties by index)
-    let mut order: Vec<usize> = (0..base.len()).filter(|&h| facts.scale10[h] > 0 && facts.persons[h] > 0).collect();
-    let eq = |h: usize| base[h] as u128 * 10 / facts.scale10[h] as u128;
-    order.sort_by_key(|&h| (eq(h), h));
-    let total: u128 = order.iter().map(|&h| facts.persons[h] as u128).sum();
+    use rayon::prelude::*;
+    // households present, ranked by baseline equivalised income (ties by index): each key
+    // computed once (an equivalence scale is at least 1, so it fits in 64 bits), and the
+    // pairs sorted on every thread (the keys are distinct, so any sort gives one order)
+    let mut order: Vec<(u64, u32)> = (0..base.len())
+        .into_par_iter()
+        .filter(|&h| facts.scale10[h] > 0 && facts.persons[h] > 0)
+        .map(|h| ((base[h] as u128 * 10 / facts.scale10[h] as u128) as u64, h as u32))
+        .collect();
+    order.par_sort_unstable();
+    // the ranked households in blocks: each block's persons, then each block's cells from
+    // the persons ranked before it, on every thread; the cells' integer sums do not depend
+    // on the blocks
+    const BLOCK: usize = 1 << 16;
+    let weights: Vec<u128> = order.par_chunks(BLOCK).map(|b| b.iter().map(|&(_, h)| facts.persons[h as usize] as u128).sum()).collect();
+    let total: u128 = weights.iter().sum();
+    let starts: Vec<u128> = weights.iter().scan(0u128, |acc, &w| Some(std::mem::replace(acc, *acc + w))).collect();
     // key: (region or 12 = all, type or 7 = all, decile)
-    let mut cells = vec![(0u64, 0i64, 0u64, 0u64); 13 * 8 * 10];
-    let mut before = 0u128;
-    for &h in &order {
-        let w = facts.persons[h];
-        let decile = (((before + w as u128 / 2) * 10) / total.max(1)).min(9) as usize;
-        before += w as u128;
-        let change = reform[h] as i64 - base[h] as i64;
-        for r in [facts.region[h] as usize, 12] {
-            for t in [facts.htype[h] as usize, 7] {
-                let c = &mut cells[(r * 8 + t) * 10 + decile];
-                c.0 += w;
-                c.1 += change * w as i64;
-                c.2 += if change > 0 { w } else { 0 };
-                c.3 += if change < 0 { w } else { 0 };
+    type Cell = (u64, i64, u64, u64);
+    let empty = || vec![(0u64, 0i64, 0u64, 0u64); 13 * 8 * 10];
+    let cells: Vec<Cell> = order
+        .par_chunks(BLOCK)
+        .zip(starts)
+        .fold(empty, |mut cells, (block, mut before)| {
+            for &(_, h) in block {
+                let h = h as usize;
+                let w = facts.persons[h];
+                let decile = (((before + w as u128 / 2) * 10) / total.max(1)).min(9) as usize;
+                before += w as u128;
+                let change = reform[h] as i64 - base[h] as i64;
+                for r in [facts.region[h] as usize, 12] {
+                    for t in [facts.htype[h] as usize, 7] {
+                        let c = &mut cells[(r * 8 + t) * 10 + decile];
+                        c.0 += w;
+                        c.1 += change * w as i64;
+                        c.2 += if change > 0 { w } else { 0 };
+                        c.3 += if change < 0 { w } else { 0 };
+                    }
+                }
             }
-        }
-    }
+            cells
+        })
+        .reduce(empty, |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x = (x.0 + y.0, x.1 + y.1, x.2 + y.2, x.3 + y.3);
+            }
+            a
+        });
     let mut rows = Vec::new();
     for r in 0..13 {
         for t in 0..8 {
@@ -153,3 +179,67 @@ pub fn type_name(t: Option<u8>) -> &'static str {
     t.map_or("all", |t| HOUSEHOLD_TYPES[t as usize])
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table as it was computed before the ranking ran in parallel blocks: one sort of
+    /// the indices by (equivalised income, index), one pass in rank order.
+    fn one_pass(year: u32, facts: &HouseholdFacts, base: &[u64], reform: &[u64]) -> Vec<DistRow> {
+        let mut order: Vec<usize> = (0..base.len()).filter(|&h| facts.scale10[h] > 0 && facts.persons[h] > 0).collect();
+        order.sort_by_key(|&h| (base[h] as u128 * 10 / facts.scale10[h] as u128, h));
+        let total: u128 = order.iter().map(|&h| facts.persons[h] as u128).sum();
+        let mut cells = vec![(0u64, 0i64, 0u64, 0u64); 13 * 8 * 10];
+        let mut before = 0u128;
+        for &h in &order {
+            let w = facts.persons[h];
+            let decile = (((before + w as u128 / 2) * 10) / total.max(1)).min(9) as usize;
+            before += w as u128;
+            let change = reform[h] as i64 - base[h] as i64;
+            for r in [facts.region[h] as usize, 12] {
+                for t in [facts.htype[h] as usize, 7] {
+                    let c = &mut cells[(r * 8 + t) * 10 + decile];
+                    c.0 += w;
+                    c.1 += change * w as i64;
+                    c.2 += (change > 0) as u64 * w;
+                    c.3 += (change < 0) as u64 * w;
+                }
+            }
+        }
+        let mut rows = Vec::new();
+        for r in 0..13 {
+            for t in 0..8 {
+                for d in 0..10 {
+                    let c = cells[(r * 8 + t) * 10 + d];
+                    if c.0 == 0 && (r < 12 || t < 7) {
+                        continue;
+                    }
+                    rows.push(DistRow { year, region: (r < 12).then_some(r as u8), htype: (t < 7).then_some(t as u8), decile: d as u8 + 1, persons: c.0, total_change: c.1, winners: c.2, losers: c.3 });
+                }
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn ranking_in_blocks_gives_the_one_pass_table() {
+        // 300,000 households: five blocks of the ranking, the last one short; many equal
+        // incomes (ties broken by index), empty households, losers, winners and no change
+        let n = 300_000;
+        let r = |h: usize, k: u32| crate::rng::mix32(h as u32 ^ crate::rng::mix32(k)) as u64;
+        let facts = HouseholdFacts {
+            scale10: (0..n).map(|h| if r(h, 1) % 50 == 0 { 0 } else { 10 + (r(h, 1) % 30) as u32 }).collect(),
+            htype: (0..n).map(|h| (r(h, 2) % 7) as u8).collect(),
+            region: (0..n).map(|h| (r(h, 3) % 12) as u8).collect(),
+            persons: (0..n).map(|h| r(h, 4) % 6 * (1 + r(h, 7) % 3)).collect(),
+        };
+        let base: Vec<u64> = (0..n).map(|h| r(h, 5) % 2_000 * 1_000).collect();
+        let reform: Vec<u64> = (0..n).map(|h| (base[h] + r(h, 6) % 5 * 100).saturating_sub(200)).collect();
+        let got = distribution(2025, &facts, &base, &reform);
+        let want = one_pass(2025, &facts, &base, &reform);
+        assert_eq!(got, want);
+        assert!(got.iter().any(|r| r.winners > 0) && got.iter().any(|r| r.losers > 0));
+        assert_eq!(got.iter().filter(|r| r.region.is_none() && r.htype.is_none()).map(|r| r.persons).sum::<u64>(), (0..n).filter(|&h| facts.scale10[h] > 0).map(|h| facts.persons[h]).sum::<u64>());
+    }
+}

@@ -189,9 +189,8 @@ impl Simulation {
     /// income every month: at national scale 115 MB a month, and the host's adds).
     pub fn add_income(&self, income: &mut [u64]) -> Result<()> {
         if let Simulation::Cpu(e) = self {
-            for (acc, &v) in income.iter_mut().zip(&e.hout.net_income) {
-                *acc += v as u64;
-            }
+            use rayon::prelude::*;
+            income.par_iter_mut().zip(&e.hout.net_income).with_min_len(1 << 14).for_each(|(acc, &v)| *acc += v as u64);
         }
         Ok(())
     }
