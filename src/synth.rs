@@ -17,11 +17,10 @@
 use crate::codes::{self, *};
 use crate::data::CsvTable;
 use crate::error::{Error, Result};
-use crate::output::{dict, writer_props, Staged};
+use crate::output::{dict, writer_props, EncodedGroup, RowGroupWriter, Staged};
 use crate::rng::SplitMix64;
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, UInt32Array, UInt64Array, UInt8Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -574,8 +573,8 @@ pub fn synth(opts: &SynthOptions, out: &Path, progress: &(dyn Fn(u64, u64) + Syn
     let (pp, hp) = crate::input::paths(out);
     let (ps, hs) = (Staged::new(&pp), Staged::new(&hp));
     let props = writer_props();
-    let mut pw = ArrowWriter::try_new(ps.create()?, persons_schema(), Some(props.clone())).map_err(|e| Error::write(&ps.tmp, e))?;
-    let mut hw = ArrowWriter::try_new(hs.create()?, households_schema(), Some(props)).map_err(|e| Error::write(&hs.tmp, e))?;
+    let mut pw = RowGroupWriter::new(&ps, persons_schema(), props.clone())?;
+    let mut hw = RowGroupWriter::new(&hs, households_schema(), props)?;
     let chunks = opts.persons.div_ceil(CHUNK_PERSONS);
     let size = |c: u64| CHUNK_PERSONS.min(opts.persons - c * CHUNK_PERSONS);
     let mut summary = SynthSummary::default();
@@ -584,26 +583,39 @@ pub fn synth(opts: &SynthOptions, out: &Path, progress: &(dyn Fn(u64, u64) + Syn
     let mut c = 0;
     while c < chunks {
         let built: Vec<Vec<SynHousehold>> = (c..(c + group).min(chunks)).into_par_iter().map(|k| build_chunk(&t, size(k), opts.seed, k)).collect();
-        for hhs in built {
-            let (pb, hb) = chunk_batches(&hhs, next_hh, next_p, opts.weight);
+        // each chunk's first ids, then its two row groups (persons, households) built and
+        // encoded on every thread, and appended in order: a chunk, a row group in each file
+        let mut firsts = Vec::with_capacity(built.len());
+        for hhs in &built {
+            firsts.push((next_hh, next_p));
             next_hh += hhs.len() as u64;
-            next_p += pb.num_rows() as u64;
-            for h in &hhs {
+            next_p += hhs.iter().map(|h| h.members.len() as u64).sum::<u64>();
+            for h in hhs {
                 summary.one_person_households += (h.members.len() == 1) as u64;
                 summary.tenure[h.tenure as usize] += 1;
             }
             summary.households += hhs.len() as u64;
-            summary.persons += pb.num_rows() as u64;
-            pw.write(&pb).map_err(|e| Error::write(&ps.tmp, e))?;
-            pw.flush().map_err(|e| Error::write(&ps.tmp, e))?;
-            hw.write(&hb).map_err(|e| Error::write(&hs.tmp, e))?;
-            hw.flush().map_err(|e| Error::write(&hs.tmp, e))?;
+        }
+        let (p0, h0) = (pw.next_index(), hw.next_index());
+        let encoded: Vec<Result<(EncodedGroup, EncodedGroup)>> = built
+            .par_iter()
+            .zip(firsts)
+            .enumerate()
+            .map(|(i, (hhs, (first_hh, first_p)))| {
+                let (pb, hb) = chunk_batches(hhs, first_hh, first_p, opts.weight);
+                Ok((pw.encode(p0 + i, [Ok(pb)])?, hw.encode(h0 + i, [Ok(hb)])?))
+            })
+            .collect();
+        for e in encoded {
+            let (pg, hg) = e?;
+            summary.persons += pw.append(pg)? as u64;
+            hw.append(hg)?;
             progress(summary.persons, opts.persons);
         }
         c += group;
     }
-    pw.close().map_err(|e| Error::write(&ps.tmp, e))?;
-    hw.close().map_err(|e| Error::write(&hs.tmp, e))?;
+    pw.close()?;
+    hw.close()?;
     hs.commit()?;
     ps.commit()?;
     Ok(summary)
