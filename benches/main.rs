@@ -1,6 +1,6 @@
 //! Criterion benches: loading a 1M-person population (throughput in bytes of Parquet); one month step of the CPU path and of the GPU path (when an adapter
 //! exists) at 100k and 1M persons (throughput in elements = person-months); a year's
-//! distribution table of a reform (households ranked into deciles) at 1M and 4M households.
+//! baseline deciles and a reform's distribution table from them, at 1M and 4M households.
 //! `cargo bench --bench main`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -73,10 +73,12 @@ fn month_step_gpu(c: &mut Criterion) {
     g.finish();
 }
 
-/// A year's distribution table (`distribution::distribution`) over `n` households with
-/// incomes drawn from a hash (throughput in elements = households).
+/// A year's distribution table over `n` households with incomes drawn from a hash: the
+/// baseline's deciles (`distribution::deciles`, once a year for all reforms) and a reform's
+/// table from them (`distribution::distribution`, once a year per reform); throughput in
+/// elements = households.
 fn distribution(c: &mut Criterion) {
-    use policy_twin::distribution::{distribution, HouseholdFacts};
+    use policy_twin::distribution::{deciles, distribution, HouseholdFacts};
     let mut g = c.benchmark_group("distribution");
     for n in [1_000_000usize, 4_000_000] {
         let r = |h: usize, k: u32| policy_twin::rng::mix32(h as u32 ^ policy_twin::rng::mix32(k)) as u64;
@@ -90,7 +92,9 @@ fn distribution(c: &mut Criterion) {
         let reform: Vec<u64> = (0..n).map(|h| base[h] + r(h, 6) % 3 * 100).collect();
         g.throughput(Throughput::Elements(n as u64));
         g.sample_size(10);
-        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| distribution(2025, &facts, &base, &reform)));
+        g.bench_function(BenchmarkId::new("deciles", n), |b| b.iter(|| deciles(&facts, &base)));
+        let d = deciles(&facts, &base);
+        g.bench_function(BenchmarkId::new("table", n), |b| b.iter(|| distribution(2025, &facts, &d, &base, &reform)));
     }
     g.finish();
 }

@@ -91,47 +91,99 @@ impl DistRow {
     }
 }
 
-/// The distribution rows of one year: `base` and `reform` are each household's net income over
-/// the year (pence).
-pub fn distribution(year: u32, facts: &HouseholdFacts, base: &[u64], reform: &[u64]) -> Vec<DistRow> {
+/// A household left out of the ranking: no members, or standing for no persons.
+pub const UNRANKED: u8 = u8::MAX;
+
+/// The key a household is ranked by: its baseline equivalised income over the year (an
+/// equivalence scale is at least 1, so it fits in 64 bits), then its index.
+fn rank_key(facts: &HouseholdFacts, base: &[u64], h: usize) -> (u64, u32) {
+    ((base[h] as u128 * 10 / facts.scale10[h] as u128) as u64, h as u32)
+}
+
+/// Each household's decile (0..=9) of the year's baseline equivalised income, over persons,
+/// or [`UNRANKED`]: households ranked by [`rank_key`], a household's decile set by the persons
+/// ranked before it and half its own. It depends on the baseline only, so a run computes it
+/// once a year for all its reforms. In parallel: the keys, a sort of the (key, index) pairs
+/// (the keys are distinct, so any sort gives the one order), a pass over the ranked
+/// households in blocks (each from the persons ranked before it) that finds where each
+/// decile begins, and each household's decile from those starts, in index order.
+pub fn deciles(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
     use rayon::prelude::*;
-    // households present, ranked by baseline equivalised income (ties by index): each key
-    // computed once (an equivalence scale is at least 1, so it fits in 64 bits), and the
-    // pairs sorted on every thread (the keys are distinct, so any sort gives one order)
-    let mut order: Vec<(u64, u32)> = (0..base.len())
-        .into_par_iter()
-        .filter(|&h| facts.scale10[h] > 0 && facts.persons[h] > 0)
-        .map(|h| ((base[h] as u128 * 10 / facts.scale10[h] as u128) as u64, h as u32))
-        .collect();
+    let ranked = |h: usize| facts.scale10[h] > 0 && facts.persons[h] > 0;
+    // (every household's pair, those not ranked keyed past any income so that they sort
+    // last and are cut off: a collect of known length, 16 bytes a household)
+    let mut order: Vec<(u64, u32)> = (0..base.len()).into_par_iter().map(|h| if ranked(h) { rank_key(facts, base, h) } else { (u64::MAX, h as u32) }).collect();
     order.par_sort_unstable();
-    // the ranked households in blocks: each block's persons, then each block's cells from
-    // the persons ranked before it, on every thread; the cells' integer sums do not depend
-    // on the blocks
+    order.truncate(order.partition_point(|&(key, _)| key < u64::MAX));
     const BLOCK: usize = 1 << 16;
     let weights: Vec<u128> = order.par_chunks(BLOCK).map(|b| b.iter().map(|&(_, h)| facts.persons[h as usize] as u128).sum()).collect();
-    let total: u128 = weights.iter().sum();
+    let total: u128 = weights.iter().sum::<u128>().max(1);
     let starts: Vec<u128> = weights.iter().scan(0u128, |acc, &w| Some(std::mem::replace(acc, *acc + w))).collect();
+    // (the first key of a decile, the decile) wherever the decile changes along the ranking;
+    // deciles never fall along it (the persons before a household and half its own grow)
+    let changes: Vec<Vec<((u64, u32), u8)>> = order
+        .par_chunks(BLOCK)
+        .zip(starts)
+        .map(|(block, mut before)| {
+            let mut found = Vec::new();
+            for &(key, h) in block {
+                let w = facts.persons[h as usize] as u128;
+                let d = (((before + w / 2) * 10) / total).min(9) as u8;
+                before += w;
+                if found.last().is_none_or(|&(_, last)| last != d) {
+                    found.push(((key, h), d));
+                }
+            }
+            found
+        })
+        .collect();
+    let mut firsts: Vec<((u64, u32), u8)> = Vec::with_capacity(10);
+    for (key, d) in changes.into_iter().flatten() {
+        if firsts.last().is_none_or(|&(_, last)| last != d) {
+            firsts.push((key, d));
+        }
+    }
+    drop(order);
+    (0..base.len())
+        .into_par_iter()
+        .map(|h| {
+            if !ranked(h) {
+                return UNRANKED;
+            }
+            let key = rank_key(facts, base, h);
+            // the last decile that begins at or before this household's key
+            let k = firsts.partition_point(|&(first, _)| first <= key);
+            firsts[k - 1].1
+        })
+        .collect()
+}
+
+/// The distribution rows of one year: `deciles` as [`deciles`] gives them for `base`, and
+/// `base` and `reform` each household's net income over the year (pence). The cells are
+/// summed on every thread, in blocks of households; their integer sums do not depend on the
+/// blocks.
+pub fn distribution(year: u32, facts: &HouseholdFacts, deciles: &[u8], base: &[u64], reform: &[u64]) -> Vec<DistRow> {
+    use rayon::prelude::*;
     // key: (region or 12 = all, type or 7 = all, decile)
     type Cell = (u64, i64, u64, u64);
     let empty = || vec![(0u64, 0i64, 0u64, 0u64); 13 * 8 * 10];
-    let cells: Vec<Cell> = order
-        .par_chunks(BLOCK)
-        .zip(starts)
-        .fold(empty, |mut cells, (block, mut before)| {
-            for &(_, h) in block {
-                let h = h as usize;
-                let w = facts.persons[h];
-                let decile = (((before + w as u128 / 2) * 10) / total.max(1)).min(9) as usize;
-                before += w as u128;
-                let change = reform[h] as i64 - base[h] as i64;
-                for r in [facts.region[h] as usize, 12] {
-                    for t in [facts.htype[h] as usize, 7] {
-                        let c = &mut cells[(r * 8 + t) * 10 + decile];
-                        c.0 += w;
-                        c.1 += change * w as i64;
-                        c.2 += if change > 0 { w } else { 0 };
-                        c.3 += if change < 0 { w } else { 0 };
-                    }
+    let cells: Vec<Cell> = (0..base.len())
+        .into_par_iter()
+        .with_min_len(1 << 14)
+        .fold(empty, |mut cells, h| {
+            let decile = deciles[h];
+            if decile == UNRANKED {
+                return cells;
+            }
+            let w = facts.persons[h];
+            let change = reform[h] as i64 - base[h] as i64;
+            for r in [facts.region[h] as usize, 12] {
+                for t in [facts.htype[h] as usize, 7] {
+                    let c = &mut cells[(r * 8 + t) * 10 + decile as usize];
+                    c.0 += w;
+                    c.1 += change * w as i64;
+                    c.2 += if change > 0 { w } else { 0 };
+                    c.3 += if change < 0 { w } else { 0 };
                 }
             }
             cells
@@ -223,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn ranking_in_blocks_gives_the_one_pass_table() {
+    fn deciles_ranked_in_blocks_give_the_one_pass_table() {
         // 300,000 households: five blocks of the ranking, the last one short; many equal
         // incomes (ties broken by index), empty households, losers, winners and no change
         let n = 300_000;
@@ -232,14 +284,20 @@ mod tests {
             scale10: (0..n).map(|h| if r(h, 1) % 50 == 0 { 0 } else { 10 + (r(h, 1) % 30) as u32 }).collect(),
             htype: (0..n).map(|h| (r(h, 2) % 7) as u8).collect(),
             region: (0..n).map(|h| (r(h, 3) % 12) as u8).collect(),
-            persons: (0..n).map(|h| r(h, 4) % 6 * (1 + r(h, 7) % 3)).collect(),
+            // one household standing for about a quarter of the persons: its decile skips
+            persons: (0..n).map(|h| if h == 777 { 500_000 } else { r(h, 4) % 6 * (1 + r(h, 7) % 3) }).collect(),
         };
         let base: Vec<u64> = (0..n).map(|h| r(h, 5) % 2_000 * 1_000).collect();
         let reform: Vec<u64> = (0..n).map(|h| (base[h] + r(h, 6) % 5 * 100).saturating_sub(200)).collect();
-        let got = distribution(2025, &facts, &base, &reform);
+        let d = deciles(&facts, &base);
+        let got = distribution(2025, &facts, &d, &base, &reform);
         let want = one_pass(2025, &facts, &base, &reform);
         assert_eq!(got, want);
         assert!(got.iter().any(|r| r.winners > 0) && got.iter().any(|r| r.losers > 0));
+        // every decile of the all/all rows has persons but one (the heavy household's skip)
+        let all: Vec<u8> = got.iter().filter(|r| r.region.is_none() && r.htype.is_none() && r.persons > 0).map(|r| r.decile).collect();
+        assert!(all.len() < 10 && all.len() >= 8, "{all:?}");
+        assert_eq!(d.iter().filter(|&&x| x == UNRANKED).count(), (0..n).filter(|&h| facts.scale10[h] == 0 || facts.persons[h] == 0).count());
         assert_eq!(got.iter().filter(|r| r.region.is_none() && r.htype.is_none()).map(|r| r.persons).sum::<u64>(), (0..n).filter(|&h| facts.scale10[h] > 0).map(|h| facts.persons[h]).sum::<u64>());
     }
 }

@@ -10,9 +10,10 @@
 //! - the services stage's records of the month's requests (20 bytes for each of about 0.44
 //!   requests per person, in per-chunk vectors that may hold up to twice that) and other
 //!   per-month buffers: 20 bytes per person;
-//! - with reforms, the distribution table's inputs: 8 bytes per household per simulated year
-//!   of the baseline's income, 8 for the year under way, 14 of household facts, 4 for the
-//!   month's incomes, and 16 for the year's ranking (an equivalised income and an index);
+//! - with reforms, the distribution table's inputs: 9 bytes per household per simulated year
+//!   (the baseline's income, and its decile), 8 for the year under way, 14 of household
+//!   facts, 4 for the month's incomes, and 16 for the year's ranking (an equivalised income
+//!   and an index);
 //! - 96 MiB for the program, its libraries and the aggregates.
 //!
 //! Checked against measured peaks (`/usr/bin/time -v`): the whole UK (67.6M persons, 28.6M
@@ -39,7 +40,7 @@ pub struct Estimate {
 pub fn estimate(persons: u64, households: u64, years: u64, reforms: bool) -> Estimate {
     let mut per_h = PER_HOUSEHOLD;
     if reforms {
-        per_h += 8 * years + 8 + 14 + 4 + 16;
+        per_h += 9 * years + 8 + 14 + 4 + 16;
     }
     Estimate { persons, households, bytes: FIXED + persons * PER_PERSON + households * per_h }
 }

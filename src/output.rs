@@ -270,8 +270,12 @@ pub fn write_parquet(dest: &Path, schema: SchemaRef, batches: &[RecordBatch]) ->
 /// person per snapshot month, household values repeated on each member's row.
 /// A Parquet file written a row group at a time, where each row group's column chunks are
 /// encoded apart from the file, on any thread, and appended in order. The file is the one an
-/// `ArrowWriter` given the same row groups writes (tested for snapshots and the synthetic
-/// population), whatever the number of threads.
+/// `ArrowWriter` writes given the same row groups (a flush after each), whatever the number
+/// of threads, where the columns are not nullable and a row group's batches are multiples
+/// of 1,024 rows but its last (the writer's mini-batch; a nullable column's pages would fall
+/// by its 20,000-row limit instead): tested, and seen on snapshots and the synthetic
+/// population. It does not split a row group larger than the properties' largest: the
+/// callers give row groups of at most 2^20 rows.
 pub struct RowGroupWriter {
     file: Option<parquet::file::writer::SerializedFileWriter<File>>,
     factory: parquet::arrow::arrow_writer::ArrowRowGroupWriterFactory,
@@ -405,7 +409,8 @@ impl SnapshotWriter {
         Ok(SnapshotWriter { writer, staged, rows: 0 })
     }
 
-    /// Append the state at the end of the month just simulated.
+    /// Append the state at the end of the month just simulated (once a file: a second call
+    /// would begin a new row group where an `ArrowWriter` would fill the last).
     pub fn write(&mut self, scenario: &str, replicate: u32, e: &StateView) -> Result<()> {
         use rayon::prelude::*;
         let month = e.month.date32();

@@ -105,6 +105,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
     let mut out: Vec<ScenarioRun> = Vec::with_capacity(scenarios.len());
     let mut facts = HouseholdFacts::default();
     let mut base_income: Vec<Vec<u64>> = Vec::new();
+    // each year's deciles of the baseline's income (`distribution::deciles`), from the first
+    // reform that needs them (not in checkpoints: computed again after a resume)
+    let mut ranked: Vec<Option<Vec<u8>>> = Vec::new();
     let mut first = 0;
     let mut resume = ctl.resume.take();
     let resumed_run = resume.is_some();
@@ -151,25 +154,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
             if choice.fallback.is_none() {
                 choice.fallback = fallback.clone();
             }
-            if want_dist && k == 0 && !resuming {
-                // household facts from the baseline's prepared state (birth months drawn), before month 1
-                let tables = sim.tables().clone();
-                facts = sim.with_view(|v| Ok(HouseholdFacts::new(v.persons, v.households, &tables, base.start.0)))?;
-            }
-            let capacity = sim.capacities();
-            let (mut accs, mut dist, mut pm, mut income, before) = match resume.as_mut().filter(|_| resuming) {
-                Some(ck) => {
-                    let p = &mut ck.progress;
-                    (std::mem::take(&mut p.accs), std::mem::take(&mut p.distribution), p.person_months, std::mem::take(&mut p.income), p.seconds)
-                }
-                None => (Vec::with_capacity(months as usize), Vec::new(), 0u64, vec![0u64; if want_dist { n_h } else { 0 }], 0.0),
-            };
-            if accs.len() != sim.done() as usize || (want_dist && income.len() != n_h) {
-                return Err(Error::Config("the checkpoint's aggregates do not match its month".into()));
-            }
             // Under `auto`, a GPU failure (a lost device, out of memory) in the month or in what
-            // reads the device after it (the year's income sums, a snapshot, a checkpoint's state
-            // and sums) goes on on the CPU path, from this scenario's last checkpoint if there is
+            // reads the device around it (the household facts before month 1, the year's income
+            // sums, a snapshot, a checkpoint's state and sums) goes on on the CPU path, from this scenario's last checkpoint if there is
             // one (results are identical); any other error ends the run. (Only a checkpoint of
             // this run: one it wrote or resumed from, not one left in the directory by an
             // earlier run.)
@@ -188,11 +175,29 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                                 Some(ck) => base_income = std::mem::take(&mut ck.progress.base_income),
                                 None => base_income.truncate(base_years),
                             }
+                            // (the same incomes again: the deciles of the years kept stand)
+                            ranked.truncate(base_income.len());
                             continue 'attempt;
                         }
                         Err(e) => return Err(e),
                     }
                 };
+            }
+            if want_dist && k == 0 && !resuming {
+                // household facts from the baseline's prepared state (birth months drawn), before month 1
+                let tables = sim.tables().clone();
+                facts = or_fall_back!(sim.with_view(|v| Ok(HouseholdFacts::new(v.persons, v.households, &tables, base.start.0))), sim.done() + 1);
+            }
+            let capacity = sim.capacities();
+            let (mut accs, mut dist, mut pm, mut income, before) = match resume.as_mut().filter(|_| resuming) {
+                Some(ck) => {
+                    let p = &mut ck.progress;
+                    (std::mem::take(&mut p.accs), std::mem::take(&mut p.distribution), p.person_months, std::mem::take(&mut p.income), p.seconds)
+                }
+                None => (Vec::with_capacity(months as usize), Vec::new(), 0u64, vec![0u64; if want_dist { n_h } else { 0 }], 0.0),
+            };
+            if accs.len() != sim.done() as usize || (want_dist && income.len() != n_h) {
+                return Err(Error::Config("the checkpoint's aggregates do not match its month".into()));
             }
             let t = std::time::Instant::now();
             // time spent writing (snapshots, checkpoints), kept out of the simulating seconds
@@ -221,7 +226,10 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                         if k == 0 {
                             base_income.push(finished);
                         } else {
-                            dist.extend(distribution::distribution(year, &facts, &base_income[y], &finished));
+                            // the baseline's deciles of the year, ranked once for all the reforms
+                            ranked.resize(ranked.len().max(y + 1), None);
+                            let deciles = ranked[y].get_or_insert_with(|| distribution::deciles(&facts, &base_income[y]));
+                            dist.extend(distribution::distribution(year, &facts, deciles, &base_income[y], &finished));
                         }
                     }
                 }

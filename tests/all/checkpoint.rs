@@ -234,12 +234,12 @@ fn a_gpu_fault_under_auto_continues_on_the_cpu_with_identical_results() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("the GPU failed in month 8") && stderr.contains("reading the income sums") && stderr.contains("continued on the CPU path from month 4"), "{stderr}");
     assert_same_as_uninterrupted(&fixture().path().join("ck-sums-auto"));
-    // the device lost when the state is read for a checkpoint (month 9: no snapshot), and for
-    // a snapshot (month 10, every 2 months): back to the checkpoints of months 6 and 9
-    for (out, fault, from) in [("ck-read-auto", "download@9", 6), ("snap-read-auto", "download@10", 9)] {
+    // the device lost when the state is read for a checkpoint (month 9: no snapshot), for a
+    // snapshot (month 10, every 2 months), and for the household facts (before month 1): back
+    // to the checkpoints of months 6 and 9, and to the start
+    for (out, fault, month, from) in [("ck-read-auto", "download@9", 9, 6), ("snap-read-auto", "download@10", 10, 9), ("facts-read-auto", "download@0", 1, 0)] {
         let (code, stderr) = run_with_fault(out, "auto", fault, Some(3));
         assert_eq!(code, 0, "{stderr}");
-        let month = &fault["download@".len()..];
         assert!(stderr.contains(&format!("the GPU failed in month {month}")) && stderr.contains("reading the state") && stderr.contains(&format!("continued on the CPU path from month {from}")), "{stderr}");
         assert_same_as_uninterrupted(&fixture().path().join(out));
     }
