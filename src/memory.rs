@@ -14,7 +14,8 @@
 //!   (the baseline's income, and its decile), 8 for the year under way, 14 of household
 //!   facts, 4 for the month's incomes, and 16 for the year's ranking (an equivalised income
 //!   and an index);
-//! - 96 MiB for the program, its libraries and the aggregates.
+//! - 96 MiB for the program, its libraries and the aggregates;
+//! - with snapshots, 80 MiB a thread: each thread encodes a row group of 2^20 persons at once.
 //!
 //! Checked against measured peaks (`/usr/bin/time -v`): the whole UK (67.6M persons, 28.6M
 //! households, ten years, no reform) estimate 9.2 GiB, measured 8.9 GiB (README); the same
@@ -34,7 +35,16 @@ pub struct Estimate {
     pub persons: u64,
     pub households: u64,
     pub bytes: u64,
+    /// Of `bytes`, the snapshots' row groups encoded at once ([`Estimate::with_snapshots`]).
+    pub snapshot_bytes: u64,
 }
+
+/// A thread's share of writing a snapshot: the row group (2^20 persons) it encodes, its
+/// encoded pages (about 19 MB at the synthetic population's compression), its column
+/// writers' dictionaries and pages in progress, and a slice's arrays. Measured at 10M
+/// persons (peak RSS with one yearly snapshot less without, twenty-third session): 85 MiB
+/// with one thread, 158 MiB with two.
+pub const SNAPSHOT_GROUP: u64 = 80 << 20;
 
 /// What a run of `persons` and `households` for `years` needs on the host.
 pub fn estimate(persons: u64, households: u64, years: u64, reforms: bool) -> Estimate {
@@ -42,7 +52,17 @@ pub fn estimate(persons: u64, households: u64, years: u64, reforms: bool) -> Est
     if reforms {
         per_h += 9 * years + 8 + 14 + 4 + 16;
     }
-    Estimate { persons, households, bytes: FIXED + persons * PER_PERSON + households * per_h }
+    Estimate { persons, households, bytes: FIXED + persons * PER_PERSON + households * per_h, snapshot_bytes: 0 }
+}
+
+impl Estimate {
+    /// With person snapshots written by `threads` threads, each encoding a row group at once
+    /// (`output::SnapshotWriter`).
+    pub fn with_snapshots(mut self, threads: usize) -> Estimate {
+        self.snapshot_bytes = threads.max(1) as u64 * SNAPSHOT_GROUP;
+        self.bytes += self.snapshot_bytes;
+        self
+    }
 }
 
 pub fn gib(b: u64) -> f64 {
@@ -60,7 +80,11 @@ pub fn human(b: u64) -> String {
 
 impl fmt::Display for Estimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "about {:.1} GiB ({} persons x {} bytes + {} households, + 96 MiB)", gib(self.bytes), self.persons, PER_PERSON, self.households)
+        write!(f, "about {:.1} GiB ({} persons x {} bytes + {} households, + 96 MiB", gib(self.bytes), self.persons, PER_PERSON, self.households)?;
+        if self.snapshot_bytes > 0 {
+            write!(f, " + {} for the snapshots' row groups", human(self.snapshot_bytes))?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -107,6 +131,9 @@ mod tests {
         let g = super::gib(e.bytes);
         assert!((8.93..9.37).contains(&g), "{g}");
         assert!(super::estimate(1000, 400, 10, true).bytes > super::estimate(1000, 400, 10, false).bytes);
+        let s = super::estimate(1000, 400, 10, false).with_snapshots(4);
+        assert_eq!(s.bytes - super::estimate(1000, 400, 10, false).bytes, 4 * super::SNAPSHOT_GROUP);
+        assert!(s.to_string().ends_with("+ 320.0 MiB for the snapshots' row groups)"), "{s}");
         // the same with a reform (twenty-third session, each year's deciles kept): measured
         // 13,245,231,104 bytes (the manifest's peak RSS; 12,934,796 KB by /usr/bin/time -v);
         // at or above it, by at most 5%
