@@ -976,7 +976,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
     }
     // refuse a run that cannot fit before loading anything (row counts from the footers)
     let (n_p, n_h) = input::row_counts(&pop_dir)?;
-    let mut need = policy_twin::memory::estimate(n_p, n_h, (scenarios[0].months() / 12) as u64, scenarios.len() > 1);
+    let mut need = policy_twin::memory::estimate(n_p, n_h, (scenarios[0].months() / 12) as u64, policy_twin::run::wants_distribution(&scenarios));
     if a.snapshot_every.is_some() {
         need = need.with_snapshots(rayon::current_num_threads());
     }

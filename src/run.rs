@@ -156,8 +156,9 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
             }
             // Under `auto`, a GPU failure (a lost device, out of memory) in the month or in what
             // reads the device around it (the household facts before month 1, the year's income
-            // sums, a snapshot, a checkpoint's state and sums) goes on on the CPU path, from this scenario's last checkpoint if there is
-            // one (results are identical); any other error ends the run. (Only a checkpoint of
+            // sums, a snapshot, a checkpoint's state and sums) goes on on the CPU path, from this
+            // scenario's last checkpoint if there is one (results are identical); any other
+            // error ends the run. (Only a checkpoint of
             // this run: one it wrote or resumed from, not one left in the directory by an
             // earlier run.)
             macro_rules! or_fall_back {
