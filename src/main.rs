@@ -1121,6 +1121,17 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             s
         }).collect();
         let mut current: Option<(usize, ProgressBar, Instant, u64)> = None;
+        let mut last_call = Instant::now();
+        let rep_label = if replicates > 1 { format!("r{r} ") } else { String::new() };
+        // a GPU failure under `auto`, said when it happens (at once without a bar, above the
+        // bar at the next month with one); the month callback then times the rate afresh
+        let fell_back: std::cell::RefCell<Option<String>> = Default::default();
+        let mut on_fallback = |why: &str| {
+            if quiet || log_lines {
+                eprintln!("{rep_label}warning: {why}");
+            }
+            *fell_back.borrow_mut() = Some(why.to_string());
+        };
         let mut on_checkpoint = |path: &Path, _n: u32| -> policy_twin::Result<()> {
             written_checkpoints += 1;
             let n = written_checkpoints;
@@ -1150,8 +1161,8 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             config,
             on_checkpoint: Some(&mut on_checkpoint),
             programs: Some(&mut programs),
+            on_fallback: Some(&mut on_fallback),
         };
-        let rep_label = if replicates > 1 { format!("r{r} ") } else { String::new() };
         let runs = policy_twin::run::run_all_with(&pop, &scen_r, &spec, &mut |k, sim, done| {
             if let Some(ms) = delay {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
@@ -1159,15 +1170,26 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             if current.as_ref().map(|c| c.0) != Some(k) {
                 let label: String = format!("{rep_label}{}", scen_r[k].name).chars().take(12).collect();
                 let b = bar(quiet, months as u64, &format!("{label:<13}[{{bar:30}}] {{pos}}/{{len}} months {{elapsed}} eta {{eta}}  {{msg}}"));
-                current = Some((k, b, Instant::now(), 0));
+                // (timed from the end of the last call: the scenario's set-up and first month)
+                current = Some((k, b, last_call, 0));
             }
             let (_, b, t, pm) = current.as_mut().expect("set above");
             *pm += sim.persons() as u64;
+            if let Some(why) = fell_back.borrow_mut().take() {
+                if !(quiet || log_lines) {
+                    b.println(format!("warning: {why}"));
+                }
+                // (the bar went back to the checkpoint's month: its rate and eta start again)
+                (*t, *pm) = (Instant::now(), 0);
+                b.reset_eta();
+            }
             if snapshot_months.contains(&done) {
                 sim.with_view(|v| output::write_snapshot_part(&a.out, r, k, done, &scen_r[k].name, v))?;
             }
             let rate = *pm as f64 / t.elapsed().as_secs_f64().max(1e-9);
-            b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
+            if *pm > 0 {
+                b.set_message(format!("{:.2}M person-months/s", rate / 1e6));
+            }
             b.set_position(done as u64);
             if done == months {
                 b.finish_and_clear();
@@ -1175,6 +1197,7 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             if log_lines && (done % 12 == 0 || done == months) {
                 eprintln!("{rep_label}{}: simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", scen_r[k].name, sim.persons(), t.elapsed().as_secs_f64(), rate / 1e6);
             }
+            last_call = Instant::now();
             Ok(())
         }, ctl);
         if let Err(policy_twin::Error::Interrupted { month, checkpoint }) = &runs {

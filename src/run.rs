@@ -75,7 +75,14 @@ pub struct Control<'a> {
     /// (`twin run --replicates`: every replicate's scenarios on one device, its pipelines
     /// built once). Without it, the run's scenarios still share them among themselves.
     pub programs: Option<&'a mut Option<crate::sim::Programs>>,
+    /// Called when a GPU failure under `auto` sends the scenario on on the CPU path, with the
+    /// message also kept in its [`Choice::fallback`] (so that a long run says so when it
+    /// happens, not only at its end).
+    pub on_fallback: Option<OnFallback<'a>>,
 }
+
+/// Called with the fallback's message (`Control::on_fallback`).
+pub type OnFallback<'a> = &'a mut dyn FnMut(&str);
 
 /// Called with the path of each checkpoint written, and the month.
 pub type OnCheckpoint<'a> = &'a mut dyn FnMut(&std::path::Path, u32) -> Result<()>;
@@ -169,7 +176,11 @@ pub fn run_all_with(pop: &Population, scenarios: &[Scenario], spec: &RunSpec, on
                             let ours = written > 0 || resumed_run;
                             let ck = ctl.out_dir.as_deref().filter(|_| ours).map(crate::checkpoint::path).map(|p| crate::checkpoint::load(&p)).transpose()?.filter(|ck| ck.progress.scenario == k && ck.progress.config.get("replicate") == ctl.config.get("replicate"));
                             let from = ck.as_ref().map(|c| c.step).unwrap_or(0);
-                            fallback = Some(format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", $month));
+                            let why = format!("the GPU failed in month {} ({why}); continued on the CPU path from month {from}", $month);
+                            if let Some(f) = ctl.on_fallback.as_mut() {
+                                f(&why);
+                            }
+                            fallback = Some(why);
                             backend = Backend::Cpu;
                             resume = ck;
                             match resume.as_mut() {

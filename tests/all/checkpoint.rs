@@ -213,6 +213,9 @@ fn a_gpu_fault_under_auto_continues_on_the_cpu_with_identical_results() {
     let (code, stderr) = run_with_fault("oom-auto", "auto", "oom@20", Some(6));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("the GPU failed in month 21") && stderr.contains("continued on the CPU path from month 18"), "{stderr}");
+    // said when it happens, not only in the notes at the run's end
+    let said = stderr.find("warning: the GPU failed in month 21").unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(said < stderr.find("note: baseline: the GPU failed").expect("a note"), "{stderr}");
     let dir = fixture().path().join("oom-auto");
     assert_same_as_uninterrupted(&dir);
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
