@@ -103,56 +103,129 @@ fn rank_key(facts: &HouseholdFacts, base: &[u64], h: usize) -> (u64, u32) {
 /// Each household's decile (0..=9) of the year's baseline equivalised income, over persons,
 /// or [`UNRANKED`]: households ranked by [`rank_key`], a household's decile set by the persons
 /// ranked before it and half its own. It depends on the baseline only, so a run computes it
-/// once a year for all its reforms. In parallel: the keys, a sort of the (key, index) pairs
-/// (the keys are distinct, so any sort gives the one order), a pass over the ranked
-/// households in blocks (each from the persons ranked before it) that finds where each
-/// decile begins, and each household's decile from those starts, in index order.
+/// once a year for all its reforms.
+///
+/// Without sorting: deciles never fall along the ranking, so the ranking is cut in at most
+/// ten runs, and each run begins at the first household whose persons before it and half
+/// its own reach a tenth of the total (`d` tenths, rounded up, for decile `d`). Each of those
+/// at most nine households is found by a weighted selection on the keys: passes over every
+/// household, each a histogram of persons in 2^16 bins of the key ranges still open,
+/// narrow each range to one bin, until each is one key (at most four passes for 64-bit
+/// keys); the households of that key are then taken in index order (the ties' order). Each
+/// household's decile is then the last run that begins at or before its key. Every pass is
+/// on every thread; the result is the one a sort of the (key, index) pairs gives
+/// (`tests::deciles_by_selection_are_deciles_by_sort`).
 pub fn deciles(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
     use rayon::prelude::*;
-    let ranked = |h: usize| facts.scale10[h] > 0 && facts.persons[h] > 0;
-    // (every household's pair, those not ranked keyed past any income so that they sort
-    // last and are cut off: a collect of known length, 16 bytes a household)
-    let mut order: Vec<(u64, u32)> = (0..base.len()).into_par_iter().map(|h| if ranked(h) { rank_key(facts, base, h) } else { (u64::MAX, h as u32) }).collect();
-    order.par_sort_unstable();
-    order.truncate(order.partition_point(|&(key, _)| key < u64::MAX));
-    const BLOCK: usize = 1 << 16;
-    let weights: Vec<u128> = order.par_chunks(BLOCK).map(|b| b.iter().map(|&(_, h)| facts.persons[h as usize] as u128).sum()).collect();
-    let total: u128 = weights.iter().sum::<u128>().max(1);
-    let starts: Vec<u128> = weights.iter().scan(0u128, |acc, &w| Some(std::mem::replace(acc, *acc + w))).collect();
-    // (the first key of a decile, the decile) wherever the decile changes along the ranking;
-    // deciles never fall along it (the persons before a household and half its own grow)
-    let changes: Vec<Vec<((u64, u32), u8)>> = order
-        .par_chunks(BLOCK)
-        .zip(starts)
-        .map(|(block, mut before)| {
-            let mut found = Vec::new();
-            for &(key, h) in block {
-                let w = facts.persons[h as usize] as u128;
-                let d = (((before + w / 2) * 10) / total).min(9) as u8;
-                before += w;
-                if found.last().is_none_or(|&(_, last)| last != d) {
-                    found.push(((key, h), d));
-                }
-            }
-            found
-        })
-        .collect();
-    let mut firsts: Vec<((u64, u32), u8)> = Vec::with_capacity(10);
-    for (key, d) in changes.into_iter().flatten() {
-        if firsts.last().is_none_or(|&(_, last)| last != d) {
-            firsts.push((key, d));
+    let n = base.len();
+    // (the keys once, 8 bytes a household; u64::MAX for a household not ranked)
+    let keys: Vec<u64> = (0..n).into_par_iter().map(|h| if facts.scale10[h] > 0 && facts.persons[h] > 0 { rank_key(facts, base, h).0 } else { u64::MAX }).collect();
+    let ranked = |h: usize| keys[h] != u64::MAX;
+    // the first household of the ranking, the highest key and the persons ranked
+    let (first, hi, total) = (0..n)
+        .into_par_iter()
+        .filter(|&h| ranked(h))
+        .map(|h| ((keys[h], h as u32), keys[h], facts.persons[h] as u128))
+        .reduce(|| ((u64::MAX, u32::MAX), 0, 0), |a, b| (a.0.min(b.0), a.1.max(b.1), a.2 + b.2));
+    if total == 0 {
+        return vec![UNRANKED; n];
+    }
+    let decile = |q: u128| ((q * 10) / total).min(9) as u8;
+    // (the first pair of a run, its decile): the first household's, then each boundary found
+    let mut firsts: Vec<((u64, u32), u8)> = vec![(first, decile(facts.persons[first.1 as usize] as u128 / 2))];
+    // each boundary still sought: (persons reached, the key range [lo, hi] it is in, the
+    // persons ranked below lo)
+    let mut open: Vec<(u128, u64, u64, u128)> = (1..=9u128).map(|d| (d * total).div_ceil(10)).filter(|&c| c < total).map(|c| (c, first.0, hi, 0)).collect();
+    open.dedup();
+    const BITS: u32 = 16;
+    while open.iter().any(|o| o.1 < o.2) {
+        // the distinct ranges still wider than one key (ranges are nested or disjoint, and a
+        // narrowed range is one bin of the last: distinct ranges are disjoint)
+        let mut ranges: Vec<(u64, u64)> = open.iter().filter(|o| o.1 < o.2).map(|o| (o.1, o.2)).collect();
+        ranges.sort_unstable();
+        ranges.dedup();
+        // each range's bins: 2^16 at most, each 2^shift keys wide; where its bins begin
+        let shift: Vec<u32> = ranges.iter().map(|&(lo, hi)| (64 - (hi - lo).leading_zeros()).saturating_sub(BITS)).collect();
+        let widths: Vec<usize> = ranges.iter().zip(&shift).map(|(&(lo, hi), &sh)| ((hi - lo) >> sh) as usize + 1).collect();
+        let at: Vec<usize> = widths.iter().scan(0, |at, &w| Some(std::mem::replace(at, *at + w))).collect();
+        let bins: usize = widths.iter().sum();
+        // (a few chunks a thread, each thread's histogram zeroed and added once)
+        let chunk = n.div_ceil(4 * rayon::current_num_threads()).max(1 << 16);
+        let hist: Vec<u64> = keys
+            .par_chunks(chunk)
+            .enumerate()
+            .fold(
+                || vec![0u64; bins],
+                |mut hist, (c, keys)| {
+                    for (i, &k) in keys.iter().enumerate() {
+                        let r = ranges.partition_point(|&(lo, _)| lo <= k);
+                        if r > 0 && k <= ranges[r - 1].1 {
+                            hist[at[r - 1] + ((k - ranges[r - 1].0) >> shift[r - 1]) as usize] += facts.persons[c * chunk + i];
+                        }
+                    }
+                    hist
+                },
+            )
+            .reduce(
+                || vec![0u64; bins],
+                |mut a, b| {
+                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a
+                },
+            );
+        for o in open.iter_mut().filter(|o| o.1 < o.2) {
+            let r = ranges.binary_search(&(o.1, o.2)).expect("a range of the pass");
+            let sh = shift[r];
+            // the bin whose persons take the count past the boundary's (there is one: the
+            // range holds the persons from `o.3` to past the count)
+            let mut below = o.3;
+            let j = hist[at[r]..at[r] + widths[r]]
+                .iter()
+                .position(|&w| {
+                    below += w as u128;
+                    below > o.0
+                })
+                .expect("the boundary's persons in its range");
+            below -= hist[at[r] + j] as u128;
+            let lo = o.1 + ((j as u64) << sh);
+            *o = (o.0, lo, o.2.min(lo.saturating_add((1u64 << sh) - 1)), below);
         }
     }
-    drop(order);
-    (0..base.len())
+    // each boundary's key's households, in index order: the first whose persons before it
+    // and half its own reach the count; else the first household of the next key
+    let mut at_keys: Vec<u64> = open.iter().map(|o| o.1).collect();
+    at_keys.sort_unstable();
+    at_keys.dedup();
+    let tied: Vec<u32> = (0..n as u32).into_par_iter().filter(|&h| at_keys.binary_search(&keys[h as usize]).is_ok()).collect();
+    for &(c, key, _, below) in &open {
+        let mut before = below;
+        let mut found = None;
+        for &h in tied.iter().filter(|&&h| keys[h as usize] == key) {
+            let w = facts.persons[h as usize] as u128;
+            if before + w / 2 >= c {
+                found = Some(((key, h), before + w / 2));
+                break;
+            }
+            before += w;
+        }
+        let found = found.or_else(|| {
+            let next = (0..n).into_par_iter().filter(|&h| ranked(h) && keys[h] > key).map(|h| (keys[h], h as u32)).min()?;
+            Some((next, before + facts.persons[next.1 as usize] as u128 / 2))
+        });
+        if let Some((pair, q)) = found {
+            firsts.push((pair, decile(q)));
+        }
+    }
+    firsts.sort_unstable();
+    firsts.dedup();
+    (0..n)
         .into_par_iter()
         .map(|h| {
             if !ranked(h) {
                 return UNRANKED;
             }
-            let key = rank_key(facts, base, h);
-            // the last decile that begins at or before this household's key
-            let k = firsts.partition_point(|&(first, _)| first <= key);
+            // the last run that begins at or before this household's key
+            let k = firsts.partition_point(|&(first, _)| first <= (keys[h], h as u32));
             firsts[k - 1].1
         })
         .collect()
@@ -272,6 +345,61 @@ mod tests {
             }
         }
         rows
+    }
+
+    /// The deciles as they were found before the selection: a sort of the (key, index)
+    /// pairs, one pass in rank order.
+    fn deciles_by_sort(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
+        let mut order: Vec<(u64, u32)> = (0..base.len()).filter(|&h| facts.scale10[h] > 0 && facts.persons[h] > 0).map(|h| rank_key(facts, base, h)).collect();
+        order.sort_unstable();
+        let total: u128 = order.iter().map(|&(_, h)| facts.persons[h as usize] as u128).sum();
+        let mut out = vec![UNRANKED; base.len()];
+        let mut before = 0u128;
+        for &(_, h) in &order {
+            let w = facts.persons[h as usize] as u128;
+            out[h as usize] = (((before + w / 2) * 10) / total).min(9) as u8;
+            before += w;
+        }
+        out
+    }
+
+    #[test]
+    fn deciles_by_selection_are_deciles_by_sort() {
+        let r = |h: usize, k: u32| crate::rng::mix32(h as u32 ^ crate::rng::mix32(k)) as u64;
+        let facts_of = |n: usize, persons: &dyn Fn(usize) -> u64| HouseholdFacts {
+            scale10: (0..n).map(|h| if r(h, 1) % 40 == 0 { 0 } else { 10 + (r(h, 1) % 30) as u32 }).collect(),
+            htype: vec![0; n],
+            region: vec![0; n],
+            persons: (0..n).map(persons).collect(),
+        };
+        let wide = |h: usize| (r(h, 8) << 32 | r(h, 9)) >> (r(h, 10) % 64);
+        type Case<'a> = (&'a str, usize, &'a dyn Fn(usize) -> u64, &'a dyn Fn(usize) -> u64);
+        let cases: [Case; 9] = [
+            // keys over the whole 64 bits (four passes), small weights
+            ("wide keys", 200_000, &|h| 1 + r(h, 4) % 3, &wide),
+            // weights of households (thousands), incomes in pence
+            ("weighted", 200_000, &|h| (r(h, 4) % 4) * (500 + r(h, 7) % 2_000), &|h| r(h, 5) % 6_000_000),
+            // few keys, many ties: boundaries inside a key's households and past their end
+            ("ties", 100_000, &|h| r(h, 4) % 5, &|h| r(h, 5) % 7 * 1_000),
+            // one key for all: the boundaries by index alone
+            ("one key", 50_000, &|h| 1 + r(h, 4) % 2, &|_| 12_345),
+            // a household of most of the persons: deciles skipped
+            ("heavy", 50_000, &|h| if h == 4_321 { 10_000_000 } else { r(h, 4) % 3 }, &|h| r(h, 5) % 100_000),
+            // one person in all, and one household
+            ("one person", 1_000, &|h| (h == 500) as u64, &|h| r(h, 5)),
+            ("one household", 1, &|_| 7, &|_| 99),
+            // nobody ranked
+            ("nobody", 1_000, &|_| 0, &|h| r(h, 5)),
+            // incomes at u64's top (keys up to u64::MAX - 1 with a scale of 1)
+            ("top", 10_000, &|h| 1 + r(h, 4) % 9, &|h| u64::MAX / 10 - r(h, 5) % 3),
+        ];
+        for (what, n, persons, income) in cases {
+            let facts = facts_of(n, persons);
+            let base: Vec<u64> = (0..n).map(income).collect();
+            let (got, want) = (deciles(&facts, &base), deciles_by_sort(&facts, &base));
+            let wrong = (0..n).filter(|&h| got[h] != want[h]).count();
+            assert_eq!(wrong, 0, "{what}: {wrong} households in another decile");
+        }
     }
 
     #[test]
