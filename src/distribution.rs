@@ -309,8 +309,8 @@ pub fn type_name(t: Option<u8>) -> &'static str {
 mod tests {
     use super::*;
 
-    /// The table as it was computed before the ranking ran in parallel blocks: one sort of
-    /// the indices by (equivalised income, index), one pass in rank order.
+    /// The table as it was computed before the ranking ran in parallel: one sort of the
+    /// indices by (equivalised income, index), one pass in rank order.
     fn one_pass(year: u32, facts: &HouseholdFacts, base: &[u64], reform: &[u64]) -> Vec<DistRow> {
         let mut order: Vec<usize> = (0..base.len()).filter(|&h| facts.scale10[h] > 0 && facts.persons[h] > 0).collect();
         order.sort_by_key(|&h| (base[h] as u128 * 10 / facts.scale10[h] as u128, h));
@@ -403,9 +403,9 @@ mod tests {
     }
 
     #[test]
-    fn deciles_ranked_in_blocks_give_the_one_pass_table() {
-        // 300,000 households: five blocks of the ranking, the last one short; many equal
-        // incomes (ties broken by index), empty households, losers, winners and no change
+    fn deciles_and_the_table_give_the_one_pass_table() {
+        // 300,000 households: many equal incomes (ties broken by index), empty households,
+        // losers, winners and no change
         let n = 300_000;
         let r = |h: usize, k: u32| crate::rng::mix32(h as u32 ^ crate::rng::mix32(k)) as u64;
         let facts = HouseholdFacts {
