@@ -118,9 +118,10 @@ fn rank_key(facts: &HouseholdFacts, base: &[u64], h: usize) -> (u64, u32) {
 pub fn deciles(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
     use rayon::prelude::*;
     let n = base.len();
-    // (the keys once, 8 bytes a household; u64::MAX for a household not ranked)
+    // (the keys once, 8 bytes a household; u64::MAX for a household not ranked, and for one
+    // ranked at that key, told apart by its facts)
     let keys: Vec<u64> = (0..n).into_par_iter().map(|h| if facts.scale10[h] > 0 && facts.persons[h] > 0 { rank_key(facts, base, h).0 } else { u64::MAX }).collect();
-    let ranked = |h: usize| keys[h] != u64::MAX;
+    let ranked = |h: usize| keys[h] != u64::MAX || (facts.scale10[h] > 0 && facts.persons[h] > 0);
     // the first household of the ranking, the highest key and the persons ranked
     let (first, hi, total) = (0..n)
         .into_par_iter()
@@ -151,23 +152,24 @@ pub fn deciles(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
         let bins: usize = widths.iter().sum();
         // (a few chunks a thread, each thread's histogram zeroed and added once)
         let chunk = n.div_ceil(4 * rayon::current_num_threads()).max(1 << 16);
-        let hist: Vec<u64> = keys
+        // (persons summed in 128 bits, as the total: a bin may pass u64)
+        let hist: Vec<u128> = keys
             .par_chunks(chunk)
             .enumerate()
             .fold(
-                || vec![0u64; bins],
+                || vec![0u128; bins],
                 |mut hist, (c, keys)| {
                     for (i, &k) in keys.iter().enumerate() {
                         let r = ranges.partition_point(|&(lo, _)| lo <= k);
-                        if r > 0 && k <= ranges[r - 1].1 {
-                            hist[at[r - 1] + ((k - ranges[r - 1].0) >> shift[r - 1]) as usize] += facts.persons[c * chunk + i];
+                        if r > 0 && k <= ranges[r - 1].1 && (k != u64::MAX || ranked(c * chunk + i)) {
+                            hist[at[r - 1] + ((k - ranges[r - 1].0) >> shift[r - 1]) as usize] += facts.persons[c * chunk + i] as u128;
                         }
                     }
                     hist
                 },
             )
             .reduce(
-                || vec![0u64; bins],
+                || vec![0u128; bins],
                 |mut a, b| {
                     a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
                     a
@@ -182,11 +184,11 @@ pub fn deciles(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
             let j = hist[at[r]..at[r] + widths[r]]
                 .iter()
                 .position(|&w| {
-                    below += w as u128;
+                    below += w;
                     below > o.0
                 })
                 .expect("the boundary's persons in its range");
-            below -= hist[at[r] + j] as u128;
+            below -= hist[at[r] + j];
             let lo = o.1 + ((j as u64) << sh);
             *o = (o.0, lo, o.2.min(lo.saturating_add((1u64 << sh) - 1)), below);
         }
@@ -196,7 +198,7 @@ pub fn deciles(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
     let mut at_keys: Vec<u64> = open.iter().map(|o| o.1).collect();
     at_keys.sort_unstable();
     at_keys.dedup();
-    let tied: Vec<u32> = (0..n as u32).into_par_iter().filter(|&h| at_keys.binary_search(&keys[h as usize]).is_ok()).collect();
+    let tied: Vec<u32> = (0..n as u32).into_par_iter().filter(|&h| at_keys.binary_search(&keys[h as usize]).is_ok() && ranked(h as usize)).collect();
     for &(c, key, _, below) in &open {
         let mut before = below;
         let mut found = None;
@@ -390,7 +392,7 @@ mod tests {
             ("one household", 1, &|_| 7, &|_| 99),
             // nobody ranked
             ("nobody", 1_000, &|_| 0, &|h| r(h, 5)),
-            // incomes at u64's top (keys up to u64::MAX - 1 with a scale of 1)
+            // incomes at u64's top (keys about u64::MAX / 10 to u64::MAX / 39)
             ("top", 10_000, &|h| 1 + r(h, 4) % 9, &|h| u64::MAX / 10 - r(h, 5) % 3),
         ];
         for (what, n, persons, income) in cases {
@@ -400,6 +402,17 @@ mod tests {
             let wrong = (0..n).filter(|&h| got[h] != want[h]).count();
             assert_eq!(wrong, 0, "{what}: {wrong} households in another decile");
         }
+        // (from a review) a ranked household keyed u64::MAX, next to households not ranked;
+        // persons past u64 in one key's bin
+        let edge = |scale10: Vec<u32>, persons: Vec<u64>, base: Vec<u64>| {
+            let n = base.len();
+            let facts = HouseholdFacts { scale10, htype: vec![0; n], region: vec![0; n], persons };
+            assert_eq!(deciles(&facts, &base), deciles_by_sort(&facts, &base), "{facts:?} {base:?}");
+        };
+        edge(vec![10, 0, 10, 10], vec![1, 5, 0, 2], vec![u64::MAX, 3, 4, 5]);
+        edge(vec![10, 7, 10], vec![3, 1, 1], vec![u64::MAX, u64::MAX, 0]);
+        edge(vec![10; 3], vec![1 << 63; 3], vec![5, 5, 6]);
+        edge(vec![10; 3], vec![1 << 63, 1 << 63, 1], vec![5, 5, 6]);
     }
 
     #[test]

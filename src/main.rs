@@ -1177,11 +1177,12 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
             *pm += sim.persons() as u64;
             if let Some(why) = fell_back.borrow_mut().take() {
                 if !(quiet || log_lines) {
-                    b.println(format!("warning: {why}"));
+                    b.println(format!("{rep_label}warning: {why}"));
                 }
                 // (the bar went back to the checkpoint's month: its rate and eta start again)
                 (*t, *pm) = (Instant::now(), 0);
                 b.reset_eta();
+                b.set_message("on the CPU path");
             }
             if snapshot_months.contains(&done) {
                 sim.with_view(|v| output::write_snapshot_part(&a.out, r, k, done, &scen_r[k].name, v))?;

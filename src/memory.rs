@@ -12,15 +12,16 @@
 //!   per-month buffers: 20 bytes per person;
 //! - with reforms, the distribution table's inputs: 9 bytes per household per simulated year
 //!   (the baseline's income, and its decile), 8 for the year under way, 14 of household
-//!   facts, 4 for the month's incomes, and 8 for the year's ranking (an equivalised income;
-//!   16 with the sort of (income, index) pairs before the twenty-fourth session);
+//!   facts, 4 for the month's incomes, and 12 for the year's ranking (an equivalised income,
+//!   and the index of a household tied at a decile's first income, at most one each; 16 with
+//!   the sort of (income, index) pairs before the twenty-fourth session);
 //! - 96 MiB for the program, its libraries and the aggregates;
 //! - with snapshots, 80 MiB a thread: each thread encodes a row group of 2^20 persons at once.
 //!
 //! Checked against measured peaks (`/usr/bin/time -v`): the whole UK (67.6M persons, 28.6M
 //! households, ten years, no reform) estimate 9.2 GiB, measured 8.9 GiB (README); the same
-//! with one reform, estimate 12.5 GiB, measured 12.2 GiB; 1M persons, a year, one reform:
-//! estimate 264 MB, measured 238 MB. The GPU path's device memory is
+//! with one reform, estimate 12.6 GiB, measured 12.2 GiB; 1M persons, a year, one reform:
+//! estimate 265 MB, measured 238 MB. The GPU path's device memory is
 //! estimated by [`crate::gpu::engine::device_bytes`] and checked against the adapter's
 //! largest device-local memory heap when the GPU engine starts, before it allocates.
 
@@ -50,7 +51,7 @@ pub const SNAPSHOT_GROUP: u64 = 80 << 20;
 pub fn estimate(persons: u64, households: u64, years: u64, reforms: bool) -> Estimate {
     let mut per_h = PER_HOUSEHOLD;
     if reforms {
-        per_h += 9 * years + 8 + 14 + 4 + 8;
+        per_h += 9 * years + 8 + 14 + 4 + 12;
     }
     Estimate { persons, households, bytes: FIXED + persons * PER_PERSON + households * per_h, snapshot_bytes: 0 }
 }
