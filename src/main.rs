@@ -1196,7 +1196,9 @@ fn run_from(a: &RunArgs, quiet: bool, resumed: Option<policy_twin::checkpoint::C
                 b.finish_and_clear();
             }
             if log_lines && (done % 12 == 0 || done == months) {
-                eprintln!("{rep_label}{}: simulated {done}/{months} months, {} persons, {:.1}s, {:.2}M person-months/s", scen_r[k].name, sim.persons(), t.elapsed().as_secs_f64(), rate / 1e6);
+                // (no rate in the month a fallback started the timing again)
+                let rate = if *pm > 0 { format!(", {:.2}M person-months/s", rate / 1e6) } else { String::new() };
+                eprintln!("{rep_label}{}: simulated {done}/{months} months, {} persons, {:.1}s{rate}", scen_r[k].name, sim.persons(), t.elapsed().as_secs_f64());
             }
             last_call = Instant::now();
             Ok(())
