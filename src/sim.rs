@@ -199,9 +199,7 @@ impl Simulation {
     /// the CPU path, nothing to do.
     pub fn sync_income(&mut self, income: &mut [u64]) -> Result<()> {
         if let Simulation::Gpu(g) = self {
-            for (acc, v) in income.iter_mut().zip(g.take_income_sums()?) {
-                *acc += v;
-            }
+            g.add_income_sums(income)?;
         }
         Ok(())
     }

@@ -160,7 +160,7 @@ pub struct GpuOptions {
     /// memory (`twin run --no-memory-check` turns it off).
     pub check_memory: bool,
     /// Sum each household's net income on the device month by month (the distributional
-    /// outputs of a run with reforms; [`GpuEngine::take_income_sums`]): two household
+    /// outputs of a run with reforms; [`GpuEngine::add_income_sums`]): two household
     /// columns more, in the memory estimate too.
     pub income: bool,
     /// Time every compute pass on the device with timestamp queries (`twin bench
@@ -1688,7 +1688,7 @@ impl GpuEngine {
     }
 
     /// From the next step on, add each household's net income to a running sum on the device
-    /// every month ([`GpuEngine::take_income_sums`]), instead of the host reading every
+    /// every month ([`GpuEngine::add_income_sums`]), instead of the host reading every
     /// household's net income every month: what [`GpuOptions::income`] asks for, set up with
     /// the other buffers.
     fn accumulate_income(&mut self) -> Result<()> {
@@ -1702,21 +1702,33 @@ impl GpuEngine {
         Ok(())
     }
 
-    /// Each household's net income summed over the months since the sums were last taken
-    /// (or accumulating began), and the sums set to zero.
-    pub fn take_income_sums(&mut self) -> Result<Vec<u64>> {
+    /// Add to `income` each household's net income summed over the months since the sums were
+    /// last taken (or accumulating began), and set the sums to zero: both halves copied in one
+    /// submission, and added from the mapped read-back on every thread, with no copy of them
+    /// on the host.
+    pub fn add_income_sums(&mut self, income: &mut [u64]) -> Result<()> {
+        use rayon::prelude::*;
         if let Some(fault) = injected_read_fault("sums", self.step) {
             return Err(Error::Gpu(fault));
         }
-        let lo = self.gpu.read(&self.bufs[INCOME[0]], 0, self.n_h as usize)?;
-        let hi = self.gpu.read(&self.bufs[INCOME[1]], 0, self.n_h as usize)?;
+        let n = self.n_h as usize;
+        if n == 0 {
+            return Ok(());
+        }
+        let staging = self.gpu.staging(2 * n as u64 * 4);
         let mut enc = self.encoder();
+        for (k, name) in INCOME.iter().enumerate() {
+            enc.copy_buffer_to_buffer(&self.bufs[*name], 0, &staging, (k * n * 4) as u64, n as u64 * 4);
+        }
         for name in INCOME {
             enc.clear_buffer(&self.bufs[name], 0, None);
         }
         self.gpu.queue.submit([enc.finish()]);
-        self.gpu.check("clearing the income sums")?;
-        Ok(lo.iter().zip(&hi).map(|(&l, &h)| l as u64 | (h as u64) << 32).collect())
+        self.gpu.map_with(&staging, 2 * n, |words| {
+            let (lo, hi) = words.split_at(n);
+            income.par_iter_mut().zip(lo.par_iter().zip(hi)).with_min_len(1 << 14).for_each(|(acc, (&l, &h))| *acc += l as u64 | (h as u64) << 32);
+        })?;
+        self.gpu.check("reading and clearing the income sums")
     }
 
     /// After a step, each chunk's list for the radix select's last pass: the persons that took

@@ -364,8 +364,13 @@ impl Gpu {
     /// into it must have been submitted); it is unmapped again, ready for the next copy, on
     /// an error too.
     pub fn map_read(&self, staging: &wgpu::Buffer, words: usize) -> Result<Vec<u32>> {
+        self.map_with(staging, words, |w| w.to_vec())
+    }
+
+    /// [`Gpu::map_read`], with `f` given the mapped words in place of a copy of them.
+    pub fn map_with<T>(&self, staging: &wgpu::Buffer, words: usize, f: impl FnOnce(&[u32]) -> T) -> Result<T> {
         if words == 0 {
-            return Ok(Vec::new());
+            return Ok(f(&[]));
         }
         let slice = staging.slice(..words as u64 * 4);
         let (tx, rx) = std::sync::mpsc::channel();
@@ -384,7 +389,7 @@ impl Gpu {
                 return Err(Error::Gpu(format!("readback: {e}")));
             }
         }
-        let out = slice.get_mapped_range().map(|view| bytemuck::cast_slice::<u8, u32>(&view).to_vec());
+        let out = slice.get_mapped_range().map(|view| f(bytemuck::cast_slice::<u8, u32>(&view)));
         staging.unmap();
         out.map_err(|e| Error::Gpu(format!("readback: {e:?}")))
     }
