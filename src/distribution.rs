@@ -120,8 +120,9 @@ pub fn deciles(facts: &HouseholdFacts, base: &[u64]) -> Vec<u8> {
     let n = base.len();
     // (the keys once, 8 bytes a household; u64::MAX for a household not ranked, and for one
     // ranked at that key, told apart by its facts)
-    let keys: Vec<u64> = (0..n).into_par_iter().map(|h| if facts.scale10[h] > 0 && facts.persons[h] > 0 { rank_key(facts, base, h).0 } else { u64::MAX }).collect();
-    let ranked = |h: usize| keys[h] != u64::MAX || (facts.scale10[h] > 0 && facts.persons[h] > 0);
+    let rankable = |h: usize| facts.scale10[h] > 0 && facts.persons[h] > 0;
+    let keys: Vec<u64> = (0..n).into_par_iter().map(|h| if rankable(h) { rank_key(facts, base, h).0 } else { u64::MAX }).collect();
+    let ranked = |h: usize| keys[h] != u64::MAX || rankable(h);
     // the first household of the ranking, the highest key and the persons ranked
     let (first, hi, total) = (0..n)
         .into_par_iter()
@@ -269,13 +270,20 @@ pub fn distribution(year: u32, facts: &HouseholdFacts, deciles: &[u8], base: &[u
             }
             a
         });
+    rows_of_cells(year, &cells)
+}
+
+/// The table's rows from its cells (persons, total change, winners, losers), keyed
+/// `(region or 12 = all) * 8 + (type or 7 = all)`, then the decile: empty breakdowns are left
+/// out; the all/all rows are always there.
+fn rows_of_cells(year: u32, cells: &[(u64, i64, u64, u64)]) -> Vec<DistRow> {
     let mut rows = Vec::new();
     for r in 0..13 {
         for t in 0..8 {
             for d in 0..10 {
                 let c = cells[(r * 8 + t) * 10 + d];
                 if c.0 == 0 && (r < 12 || t < 7) {
-                    continue; // empty breakdowns are left out; the all/all rows are always there
+                    continue;
                 }
                 rows.push(DistRow {
                     year,
@@ -334,19 +342,8 @@ mod tests {
                 }
             }
         }
-        let mut rows = Vec::new();
-        for r in 0..13 {
-            for t in 0..8 {
-                for d in 0..10 {
-                    let c = cells[(r * 8 + t) * 10 + d];
-                    if c.0 == 0 && (r < 12 || t < 7) {
-                        continue;
-                    }
-                    rows.push(DistRow { year, region: (r < 12).then_some(r as u8), htype: (t < 7).then_some(t as u8), decile: d as u8 + 1, persons: c.0, total_change: c.1, winners: c.2, losers: c.3 });
-                }
-            }
-        }
-        rows
+        // (the rows' assembly is the table's: what is compared is the ranking and the cells)
+        rows_of_cells(year, &cells)
     }
 
     /// The deciles as they were found before the selection: a sort of the (key, index)
